@@ -1,0 +1,70 @@
+/* plan.h: attribute ids of the init plan (the payload of FRAME_PLAN) and the decoded plan.
+ * Mirrors ATTR in src/core/init/codec.ts; test/unit/init/ids.test.ts checks both agree.
+ *
+ * The plan is a sequence of attributes: u16 type | u16 flags (0) | u32 len | len bytes, little-endian,
+ * no padding. Value encodings (see docs/init-protocol.md): U32/U64 little-endian integers; STR bytes plus
+ * a terminating NUL (len counts the NUL); composite attributes are fixed integers first, then strings.
+ * Attributes marked "repeated" may appear many times and keep their order.
+ */
+#ifndef OCIRT_PLAN_H
+#define OCIRT_PLAN_H
+
+#include <stdint.h>
+
+enum plan_attr {
+  ATTR_MODE = 1,             /* U32: PLAN_MODE_INIT or PLAN_MODE_EXEC */
+  ATTR_CLONE_FLAGS = 2,      /* U64: CLONE_NEW* for new namespaces (CLONE_NEWTIME handled by unshare in stage0) */
+  ATTR_NS_JOIN = 3,          /* repeated: U32 nstype (CLONE_NEW*), STR path; setns in this order in stage0 */
+  ATTR_RLIMIT = 4,           /* repeated: U32 resource, U64 soft, U64 hard; setrlimit in stage0 */
+  ATTR_OOM_SCORE_ADJ = 5,    /* STR: written to /proc/self/oom_score_adj in stage0 */
+  ATTR_TIMENS_OFFSETS = 6,   /* STR: written to /proc/self/timens_offsets after unshare(CLONE_NEWTIME) */
+  ATTR_DETACH = 7,           /* U32: 1 = clone with CLONE_PARENT and stage0 exits after PID; 0 = stage0 waits
+                                for stage1 and exits with its code (128+signal when killed) */
+  ATTR_FIFO_PATH = 8,        /* STR: stage0 mkfifo(path, 0622) + open O_PATH; stage1 waits on it before execve */
+  ATTR_CONSOLE_SOCKET = 9,   /* STR: unix socket path; stage0 connects; stage1 sends the pty master (SCM_RIGHTS) */
+  ATTR_TERMINAL = 10,        /* U32: 1 = allocate a pty in the container; slave becomes fds 0-2 */
+  ATTR_CONSOLE_SIZE = 11,    /* U32 rows, U32 cols: TIOCSWINSZ on the pty */
+  ATTR_HOSTNAME = 12,        /* STR */
+  ATTR_DOMAINNAME = 13,      /* STR */
+  ATTR_ROOTFS = 14,          /* STR: absolute host path of the root filesystem */
+  ATTR_ROOT_PROPAGATION = 15,/* U64 pre, U64 post: mount(NULL,"/",flags) before mounts (pre) and after pivot (post, 0 = none) */
+  ATTR_MOUNT = 16,           /* repeated: U64 flags, U64 remount_flags, U64 propagation, U32 mkflags,
+                                STR source, STR target (in-container absolute), STR fstype, STR data */
+  ATTR_DEVICE = 17,          /* repeated: U32 type (S_IFCHR/S_IFBLK/S_IFIFO), U32 major, U32 minor, U32 mode,
+                                U32 uid, U32 gid, U32 bind, STR path (in container), STR source (host, when bind) */
+  ATTR_SYMLINK = 18,         /* repeated: STR target, STR linkpath (in container) */
+  ATTR_MASK = 19,            /* repeated: STR path (after pivot; dir -> ro tmpfs, else bind /dev/null; ENOENT ok) */
+  ATTR_READONLY = 20,        /* repeated: STR path (after pivot; rbind onto itself, remount ro; ENOENT ok) */
+  ATTR_ROOT_READONLY = 21,   /* U32: 1 = remount / read-only after pivot */
+  ATTR_SYSCTL = 22,          /* repeated: STR key (dotted), STR value; written under /proc/sys after pivot */
+  ATTR_ARG = 23,             /* repeated: STR argv element */
+  ATTR_ENV = 24,             /* repeated: STR "KEY=value" */
+  ATTR_CWD = 25,             /* STR: in-container working directory */
+  ATTR_UID = 26,             /* U32 */
+  ATTR_GID = 27,             /* U32 */
+  ATTR_ADDITIONAL_GIDS = 28, /* U32 array (len / 4 entries); absent = setgroups(0, NULL) unless in a rootless userns */
+  ATTR_UMASK = 29,           /* U32 */
+  ATTR_CAPS = 30,            /* U64 bounding, U64 effective, U64 permitted, U64 inheritable, U64 ambient */
+  ATTR_NO_NEW_PRIVS = 31,    /* U32 */
+  ATTR_SECCOMP = 32,         /* U32 flags (SECCOMP_FILTER_FLAG_*), then raw struct sock_filter[] */
+  ATTR_PRESERVE_FDS = 33,    /* U32 n: fds 3..3+n-1 stay open across execve */
+  ATTR_SESSION_KEYRING = 34, /* STR: join a new session keyring of this name (absent = keep the caller's) */
+  ATTR_START_HOOK = 35,      /* repeated: U32 timeout_s (0 = none), U32 nargs, U32 nenv, STR path, STR args..., STR env... */
+  ATTR_NO_PIVOT = 36,        /* U32: 1 = MS_MOVE + chroot instead of pivot_root */
+  ATTR_SETGROUPS_ALLOWED = 37,/* U32: 0 = setgroups is denied in this userns (rootless): skip setgroups */
+  ATTR_PERSONALITY = 38,     /* U32: personality(2) domain */
+  ATTR_SYNC_FD = 39,         /* reserved: the sync fd is passed on the command line, not in the plan */
+  ATTR_FIFO_FD = 40,         /* reserved */
+};
+
+enum plan_mode {
+  PLAN_MODE_INIT = 1,  /* a new container's init: namespaces, mounts, pivot, exec fifo */
+  PLAN_MODE_EXEC = 2,  /* a process joining an existing container: setns, no mounts, no fifo */
+};
+
+/* mkflags of ATTR_MOUNT */
+#define MOUNT_MK_DIR 1u   /* create the target as a directory (and its parents) when missing */
+#define MOUNT_MK_FILE 2u  /* create the target as an empty file (parents as directories) when missing */
+#define MOUNT_NO_FOLLOW 4u/* reserved */
+
+#endif
