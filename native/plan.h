@@ -67,4 +67,75 @@ enum plan_mode {
 #define MOUNT_MK_FILE 2u  /* create the target as an empty file (parents as directories) when missing */
 #define MOUNT_NO_FOLLOW 4u/* reserved */
 
+/* The decoded plan. Strings and byte arrays point into the plan buffer, which must outlive it. Repeated
+ * attributes fill fixed arrays; a plan with more entries than a limit is rejected. */
+#define PLAN_MAX_NS_JOINS 16
+#define PLAN_MAX_RLIMITS 32
+#define PLAN_MAX_MOUNTS 1024
+#define PLAN_MAX_DEVICES 512
+#define PLAN_MAX_SYMLINKS 128
+#define PLAN_MAX_PATHS 256      /* each of MASK and READONLY */
+#define PLAN_MAX_SYSCTLS 256
+#define PLAN_MAX_ARGS 4096
+#define PLAN_MAX_ENV 4096
+#define PLAN_MAX_HOOKS 64
+#define PLAN_MAX_GIDS 65536     /* NGROUPS_MAX */
+
+struct plan_ns_join { uint32_t nstype; const char *path; };
+struct plan_rlimit { uint32_t resource; uint64_t soft, hard; };
+struct plan_mount {
+  uint64_t flags, remount_flags, propagation;
+  uint32_t mkflags;
+  const char *source, *target, *fstype, *data;
+};
+struct plan_device {
+  uint32_t type, major, minor, mode, uid, gid, bind;
+  const char *path, *source;
+};
+struct plan_symlink { const char *target, *linkpath; };
+struct plan_sysctl { const char *key, *value; };
+struct plan_hook {
+  uint32_t timeout_s, nargs, nenv;
+  const char *path;
+  const char *strings;  /* nargs then nenv NUL-terminated strings, back to back */
+};
+
+struct plan {
+  uint64_t present;  /* bit (1 << ATTR_x) for every attribute seen */
+  uint32_t mode, detach, terminal, rows, cols, root_readonly, no_pivot, no_new_privs, preserve_fds;
+  uint32_t setgroups_allowed, personality, umask, uid, gid;
+  uint64_t clone_flags, propagation_pre, propagation_post;
+  uint64_t cap_bounding, cap_effective, cap_permitted, cap_inheritable, cap_ambient;
+  const char *oom_score_adj, *timens_offsets, *fifo_path, *console_socket, *hostname, *domainname;
+  const char *rootfs, *cwd, *session_keyring;
+  const unsigned char *gids;  /* n_gids little-endian u32, possibly unaligned */
+  const void *seccomp_bpf;    /* struct sock_filter[seccomp_len], possibly unaligned */
+  uint32_t n_gids, seccomp_flags, seccomp_len;
+
+  uint32_t n_ns_joins, n_rlimits, n_mounts, n_devices, n_symlinks, n_masks, n_readonly, n_sysctls;
+  uint32_t n_args, n_env, n_hooks;
+  struct plan_ns_join ns_joins[PLAN_MAX_NS_JOINS];
+  struct plan_rlimit rlimits[PLAN_MAX_RLIMITS];
+  struct plan_mount mounts[PLAN_MAX_MOUNTS];
+  struct plan_device devices[PLAN_MAX_DEVICES];
+  struct plan_symlink symlinks[PLAN_MAX_SYMLINKS];
+  const char *masks[PLAN_MAX_PATHS];
+  const char *readonly[PLAN_MAX_PATHS];
+  struct plan_sysctl sysctls[PLAN_MAX_SYSCTLS];
+  struct plan_hook hooks[PLAN_MAX_HOOKS];
+  char *argv[PLAN_MAX_ARGS + 1];  /* NULL-terminated, ready for execve */
+  char *envp[PLAN_MAX_ENV + 1];
+};
+
+static inline int plan_has(const struct plan *p, enum plan_attr attr) { return (p->present >> attr) & 1; }
+
+/* Decode len bytes at buf into p (zeroed first). When trace is non-NULL it is called for every attribute
+ * as decoded. Returns NULL on success, else a static message describing the first problem. */
+struct plan_field;
+typedef void plan_trace_fn(enum plan_attr attr, const struct plan_field *fields);
+const char *plan_decode(struct plan *p, unsigned char *buf, uint32_t len, plan_trace_fn *trace);
+
+/* --decode-plan: read a plan from stdin, print one JSON object per attribute; returns the exit code. */
+int plan_print_stdin(void);
+
 #endif

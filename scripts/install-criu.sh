@@ -1,0 +1,233 @@
+#!/usr/bin/env bash
+# Install CRIU 4.x for ocirt's checkpoint, restore and migration.
+#
+# Debian 12's criu 3.17 fails on kernels >= 6.13 ("vdso: Unexpected rt vDSO area bounds"). Debian 13 (trixie)
+# ships criu 4.1, which works. Installing it with `apt-get install -t trixie` would upgrade libc6 and ~40 base
+# packages, so instead (see shared/MACHINE.md, CRIU):
+#   1. add a deb822 source for trixie on the mirror the machine already uses, pinned so that nothing is ever
+#      installed from it by accident (APT::Default-Release "bookworm" + trixie at priority 100);
+#   2. `apt-get download` criu, libcompel1 and the shared libraries they need, from trixie;
+#   3. `dpkg-deb -x` them into one prefix (/opt/ocirt/criu) and run criu through that prefix's own loader,
+#      from a wrapper named `criu` in /usr/local/sbin (early in PATH; runc finds it there too).
+# On Debian 13 or later the distribution's own criu is installed instead.
+# Also raises fs.pipe-max-size to 4 MiB, which CRIU's lazy-pages daemon needs when root lacks CAP_SYS_RESOURCE.
+#
+# Idempotent: does nothing (but the sysctl) when the wrapper already reports 4.x and `criu check` passes.
+# Environment: OCIRT_CRIU_PREFIX (default /opt/ocirt/criu), OCIRT_CRIU_WRAPPER (default /usr/local/sbin/criu).
+set -euo pipefail
+
+PREFIX=${OCIRT_CRIU_PREFIX:-/opt/ocirt/criu}
+WRAPPER=${OCIRT_CRIU_WRAPPER:-/usr/local/sbin/criu}
+SOURCES=/etc/apt/sources.list.d/ocirt-trixie.sources
+PREFS=/etc/apt/preferences.d/ocirt-trixie
+APTCONF=/etc/apt/apt.conf.d/90ocirt-default-release
+PIPE_MAX=4194304
+export DEBIAN_FRONTEND=noninteractive
+
+log() { echo "install-criu: $*"; }
+die() { echo "install-criu: ERROR: $*" >&2; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "must run as root"
+
+# CRIU's lazy-pages daemon resizes a pipe to 4 MiB and ignores a failure; every page request then fails.
+raise_pipe_max() {
+  local cur
+  cur=$(cat /proc/sys/fs/pipe-max-size)
+  if [ "$cur" -lt "$PIPE_MAX" ]; then
+    echo "$PIPE_MAX" > /proc/sys/fs/pipe-max-size
+    log "fs.pipe-max-size raised from $cur to $PIPE_MAX"
+  fi
+  # Documents the setting (and applies it at boot where something runs sysctl --system).
+  if [ -d /etc/sysctl.d ] && ! grep -qs "^fs.pipe-max-size = $PIPE_MAX\$" /etc/sysctl.d/90-ocirt.conf; then
+    printf '# ocirt: CRIU lazy-pages needs 4 MiB pipes (scripts/install-criu.sh)\nfs.pipe-max-size = %s\n' \
+      "$PIPE_MAX" > /etc/sysctl.d/90-ocirt.conf
+  fi
+}
+
+# True when `criu` at $1 is 4.x or later and `criu check` passes.
+criu_ok() {
+  local bin=$1 ver
+  [ -x "$bin" ] || return 1
+  ver=$("$bin" --version 2>/dev/null | sed -n 's/^Version: *\([0-9][0-9]*\)\..*/\1/p')
+  [ -n "$ver" ] && [ "$ver" -ge 4 ] || return 1
+  "$bin" check >/dev/null 2>&1
+}
+
+verify() {
+  local bin=$1 out
+  log "$("$bin" --version | head -1) at $bin"
+  out=$("$bin" check 2>&1) || { echo "$out" >&2; die "'criu check' failed"; }
+  echo "$out" | grep -q "Looks good" || { echo "$out" >&2; die "'criu check' did not say 'Looks good.'"; }
+  log "criu check: $(echo "$out" | tail -1)"
+}
+
+raise_pipe_max
+
+if criu_ok "$WRAPPER"; then
+  log "$("$WRAPPER" --version | head -1) already installed at $WRAPPER"
+  exit 0
+fi
+
+. /etc/os-release
+if [ "${VERSION_CODENAME:-}" != bookworm ]; then
+  # Debian 13+ (or a derivative): the distribution's criu is new enough.
+  log "on ${PRETTY_NAME:-unknown}: installing the distribution's criu"
+  dpkg-query -W -f='${db:Status-Status}' criu 2>/dev/null | grep -qx installed ||
+    { apt-get update -qq && apt-get install -y -qq --no-install-recommends criu >/dev/null; }
+  criu_ok "$(command -v criu)" || die "the distribution's criu is not 4.x or fails 'criu check'"
+  verify "$(command -v criu)"
+  exit 0
+fi
+
+# --- 1. trixie as a pinned source --------------------------------------------------------------------------
+
+# The Debian mirror the machine already uses for bookworm: the first URI of a source whose suites include the
+# exact word "bookworm" (deb822 *.sources, then one-line sources.list format).
+detect_mirror() {
+  local f uri
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [ -f "$f" ] && [ "$f" != "$SOURCES" ] || continue
+    uri=$(awk '
+      function flush() { if (suite && uri && !found) { print uri; found = 1 } suite = 0; uri = "" }
+      /^[[:space:]]*$/ { flush(); next }
+      /^[[:space:]]*#/ { next }
+      tolower($1) == "enabled:" && tolower($2) == "no" { suite = -1000 }
+      tolower($1) == "uris:" { uri = $2 }
+      tolower($1) == "suites:" { for (i = 2; i <= NF; i++) if ($i == "bookworm") suite++ }
+      tolower($1) == "types:" { deb = 0; for (i = 2; i <= NF; i++) if ($i == "deb") deb = 1; if (!deb) suite = -1000 }
+      END { flush() }' "$f")
+    [ -n "$uri" ] && { echo "$uri"; return; }
+  done
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [ -f "$f" ] || continue
+    # deb [options] URI SUITE COMPONENTS...
+    uri=$(sed -E 's/\[[^]]*\]//' "$f" | awk '$1 == "deb" && $3 == "bookworm" { print $2; exit }')
+    [ -n "$uri" ] && { echo "$uri"; return; }
+  done
+}
+
+MIRROR=$(detect_mirror)
+[ -n "$MIRROR" ] || die "no apt source for bookworm found in /etc/apt/sources.list{,.d/*}"
+KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
+[ -f "$KEYRING" ] || die "$KEYRING missing (package debian-archive-keyring)"
+
+write_if_changed() { # PATH CONTENT
+  if [ ! -f "$1" ] || [ "$(cat "$1")" != "$2" ]; then
+    printf '%s\n' "$2" > "$1"
+    log "wrote $1"
+    return 0
+  fi
+  return 1
+}
+
+changed=0
+write_if_changed "$SOURCES" "# Written by ocirt scripts/install-criu.sh: trixie is used only to download CRIU 4.x into $PREFIX.
+Types: deb
+URIs: $MIRROR
+Suites: trixie
+Components: main
+Signed-By: $KEYRING" && changed=1
+write_if_changed "$APTCONF" "// Written by ocirt scripts/install-criu.sh: bookworm stays the release packages come from.
+APT::Default-Release \"bookworm\";" || true
+# Default-Release gives bookworm 990 but leaves bookworm-security/-updates at 500, level with trixie: apt would
+# then pick trixie's higher version of any package installed from those suites. Pin trixie low and keep all
+# bookworm suites level with each other, so apt behaves exactly as before the trixie source was added.
+write_if_changed "$PREFS" "# Written by ocirt scripts/install-criu.sh: never install from trixie by accident.
+Package: *
+Pin: release n=trixie
+Pin-Priority: 100
+
+Package: *
+Pin: release n=bookworm-security
+Pin-Priority: 990
+
+Package: *
+Pin: release n=bookworm-updates
+Pin-Priority: 990" || true
+
+if [ "$changed" = 1 ] || ! ls /var/lib/apt/lists/*_dists_trixie_InRelease >/dev/null 2>&1; then
+  log "apt-get update (trixie source added on $MIRROR)"
+  apt-get update -qq
+fi
+
+# The pin must hold: libc6 still comes from bookworm.
+cand=$(apt-cache policy libc6 | sed -n 's/^ *Candidate: *//p')
+inst=$(dpkg-query -W -f='${Version}' libc6)
+[ "$cand" = "$inst" ] || die "apt would change libc6 from $inst to $cand: the trixie pin is not effective"
+
+# --- 2. download criu, libcompel1 and their shared-library closure from trixie -----------------------------
+
+# Depends + Pre-Depends of PKG's trixie version, first alternative, library packages only (lib*).
+lib_deps() {
+  apt-cache show "$1/trixie" 2>/dev/null | awk '/^$/ { exit } { print }' |
+    sed -n 's/^\(Pre-\)\{0,1\}Depends: //p' | tr ',' '\n' |
+    sed -E 's/\|.*//; s/\(.*\)//; s/:any//; s/[[:space:]]//g' | grep -E '^lib' || true
+}
+
+declare -A seen=()
+queue=(criu libcompel1)
+pkgs=()
+while [ "${#queue[@]}" -gt 0 ]; do
+  p=${queue[0]}; queue=("${queue[@]:1}")
+  [ -z "${seen[$p]:-}" ] || continue
+  seen[$p]=1
+  apt-cache show "$p/trixie" >/dev/null 2>&1 || die "package $p not found in trixie"
+  pkgs+=("$p")
+  for d in $(lib_deps "$p"); do queue+=("$d"); done
+done
+log "downloading from trixie: ${pkgs[*]}"
+
+work=$(mktemp -d /tmp/ocirt-criu.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+download() { (cd "$work/debs" && apt-get download -qq "${pkgs[@]/%//trixie}" >/dev/null); }
+mkdir -p "$work/debs"
+# apt downloads as the unprivileged _apt user when that user can write the directory.
+chmod 755 "$work" && { ! id _apt >/dev/null 2>&1 || chown _apt "$work/debs"; }
+if ! download; then
+  log "download failed; refreshing the package lists and retrying"
+  apt-get update -qq
+  download || die "apt-get download from trixie failed"
+fi
+
+# --- 3. extract into the prefix, install the wrapper ------------------------------------------------------
+
+stage="$PREFIX.new"
+rm -rf "$stage"
+mkdir -p "$stage"
+for deb in "$work"/debs/*.deb; do dpkg-deb -x "$deb" "$stage"; done
+for deb in "$work"/debs/*.deb; do dpkg-deb -f "$deb" Package Version | paste -sd' '; done > "$stage/PACKAGES"
+[ -x "$stage/usr/sbin/criu" ] || die "criu binary missing after extraction"
+
+loader=$(ls "$stage"/usr/lib/*-linux-gnu*/ld-linux*.so.* 2>/dev/null | head -1)
+[ -n "$loader" ] || die "no dynamic loader (ld-linux*) in the extracted libc6"
+libdir=$(dirname "$loader")
+loader=${loader/#$stage/$PREFIX}
+libdir=${libdir/#$stage/$PREFIX}
+
+rm -rf "$PREFIX.old"
+[ ! -e "$PREFIX" ] || mv "$PREFIX" "$PREFIX.old"
+mv "$stage" "$PREFIX"
+rm -rf "$PREFIX.old"
+
+# Every library criu needs must now resolve inside the prefix.
+missing=$("$loader" --library-path "$libdir" --list "$PREFIX/usr/sbin/criu" | grep 'not found' || true)
+[ -z "$missing" ] || die "libraries missing from $PREFIX: $missing"
+
+mkdir -p "$(dirname "$WRAPPER")"
+cat > "$WRAPPER.tmp" <<EOF
+#!/bin/sh
+# Installed by ocirt scripts/install-criu.sh: CRIU from Debian trixie, run by its own loader and libraries
+# from $PREFIX (see $PREFIX/PACKAGES). --library-path, unlike LD_LIBRARY_PATH, is not inherited by the
+# programs criu runs (ip, iptables, ...), so those keep using the system's libraries.
+exec "$loader" --library-path "$libdir" --argv0 criu "$PREFIX/usr/sbin/criu" "\$@"
+EOF
+chmod 755 "$WRAPPER.tmp"
+mv "$WRAPPER.tmp" "$WRAPPER"
+
+case ":$PATH:" in
+  *":$(dirname "$WRAPPER"):"*) ;;
+  *) log "WARNING: $(dirname "$WRAPPER") is not in PATH; runc and ocirt look criu up in PATH" ;;
+esac
+[ "$(command -v criu)" = "$WRAPPER" ] || log "WARNING: 'criu' in PATH is $(command -v criu), not $WRAPPER"
+
+verify "$WRAPPER"

@@ -1,0 +1,64 @@
+// The oclif side of a verb: turns a VerbSpec's flag table into oclif flags and args (help, plugins), and
+// runs the same `run` as the fast door. Global flags are oclif base flags here; src/index.ts moves them
+// after the verb before oclif sees them.
+import {Args, Command, Flags, type Interfaces} from '@oclif/core'
+import {GLOBAL_FLAGS} from './_verbs/global-flags'
+import type {FlagSpec, FlagValues, VerbSpec} from './_verbs/types'
+import {runtimeFrom} from './_verbs/runtime-from'
+import {configureLog, logLine} from '../core/log'
+import {OcirtError} from '../core/errors'
+import type {Runtime} from '../core/runtime'
+
+type AnyFlag = Interfaces.Flag<unknown>
+
+export function oclifFlags(table: Record<string, FlagSpec>): Record<string, AnyFlag> {
+  const out: Record<string, AnyFlag> = {}
+  for (const [name, f] of Object.entries(table)) {
+    const common = {description: f.description, char: f.char as never, hidden: f.hidden}
+    if (f.type === 'boolean') out[name] = Flags.boolean({...common, allowNo: false}) as AnyFlag
+    else if (f.type === 'integer') out[name] = Flags.integer({...common, default: f.default as number | undefined, multiple: f.multiple as false}) as AnyFlag
+    else out[name] = Flags.string({...common, default: f.default as string | undefined, options: f.options as string[] | undefined, multiple: f.multiple as false}) as AnyFlag
+  }
+  return out
+}
+
+export function oclifArgs(spec: VerbSpec): Record<string, Interfaces.Arg<string | undefined>> {
+  return Object.fromEntries(spec.args.map((a) => [a.name, Args.string({description: a.description, required: a.required})]))
+}
+
+/** Builds the oclif command class of a verb; src/commands/<verb>.ts only names it. */
+export function verbCommand(spec: VerbSpec) {
+  return class extends Command {
+    static override summary = spec.summary
+    static override description = spec.description
+    static override args = oclifArgs(spec)
+    static override flags = oclifFlags(spec.flags)
+    static override baseFlags = oclifFlags(GLOBAL_FLAGS)
+    static override strict = !spec.variadic
+
+    async run(): Promise<void> {
+      const {args, flags, argv} = await this.parse(this.constructor as typeof Command)
+      const globals = flags as FlagValues
+      configureLog({file: globals.log as string | undefined, format: globals['log-format'] === 'json' ? 'json' : 'text', debug: globals.debug === true})
+      let rt: Runtime | undefined
+      const code = await spec.run({
+        get rt() {
+          return (rt ??= runtimeFrom(globals))
+        },
+        args: args as Record<string, string | undefined>,
+        rest: (argv as string[]).slice(spec.args.length),
+        flags: flags as FlagValues,
+        stdout: (text) => void process.stdout.write(text),
+      })
+      if (code) process.exitCode = code
+    }
+
+    protected override async catch(err: Error & {exitCode?: number}): Promise<void> {
+      if (!(err instanceof OcirtError)) return super.catch(err)
+      if (logLine('error', err.message)) process.stderr.write(err.message + '\n')
+      else process.stderr.write(`time="${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}" level=error msg=${JSON.stringify(err.message)}\n`)
+      process.exitCode = err.exitCode
+    }
+  }
+}
+

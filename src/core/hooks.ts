@@ -1,0 +1,54 @@
+// OCI hooks run in the runtime's namespaces (prestart, createRuntime, poststart, poststop): the state JSON on
+// stdin, the hook's own args and env, an optional timeout. createContainer hooks run inside the container's
+// namespaces and are started through the helper (lifecycle/container-hooks.ts) with the same rules.
+import {spawn} from 'node:child_process'
+import type {Hook} from './spec/types'
+import {OcirtError} from './errors'
+
+export type HookPhase = 'prestart' | 'createRuntime' | 'createContainer' | 'startContainer' | 'poststart' | 'poststop'
+
+export interface HookFailure extends OcirtError {
+  phase: HookPhase
+}
+
+export async function runHooks(phase: HookPhase, hooks: Hook[] | undefined, stateJson: string, ctx: {verb: string; id: string}): Promise<void> {
+  for (const [i, hook] of (hooks ?? []).entries()) {
+    await runHook(hook, stateJson, (detail) => new OcirtError(detail, {...ctx, step: `${phase} hook #${i} (${hook.path})`}))
+  }
+}
+
+export function runHook(hook: Hook, stateJson: string, fail: (detail: string) => OcirtError): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(hook.path, (hook.args ?? [hook.path]).slice(1), {
+      argv0: hook.args?.[0] ?? hook.path,
+      env: Object.fromEntries((hook.env ?? []).map((e) => splitEnv(e))),
+      stdio: ['pipe', 'ignore', 'pipe'],
+    })
+    let stderr = ''
+    let timer: NodeJS.Timeout | undefined
+    child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)))
+    child.stdin!.on('error', () => undefined) // a hook that does not read stdin is fine
+    child.stdin!.end(stateJson)
+    if (hook.timeout && hook.timeout > 0) {
+      timer = setTimeout(() => {
+        child.kill('SIGKILL')
+        reject(fail(`timed out after ${hook.timeout}s`))
+      }, hook.timeout * 1000)
+    }
+    child.once('error', (err) => {
+      clearTimeout(timer)
+      reject(fail(`cannot run: ${err.message}`))
+    })
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer)
+      if (code === 0) return resolve()
+      const how = signal ? `killed by ${signal}` : `exit status ${code}`
+      reject(fail(`${how}${stderr.trim() ? `: ${stderr.trim()}` : ''}`))
+    })
+  })
+}
+
+function splitEnv(e: string): [string, string] {
+  const i = e.indexOf('=')
+  return i < 0 ? [e, ''] : [e.slice(0, i), e.slice(i + 1)]
+}

@@ -1,0 +1,63 @@
+// The process half of a plan (shared by create and exec): argv, env, cwd, user and groups, capabilities,
+// rlimits, terminal, no_new_privs. HOME comes from the rootfs's /etc/passwd when the env lacks it, as runc does.
+import * as fs from 'node:fs'
+import type {Process} from '../spec/types'
+import {InvalidInput} from '../errors'
+import {capMask} from '../process/capabilities'
+import {resolveInRoot} from '../mounts/resolve'
+import {toRlimits} from '../process/rlimits'
+import type {CapSets, InitPlan} from './plan'
+
+type ProcessFields = Pick<InitPlan, 'args' | 'env' | 'cwd' | 'uid' | 'gid' | 'additionalGids' | 'umask' | 'caps' |
+  'noNewPrivileges' | 'rlimits' | 'oomScoreAdj' | 'terminal' | 'consoleSize' | 'setgroupsAllowed'>
+
+export function processPlan(p: Process, opts: {rootfs?: string; ctx: {verb: string; id: string}; rootless: boolean; userns: boolean}): ProcessFields {
+  if (!p.args || p.args.length === 0) throw new InvalidInput('process.args: must not be empty', opts.ctx)
+  const uid = p.user?.uid ?? 0
+  const env = withHome(p.env ?? [], uid, opts.rootfs)
+  return {
+    args: p.args,
+    env,
+    cwd: p.cwd || '/',
+    uid,
+    gid: p.user?.gid ?? 0,
+    additionalGids: p.user?.additionalGids,
+    umask: p.user?.umask,
+    caps: capSets(p.capabilities, opts.ctx),
+    noNewPrivileges: p.noNewPrivileges === true,
+    rlimits: toRlimits(p.rlimits ?? []),
+    oomScoreAdj: p.oomScoreAdj,
+    terminal: p.terminal === true,
+    consoleSize: p.consoleSize ? {rows: p.consoleSize.height, cols: p.consoleSize.width} : undefined,
+    // a rootless user namespace is made with setgroups denied (the only way to map our own gid)
+    setgroupsAllowed: !(opts.rootless && opts.userns),
+  }
+}
+
+function capSets(c: Process['capabilities'], ctx: {verb: string; id: string}): CapSets {
+  return {
+    bounding: capMask(c?.bounding ?? [], 'process.capabilities.bounding', ctx),
+    effective: capMask(c?.effective ?? [], 'process.capabilities.effective', ctx),
+    permitted: capMask(c?.permitted ?? [], 'process.capabilities.permitted', ctx),
+    inheritable: capMask(c?.inheritable ?? [], 'process.capabilities.inheritable', ctx),
+    ambient: capMask(c?.ambient ?? [], 'process.capabilities.ambient', ctx),
+  }
+}
+
+function withHome(env: string[], uid: number, rootfs?: string): string[] {
+  if (env.some((e) => e.startsWith('HOME='))) return env
+  return [...env, `HOME=${homeOf(uid, rootfs) ?? '/'}`]
+}
+
+function homeOf(uid: number, rootfs?: string): string | undefined {
+  if (!rootfs) return undefined
+  try {
+    for (const line of fs.readFileSync(resolveInRoot(rootfs, '/etc/passwd').hostPath, 'utf8').split('\n')) {
+      const f = line.split(':')
+      if (f.length >= 6 && Number(f[2]) === uid) return f[5]
+    }
+  } catch {
+    // no passwd file: HOME=/ like runc
+  }
+  return undefined
+}

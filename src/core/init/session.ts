@@ -1,0 +1,135 @@
+// One run of the C helper: spawns it with the container's stdio and a sync socket, sends frames and turns
+// the helper's ERROR frames into errors naming the container and the step. See protocol.ts for the handshake.
+import {spawn, type ChildProcess, type StdioOptions} from 'node:child_process'
+import * as os from 'node:os'
+import type {Duplex} from 'node:stream'
+import {OcirtError} from '../errors'
+import {initBinary} from './binary'
+import {cstrings, decodeError, encodeFrame, FRAME, FrameReader, LOG_LEVEL, type Frame} from './protocol'
+
+export class InitFailed extends OcirtError {
+  constructor(verb: string, id: string, step: string, message: string, errno: number) {
+    super(message, {verb, id, step, errno: errnoName(errno)})
+    this.name = 'InitFailed'
+  }
+}
+
+const ERRNO_NAMES = new Map<number, string>()
+export function errnoName(errno: number): string | undefined {
+  if (!errno) return undefined
+  if (ERRNO_NAMES.size === 0) for (const [k, v] of Object.entries(os.constants.errno)) ERRNO_NAMES.set(v, k)
+  return ERRNO_NAMES.get(errno) ?? `errno ${errno}`
+}
+
+export interface SessionOptions {
+  verb: string
+  id: string
+  /** fds 0-2 of the helper (and so of the container process) */
+  stdio: [StdioOptions[number], StdioOptions[number], StdioOptions[number]] | StdioOptions
+  /** the caller's fds 3..3+n-1 are passed through to the container process */
+  preserveFds: number
+  onLog?: (level: number, text: string) => void
+}
+
+export interface HelperExit {
+  code: number | null
+  signal: NodeJS.Signals | null
+}
+
+export class InitSession {
+  readonly child: ChildProcess
+  readonly exited: Promise<HelperExit>
+  private readonly sock: Duplex
+  private readonly reader = new FrameReader()
+  private queue: Frame[] = []
+  private waiter?: () => void
+  private eof = false
+
+  private constructor(private readonly opts: SessionOptions) {
+    const stdio = [...(opts.stdio as unknown[]).slice(0, 3)] as StdioOptions as unknown[]
+    for (let i = 0; i < opts.preserveFds; i++) stdio.push(3 + i)
+    const syncFd = stdio.length
+    stdio.push('pipe')
+    // detached: the helper gets its own session, so a terminal's ^C reaches ocirt (which forwards signals),
+    // not the helper that mirrors the container's exit status
+    this.child = spawn(initBinary(), ['init', '--sync-fd', String(syncFd)], {stdio: stdio as StdioOptions, detached: true})
+    this.sock = this.child.stdio[syncFd] as Duplex
+    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({code, signal})))
+    this.child.once('error', () => this.finish())
+    this.sock.on('data', (chunk: Buffer) => {
+      for (const f of this.reader.push(chunk)) {
+        if (f.type === FRAME.LOG) this.log(f.payload)
+        else this.queue.push(f)
+      }
+      this.wake()
+    })
+    this.sock.on('end', () => this.finish())
+    this.sock.on('close', () => this.finish())
+    this.sock.on('error', () => this.finish())
+  }
+
+  static start(opts: SessionOptions): InitSession {
+    return new InitSession(opts)
+  }
+
+  get helperPid(): number {
+    if (!this.child.pid) throw new OcirtError('the init helper could not be started', {verb: this.opts.verb, id: this.opts.id, step: 'spawn init helper'})
+    return this.child.pid
+  }
+
+  send(type: number, payload?: Buffer): void {
+    this.sock.write(encodeFrame(type, payload))
+  }
+
+  /** The next frame other than LOG, or null once the helper closed the socket (exec succeeded or it died). */
+  async next(): Promise<Frame | null> {
+    while (this.queue.length === 0 && !this.eof) await new Promise<void>((resolve) => (this.waiter = resolve))
+    return this.queue.shift() ?? null
+  }
+
+  /** Waits for a frame of the given type; an ERROR frame or an early end becomes an error. */
+  async expect(type: number, stepIfGone: string): Promise<Buffer> {
+    const f = await this.next()
+    if (f === null) throw await this.goneError(stepIfGone)
+    if (f.type === FRAME.ERROR) throw this.failure(f.payload)
+    if (f.type !== type) {
+      throw new OcirtError(`unexpected frame ${f.type} from the init helper (wanted ${type})`, {verb: this.opts.verb, id: this.opts.id, step: stepIfGone})
+    }
+    return f.payload
+  }
+
+  failure(payload: Buffer): InitFailed {
+    const e = decodeError(payload)
+    return new InitFailed(this.opts.verb, this.opts.id, e.step, e.message, e.errno)
+  }
+
+  /** Stop listening; the helper keeps running (a created container waits on its fifo). */
+  close(): void {
+    this.sock.removeAllListeners('data')
+    this.sock.destroy()
+    this.child.unref()
+  }
+
+  private async goneError(step: string): Promise<OcirtError> {
+    const exit = await Promise.race([this.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 200))])
+    const how = exit ? (exit.signal ? `killed by ${exit.signal}` : `exit status ${exit.code}`) : 'closed its channel'
+    return new OcirtError(`the init helper ended unexpectedly (${how})`, {verb: this.opts.verb, id: this.opts.id, step})
+  }
+
+  private log(payload: Buffer): void {
+    const level = payload.length >= 4 ? payload.readUInt32LE(0) : LOG_LEVEL.INFO
+    const [text = ''] = cstrings(payload, 4)
+    this.opts.onLog?.(level, text)
+  }
+
+  private finish(): void {
+    this.eof = true
+    this.wake()
+  }
+
+  private wake(): void {
+    const w = this.waiter
+    this.waiter = undefined
+    w?.()
+  }
+}

@@ -1,0 +1,164 @@
+// create: build a container from a bundle and leave its init waiting on the exec fifo (status "created").
+// Every step that changes the system pushes its undo, so a failure at any point leaves nothing behind.
+import * as path from 'node:path'
+import type {StdioOptions} from 'node:child_process'
+import {InvalidInput, wrapSysError} from '../errors'
+import type {Runtime} from '../runtime'
+import type {ContainerFacts} from '../state/facts'
+import type {Spec} from '../spec/types'
+import {fifoPath, removeContainerDir, reserveId, saveConfig, saveFacts, validateId, writeFileAtomic} from '../state/store'
+import {readProcStat} from '../state/status'
+import {loadBundleSpec} from '../spec/load'
+import {validateSpec} from '../spec/validate'
+import {openCgroup, resolveCgroupsPath, type CgroupManager} from '../cgroups'
+import {buildInitPlan} from '../init/build-plan'
+import {encodePlan} from '../init/codec'
+import {FRAME} from '../init/protocol'
+import {InitSession} from '../init/session'
+import {nsFileName, type NamespaceType} from '../namespaces'
+import {writeIdMaps} from '../userns'
+import {runHooks} from '../hooks'
+import {runContainerHooks} from './container-hooks'
+import {UndoStack} from '../util/undo'
+import {currentOwner, ociState} from './container'
+
+export interface CreateOptions {
+  id: string
+  bundle: string
+  pidFile?: string
+  consoleSocket?: string
+  noPivot?: boolean
+  noNewKeyring?: boolean
+  preserveFds?: number
+  /** false for a foreground `run`: the helper then waits for the container and mirrors its exit status */
+  detach?: boolean
+  stdio?: StdioOptions
+  verb?: string
+}
+
+export interface Created {
+  facts: ContainerFacts
+  /** the helper session; for a foreground run its `exited` resolves with the container's exit status */
+  session: InitSession
+}
+
+export async function create(rt: Runtime, opts: CreateOptions): Promise<Created> {
+  const verb = opts.verb ?? 'create'
+  const {id} = opts
+  const ctx = {verb, id}
+  validateId(id, verb)
+  const {spec, bundle, rootfs} = loadBundleSpec(opts.bundle, ctx)
+  validateSpec(spec, {...ctx, requireProcess: true})
+  if (spec.process?.terminal && !opts.consoleSocket && opts.detach !== false) {
+    throw new InvalidInput('cannot allocate tty if ocirt will detach without setting console socket', ctx)
+  }
+  if (!spec.process?.terminal && opts.consoleSocket) {
+    throw new InvalidInput('cannot use console socket if ocirt will not detach or allocate tty', ctx)
+  }
+
+  const undo = new UndoStack()
+  try {
+    reserveId(rt, id, verb)
+    undo.push('remove state directory', () => removeContainerDir(rt, id))
+    saveConfig(rt, id, spec)
+
+    const cgroupPath = resolveCgroupsPath(spec.linux?.cgroupsPath, id, {rootless: rt.rootless})
+    const cgroup = openCgroup(cgroupPath, {id, rootless: rt.rootless})
+    step(ctx, 'create cgroup', () => cgroup.create())
+    undo.push('remove cgroup', () => cgroup.destroy())
+    if (spec.linux?.resources) step(ctx, 'apply cgroup resources', () => cgroup.apply(spec.linux!.resources!))
+
+    const plan = buildInitPlan({
+      id, spec, bundle, rootfs,
+      fifoPath: fifoPath(rt, id),
+      detach: opts.detach !== false,
+      consoleSocket: opts.consoleSocket ? path.resolve(opts.consoleSocket) : undefined,
+      noPivot: opts.noPivot === true,
+      noNewKeyring: opts.noNewKeyring === true,
+      preserveFds: opts.preserveFds ?? 0,
+      rootless: rt.rootless,
+      cgroupVersion: cgroup.version,
+      cgroupPaths: cgroup.paths(),
+    })
+
+    const session = InitSession.start({verb, id, stdio: opts.stdio ?? ['inherit', 'inherit', 'inherit'], preserveFds: opts.preserveFds ?? 0})
+    undo.push('stop init helper', () => {
+      try {
+        process.kill(session.helperPid, 'SIGKILL')
+      } catch {
+        // already gone
+      }
+    })
+    // the helper joins the cgroup before it clones, so the container (and its cgroup namespace) start there
+    step(ctx, 'join cgroup', () => cgroup.addProcess(session.helperPid))
+    session.send(FRAME.PLAN, encodePlan(plan))
+    const pid = (await session.expect(FRAME.PID, 'start container process')).readUInt32LE(0)
+    undo.push('kill container process', () => killQuietly(pid))
+
+    if (spec.linux?.namespaces?.some((n) => n.type === 'user' && !n.path)) {
+      writeIdMaps(pid, spec.linux.uidMappings ?? [], spec.linux.gidMappings ?? [], {rootless: rt.rootless, ctx})
+    }
+    session.send(FRAME.GO)
+
+    const facts = buildFacts(rt, {id, pid, bundle, rootfs, spec, cgroup, cgroupPath})
+    await session.expect(FRAME.HOOKS, 'prepare container')
+    const creating = JSON.stringify({...ociState(facts, 'created'), status: 'creating'})
+    await runHooks('prestart', spec.hooks?.prestart, creating, ctx)
+    await runHooks('createRuntime', spec.hooks?.createRuntime, creating, ctx)
+    await runContainerHooks(spec.hooks?.createContainer, facts, creating, ctx)
+    session.send(FRAME.HOOKS_DONE, Buffer.from(JSON.stringify(ociState(facts, 'created'))))
+    await session.expect(FRAME.READY, 'prepare container')
+
+    facts.pidStartTime = readProcStat(pid)?.startTime ?? ''
+    saveFacts(rt, facts)
+    if (opts.pidFile) writePidFile(opts.pidFile, pid, ctx)
+    if (opts.detach !== false) session.close()
+    undo.clear()
+    return {facts, session}
+  } catch (err) {
+    await undo.run()
+    throw wrapSysError(err, {...ctx, step: 'create'})
+  }
+}
+
+function step<T>(ctx: {verb: string; id: string}, name: string, fn: () => T): T {
+  try {
+    return fn()
+  } catch (err) {
+    throw wrapSysError(err, {...ctx, step: name})
+  }
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL')
+  } catch {
+    // already gone
+  }
+}
+
+export function writePidFile(file: string, pid: number, ctx: {verb: string; id: string}): void {
+  step(ctx, `write pid file ${file}`, () => writeFileAtomic(path.resolve(file), String(pid), 0o644))
+}
+
+function buildFacts(rt: Runtime, c: {id: string; pid: number; bundle: string; rootfs: string; spec: Spec; cgroup: CgroupManager; cgroupPath: string}): ContainerFacts {
+  const namespaces: Record<string, string> = {}
+  for (const ns of c.spec.linux?.namespaces ?? []) {
+    namespaces[ns.type] = ns.path || `/proc/${c.pid}/ns/${nsFileName(ns.type as NamespaceType)}`
+  }
+  return {
+    ociVersion: c.spec.ociVersion,
+    id: c.id,
+    pid: c.pid,
+    pidStartTime: '',
+    bundle: c.bundle,
+    rootfs: c.rootfs,
+    created: new Date().toISOString(),
+    owner: currentOwner(),
+    annotations: c.spec.annotations ?? {},
+    cgroup: {version: c.cgroup.version, path: c.cgroupPath, paths: c.cgroup.paths()},
+    namespaces,
+    rootless: rt.rootless,
+    terminal: c.spec.process?.terminal === true,
+  }
+}

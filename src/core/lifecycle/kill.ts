@@ -1,0 +1,34 @@
+// kill: send a signal to the container's init, or with --all to every process in its cgroup.
+import {OcirtError, SENTINEL} from '../errors'
+import type {Runtime} from '../runtime'
+import {openCgroup} from '../cgroups'
+import {parseSignal} from '../signals'
+import {loadContainer, requireAllowed} from './container'
+
+export interface KillOptions {
+  all?: boolean
+}
+
+export function kill(rt: Runtime, id: string, signal: string | number, opts: KillOptions = {}, verb = 'kill'): void {
+  const sig = typeof signal === 'number' ? signal : parseSignal(signal)
+  const loaded = loadContainer(rt, id, verb)
+  if (opts.all) {
+    // runc: --all on a stopped container is not an error (its cgroup may still hold stray processes)
+    const cgroup = openCgroup(loaded.facts.cgroup.path, {id, rootless: loaded.facts.rootless})
+    if (cgroup.exists()) cgroup.killAll(sig)
+    else if (loaded.status !== 'stopped') signalPid(loaded.facts.pid, sig, {verb, id})
+    return
+  }
+  requireAllowed('kill', loaded, verb)
+  signalPid(loaded.facts.pid, sig, {verb, id})
+}
+
+export function signalPid(pid: number, sig: number, ctx: {verb: string; id: string}): void {
+  try {
+    process.kill(pid, sig)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ESRCH') throw new OcirtError(SENTINEL.notRunning, ctx)
+    throw new OcirtError(`cannot send signal ${sig}`, {...ctx, step: 'kill', errno: code})
+  }
+}

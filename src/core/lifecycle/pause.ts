@@ -1,0 +1,27 @@
+// pause / resume: freeze and thaw every process of the container through its cgroup's freezer.
+import {OcirtError} from '../errors'
+import type {Runtime} from '../runtime'
+import {lockContainer} from '../state/lock'
+import {openCgroup} from '../cgroups'
+import {loadContainer, requireAllowed} from './container'
+
+export function pause(rt: Runtime, id: string, verb = 'pause'): void {
+  setFrozen(rt, id, true, verb)
+}
+
+export function resume(rt: Runtime, id: string, verb = 'resume'): void {
+  setFrozen(rt, id, false, verb)
+}
+
+function setFrozen(rt: Runtime, id: string, frozen: boolean, verb: string): void {
+  const loaded = loadContainer(rt, id, verb)
+  requireAllowed(frozen ? 'pause' : 'resume', loaded, verb)
+  const unlock = lockContainer(rt, id, verb)
+  try {
+    const cgroup = openCgroup(loaded.facts.cgroup.path, {id, rootless: loaded.facts.rootless})
+    if (!cgroup.exists()) throw new OcirtError('the container has no cgroup to freeze (rootless without a delegated cgroup)', {verb, id})
+    cgroup.setFrozen(frozen)
+  } finally {
+    unlock()
+  }
+}

@@ -1,0 +1,34 @@
+// state, list and ps: read-only views of containers. No lock: state files are replaced atomically.
+import * as fs from 'node:fs'
+import type {Runtime} from '../runtime'
+import type {OciState} from '../state/facts'
+import {listIds} from '../state/store'
+import {openCgroup} from '../cgroups'
+import {loadContainer, ociState, requireAllowed} from './container'
+
+export function state(rt: Runtime, id: string, verb = 'state'): OciState {
+  const {facts, status} = loadContainer(rt, id, verb)
+  return ociState(facts, status)
+}
+
+/** Every container under the root; a directory whose state cannot be read is skipped, as runc does. */
+export function list(rt: Runtime): OciState[] {
+  const out: OciState[] = []
+  for (const id of listIds(rt)) {
+    try {
+      out.push(state(rt, id, 'list'))
+    } catch {
+      // half-created or foreign directory
+    }
+  }
+  return out
+}
+
+/** Host pids of every process in the container's cgroup. */
+export function ps(rt: Runtime, id: string, verb = 'ps'): number[] {
+  const loaded = loadContainer(rt, id, verb)
+  requireAllowed('ps', loaded, verb)
+  const cgroup = openCgroup(loaded.facts.cgroup.path, {id, rootless: loaded.facts.rootless})
+  if (cgroup.exists()) return cgroup.pids(true)
+  return fs.existsSync(`/proc/${loaded.facts.pid}`) ? [loaded.facts.pid] : []
+}

@@ -1,0 +1,61 @@
+// start: release a created container's init from the exec fifo, then run the poststart hooks.
+import * as fs from 'node:fs'
+import {OcirtError} from '../errors'
+import type {Runtime} from '../runtime'
+import {fifoPath, loadConfig} from '../state/store'
+import {initAlive} from '../state/status'
+import {lockContainer} from '../state/lock'
+import {runHooks} from '../hooks'
+import {loadContainer, ociState, requireAllowed} from './container'
+import {warn} from '../log'
+
+export async function start(rt: Runtime, id: string, verb = 'start'): Promise<void> {
+  const loaded = loadContainer(rt, id, verb)
+  requireAllowed('start', loaded, verb)
+  const unlock = lockContainer(rt, id, verb)
+  try {
+    await releaseFifo(fifoPath(rt, id), loaded.facts, {verb, id})
+    const spec = loadConfig(rt, id, verb)
+    const state = JSON.stringify(ociState(loaded.facts, 'running'))
+    try {
+      await runHooks('poststart', spec.hooks?.poststart, state, {verb, id})
+    } catch (err) {
+      // the spec: a failing poststart hook is logged, the container keeps running
+      warn((err as Error).message)
+    }
+  } finally {
+    unlock()
+  }
+}
+
+/**
+ * Opening the fifo for reading lets the init's blocking O_WRONLY open return; it then writes one byte and
+ * goes on to execve. A non-blocking open never hangs, and polling lets us notice an init that died meanwhile.
+ */
+async function releaseFifo(fifo: string, facts: {pid: number; pidStartTime: string}, ctx: {verb: string; id: string}): Promise<void> {
+  let fd: number
+  try {
+    fd = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK)
+  } catch (err) {
+    throw new OcirtError('cannot start an already running container', {...ctx, step: 'open exec fifo', errno: (err as NodeJS.ErrnoException).code})
+  }
+  const buf = Buffer.alloc(1)
+  try {
+    for (let i = 0; ; i++) {
+      let n = 0
+      try {
+        n = fs.readSync(fd, buf, 0, 1, null)
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err
+      }
+      if (n === 1) break
+      if (i % 20 === 0 && !initAlive(facts)) {
+        throw new OcirtError('the container process exited before it was started', {...ctx, step: 'read exec fifo'})
+      }
+      await new Promise((r) => setTimeout(r, i < 100 ? 1 : 10))
+    }
+  } finally {
+    fs.closeSync(fd)
+  }
+  fs.rmSync(fifo, {force: true})
+}

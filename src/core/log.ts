@@ -1,0 +1,44 @@
+// Diagnostics of the runtime: warnings and debug lines go to stderr and to --log (text or runc's JSON lines).
+// The CLI configures the sink once; library code only calls warn/debug.
+import * as fs from 'node:fs'
+
+export interface LogSink {
+  file?: string
+  format: 'text' | 'json'
+  debug: boolean
+}
+
+let sink: LogSink = {format: 'text', debug: false}
+
+export function configureLog(s: LogSink): void {
+  sink = s
+}
+
+/** Writes to the --log file; returns false when there is none (the caller then reports on stderr). */
+export function logLine(level: 'error' | 'warning' | 'debug' | 'info', msg: string): boolean {
+  if (level === 'debug' && !sink.debug) return false
+  const time = new Date().toISOString()
+  if (sink.file) {
+    const line = sink.format === 'json'
+      ? JSON.stringify({level, msg, time}) + '\n'
+      : `time="${time}" level=${level} msg=${JSON.stringify(msg)}\n`
+    try {
+      fs.appendFileSync(sink.file, line)
+    } catch {
+      // a broken log file must not hide the message: stderr still gets it
+    }
+    return true
+  }
+  return false
+}
+
+export function warn(msg: string): void {
+  logLine('warning', msg)
+  process.stderr.write(`ocirt: warning: ${msg}\n`)
+}
+
+export function debug(msg: string): void {
+  if (!sink.debug) return
+  logLine('debug', msg)
+  process.stderr.write(`ocirt: debug: ${msg}\n`)
+}

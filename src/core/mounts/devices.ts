@@ -1,0 +1,58 @@
+// /dev inside the container: runc's default device nodes, the spec's devices and the usual /dev symlinks.
+import * as fs from 'node:fs'
+import type {Spec} from '../spec/types'
+import type {DeviceStep} from '../init/plan'
+
+export const S_IFIFO = 0o010000
+export const S_IFCHR = 0o020000
+export const S_IFBLK = 0o060000
+
+const DEVICE_TYPES: Record<string, number> = {c: S_IFCHR, u: S_IFCHR, b: S_IFBLK, p: S_IFIFO}
+
+/** The nodes every container gets (the OCI runtime spec's default devices). */
+export const DEFAULT_DEVICES: readonly {path: string; major: number; minor: number}[] = [
+  {path: '/dev/null', major: 1, minor: 3},
+  {path: '/dev/zero', major: 1, minor: 5},
+  {path: '/dev/full', major: 1, minor: 7},
+  {path: '/dev/random', major: 1, minor: 8},
+  {path: '/dev/urandom', major: 1, minor: 9},
+  {path: '/dev/tty', major: 5, minor: 0},
+]
+
+export function deviceType(t: string): number | undefined {
+  return DEVICE_TYPES[t]
+}
+
+export function planDevices(spec: Spec, opts: {userns: boolean; devPts: boolean}): {
+  devices: DeviceStep[]
+  symlinks: {target: string; linkpath: string}[]
+} {
+  const byPath = new Map<string, DeviceStep>()
+  for (const d of DEFAULT_DEVICES) {
+    byPath.set(d.path, {type: S_IFCHR, major: d.major, minor: d.minor, mode: 0o666, uid: 0, gid: 0, path: d.path,
+      bind: opts.userns, source: opts.userns ? d.path : undefined})
+  }
+  for (const d of spec.linux?.devices ?? []) {
+    // spec devices override defaults of the same path
+    byPath.set(d.path, {
+      type: DEVICE_TYPES[d.type] ?? S_IFCHR,
+      major: d.major ?? 0,
+      minor: d.minor ?? 0,
+      mode: (d.fileMode ?? 0o666) & 0o7777,
+      uid: d.uid ?? 0,
+      gid: d.gid ?? 0,
+      path: d.path,
+      bind: opts.userns,
+      source: opts.userns ? d.path : undefined,
+    })
+  }
+  const symlinks = [
+    {target: '/proc/self/fd', linkpath: '/dev/fd'},
+    {target: '/proc/self/fd/0', linkpath: '/dev/stdin'},
+    {target: '/proc/self/fd/1', linkpath: '/dev/stdout'},
+    {target: '/proc/self/fd/2', linkpath: '/dev/stderr'},
+  ]
+  if (fs.existsSync('/proc/kcore')) symlinks.push({target: '/proc/kcore', linkpath: '/dev/core'})
+  if (opts.devPts) symlinks.push({target: 'pts/ptmx', linkpath: '/dev/ptmx'})
+  return {devices: [...byPath.values()], symlinks}
+}

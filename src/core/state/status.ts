@@ -1,0 +1,70 @@
+// Derives a container's status from recorded facts and the live system (crun/runc style), and says which
+// operations each status allows (youki's can_* as one table).
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import type {ContainerFacts, Status} from './facts'
+
+export interface ProcStat {
+  state: string
+  ppid: number
+  startTime: string
+}
+
+/** Parses /proc/<pid>/stat; the command name may hold spaces and parentheses, so split after the last ')'. */
+export function readProcStat(pid: number): ProcStat | undefined {
+  let text: string
+  try {
+    text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+  } catch {
+    return undefined
+  }
+  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ')
+  // rest[0] is field 3 (state); field 22 (starttime) is rest[19]
+  return {state: rest[0], ppid: Number(rest[1]), startTime: rest[19]}
+}
+
+/** True when the recorded init still exists: same pid, same start time, not a zombie. */
+export function initAlive(facts: Pick<ContainerFacts, 'pid' | 'pidStartTime'>): boolean {
+  if (!facts.pid) return false
+  const st = readProcStat(facts.pid)
+  return st !== undefined && st.state !== 'Z' && st.state !== 'X' && st.startTime === facts.pidStartTime
+}
+
+export function cgroupFrozen(cgroup: ContainerFacts['cgroup']): boolean {
+  try {
+    if (cgroup.version === 'v1') {
+      const dir = cgroup.paths.freezer
+      return dir !== undefined && fs.readFileSync(path.join(dir, 'freezer.state'), 'utf8').trim() !== 'THAWED'
+    }
+    const dir = cgroup.paths['']
+    return dir !== undefined && /^frozen 1$/m.test(fs.readFileSync(path.join(dir, 'cgroup.events'), 'utf8'))
+  } catch {
+    return false
+  }
+}
+
+export function deriveStatus(facts: ContainerFacts, fifo: string): Status {
+  if (!initAlive(facts)) return 'stopped'
+  if (fs.existsSync(fifo)) return 'created'
+  if (cgroupFrozen(facts.cgroup)) return 'paused'
+  return 'running'
+}
+
+export type Operation = 'start' | 'pause' | 'resume' | 'exec' | 'kill' | 'delete' | 'checkpoint' | 'update' | 'ps'
+
+/** Which statuses each operation accepts (runc's CLI rules; special cases live in the verbs). */
+export const ALLOWED: Record<Operation, readonly Status[]> = {
+  start: ['created'],
+  pause: ['running'],
+  resume: ['paused'],
+  exec: ['created', 'running'],
+  kill: ['created', 'running', 'paused'],
+  delete: ['stopped', 'created'],
+  checkpoint: ['running'],
+  update: ['created', 'running', 'paused'],
+  ps: ['created', 'running', 'paused'],
+}
+
+export function allowed(op: Operation, status: Status): boolean {
+  return ALLOWED[op].includes(status)
+}

@@ -1,0 +1,91 @@
+// The ocirt executable. Two doors (ARCHITECTURE.md §3): the runc verbs engines call go through a small
+// dispatcher that never loads oclif (~100 ms); help, plugins, migrate and unknown verbs go to oclif.
+import {GLOBAL_FLAGS} from './commands/_verbs/global-flags'
+import {VERBS} from './commands/_verbs'
+import {parseArgv, splitGlobal, UsageError} from './commands/_verbs/argv'
+import type {FlagValues, VerbSpec} from './commands/_verbs/types'
+import type {Runtime} from './core/runtime'
+import {runtimeFrom} from './commands/_verbs/runtime-from'
+import {configureLog, logLine} from './core/log'
+import {OcirtError} from './core/errors'
+import {pluginOverrides} from './commands/_verbs/plugin-overrides'
+
+async function main(argv: string[]): Promise<number> {
+  const {global, verb, rest} = splitGlobal(argv, GLOBAL_FLAGS)
+  if (global.includes('--version') || global.includes('-v')) return printVersion()
+  const wantsHelp = [...global, ...rest].some((a) => a === '--help' || a === '-h')
+  if (!verb || wantsHelp || !VERBS[verb] || pluginOverrides(verb)) return humanDoor(global, verb, rest)
+
+  let globals: FlagValues
+  try {
+    globals = parseArgv(global, GLOBAL_FLAGS).flags
+  } catch (err) {
+    return fail(err)
+  }
+  configureLog({file: globals.log as string | undefined, format: globals['log-format'] === 'json' ? 'json' : 'text', debug: globals.debug === true})
+  try {
+    const spec = VERBS[verb]()
+    const parsed = parseArgv(rest, spec.flags, {stopAtPositional: spec.stopAtPositional})
+    const {args, extra} = bindArgs(verb, spec, parsed.positionals)
+    let rt: Runtime | undefined
+    const code = await spec.run({
+      get rt() {
+        return (rt ??= runtimeFrom(globals))
+      },
+      args,
+      rest: extra,
+      flags: parsed.flags,
+      stdout: (text) => void process.stdout.write(text),
+    })
+    return code ?? 0
+  } catch (err) {
+    return fail(err)
+  }
+}
+
+function bindArgs(verb: string, spec: VerbSpec, positionals: string[]): {args: Record<string, string | undefined>; extra: string[]} {
+  const required = spec.args.filter((a) => a.required).length
+  if (positionals.length < required || (!spec.variadic && positionals.length > spec.args.length)) {
+    const n = spec.args.length
+    const what = required === n ? `exactly ${n}` : `between ${required} and ${n}`
+    throw new UsageError(`"${verb}" requires ${what} argument(s)`)
+  }
+  const args: Record<string, string | undefined> = {}
+  spec.args.forEach((a, i) => (args[a.name] = positionals[i]))
+  return {args, extra: positionals.slice(spec.args.length)}
+}
+
+/** runc's error reporting: with --log, a plain line on stderr and a formatted one in the log; else logrus text. */
+function fail(err: unknown): number {
+  const msg = err instanceof Error ? err.message : String(err)
+  const logged = logLine('error', msg)
+  if (logged) process.stderr.write(msg + '\n')
+  else process.stderr.write(`time="${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}" level=error msg=${JSON.stringify(msg)}\n`)
+  if (!(err instanceof OcirtError) && !(err instanceof UsageError) && process.env.OCIRT_DEBUG_STACK) process.stderr.write(`${(err as Error).stack}\n`)
+  return err instanceof OcirtError ? err.exitCode : 1
+}
+
+function printVersion(): number {
+  const {version, SPEC_VERSION} = require('./core/version') as typeof import('./core/version')
+  process.stdout.write(`ocirt version ${version()}\nspec: ${SPEC_VERSION}\nnode: ${process.version}\n`)
+  return 0
+}
+
+/** oclif: help, plugins, migrate, plugin commands. Global flags move after the verb, where oclif parses them. */
+async function humanDoor(global: string[], verb: string | undefined, rest: string[]): Promise<number> {
+  const saved = process.env.OCIRT_SAVED_NODE_EXTRA_CA_CERTS
+  if (saved) process.env.NODE_EXTRA_CA_CERTS = saved // for children such as npm (plugins install)
+  const {execute} = require('@oclif/core') as typeof import('@oclif/core')
+  const args = verb ? [verb, ...rest, ...global] : global.length ? global : ['--help']
+  await execute({args, dir: __filename})
+  return typeof process.exitCode === 'number' ? process.exitCode : 0
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code
+  },
+  (err) => {
+    process.exitCode = fail(err)
+  },
+)
