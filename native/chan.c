@@ -4,7 +4,6 @@
  * not ignore SIGPIPE instead, because an ignored disposition would survive execve into the container.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +21,6 @@ static int sync_fd = -1;
 void chan_init(int fd)
 {
   sync_fd = fd;
-  if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) die("sync", errno, "fcntl(%d, F_SETFD)", fd);
 }
 
 void chan_close(void)

@@ -73,9 +73,6 @@ void console_setup(const struct plan *p, int console_socket)
     struct winsize size = {.ws_row = (unsigned short)p->rows, .ws_col = (unsigned short)p->cols};
     if (ioctl(slave, TIOCSWINSZ, &size) < 0) die("terminal", errno, "set the window size");
   }
-  /* The pty belongs to whoever opened ptmx (root here); the process is about to become p->uid. */
-  if (plan_has(p, ATTR_UID) && fchown(slave, p->uid, (gid_t)-1) < 0)
-    die("terminal", errno, "chown %s to %u", slave_path, p->uid);
   if (ioctl(slave, TIOCSCTTY, 0) < 0) die("terminal", errno, "make %s the controlling terminal", slave_path);
   for (int fd = 0; fd <= 2; fd++)
     if (dup2(slave, fd) < 0) die("terminal", errno, "dup2 the pty slave onto %d", fd);

@@ -65,6 +65,7 @@ void caps_become_userns_root(const struct plan *p);
 void caps_set_identity(const struct plan *p);
 
 /* seccomp.c */
+void seccomp_set_no_new_privs(const struct plan *p);
 void seccomp_load(const struct plan *p);
 
 /* hooks.c */
@@ -77,6 +78,10 @@ int exec_fifo_create(const struct plan *p);
 void exec_fifo_wait(int fifo_fd);
 void exec_chdir(const struct plan *p, int after_identity);
 const char *exec_lookup(const struct plan *p);
+void exec_mark_cloexec(const struct plan *p);
 _Noreturn void exec_container(const struct plan *p, const char *path);
+
+/* lock.c */
+int lock_main(int argc, char **argv);
 
 #endif

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -48,32 +48,64 @@ static int create_component(int parent, const char *name, int as_file)
   return close(fd);
 }
 
-/* Resolves path in the rootfs; when missing and mkflags allow, creates it one component at a time, each
- * created under the resolved fd of its parent (so the walk never leaves the rootfs either). */
-static int open_or_create(const char *path, uint32_t mkflags)
-{
-  char prefix[PATH_MAX];
-  int fd = open_in_root(path, 0);
-  if (fd >= 0 || errno != ENOENT || !(mkflags & (MOUNT_MK_DIR | MOUNT_MK_FILE))) return fd;
-  if (strlen(path) >= sizeof prefix) return errno = ENAMETOOLONG, -1;
-  strcpy(prefix, path);
+#define WALK_AGAIN (-2)
+#define MAX_SYMLINKS 40
 
-  int parent = rootfd;
-  for (char *name = prefix + strspn(prefix, "/"); *name; name += strspn(name, "/")) {
+/* The walk met a dangling symlink: splice its target into path in place of the component (relative targets
+ * stay relative to the symlink's directory), so the walk creates what the link points to, as runc does for
+ * an image's /etc/resolv.conf -> ../run/... Every later open is RESOLVE_IN_ROOT, so ".." cannot escape. */
+static int splice_symlink(int parent, char *path, char *name, const char *rest)
+{
+  char target[PATH_MAX], joined[PATH_MAX];
+  ssize_t n = readlinkat(parent, name, target, sizeof target - 1);
+  if (n < 0) return errno = ENOENT, -1; /* not a symlink: it vanished */
+  target[n] = 0;
+  *name = 0; /* path is now the symlink's directory, with its trailing slash */
+  int len = snprintf(joined, sizeof joined, "%s%s%s", target[0] == '/' ? "" : path, target, rest);
+  if (len < 0 || (size_t)len >= sizeof joined) return errno = ENAMETOOLONG, -1;
+  strcpy(path, joined);
+  return WALK_AGAIN;
+}
+
+/* Walks path one component at a time from the rootfs, creating what is missing under the resolved fd of
+ * its parent. Returns the fd of path, -1, or WALK_AGAIN after splicing a symlink into path. */
+static int create_walk(char *path, uint32_t mkflags)
+{
+  int parent = rootfd, fd = -1;
+  for (char *name = path + strspn(path, "/"); *name; name += strspn(name, "/")) {
     char *end = name + strcspn(name, "/");
     char saved = *end;
     int last = !end[strspn(end, "/")];
     *end = 0;
-    fd = open_in_root(prefix, 0);
-    if (fd < 0 && errno == ENOENT && create_component(parent, name, last && (mkflags & MOUNT_MK_FILE)) == 0)
-      fd = open_in_root(prefix, 0);
+    fd = open_in_root(path, 0);
+    if (fd < 0 && errno == ENOENT && create_component(parent, name, last && (mkflags & MOUNT_MK_FILE)) == 0) {
+      fd = open_in_root(path, 0);
+      if (fd < 0 && errno == ENOENT) {
+        char rest[PATH_MAX] = "";
+        if (saved) rest[0] = saved, strcpy(rest + 1, end + 1);
+        fd = splice_symlink(parent, path, name, rest);
+      }
+    }
     if (parent != rootfd) close(parent);
-    if (fd < 0) return -1;
+    if (fd < 0) return fd;
     parent = fd;
     *end = saved;
     name = end;
   }
   return parent == rootfd ? open_in_root("/", 0) : parent;
+}
+
+/* Resolves path in the rootfs, creating it when missing and mkflags allow (MOUNT_MK_DIR, MOUNT_MK_FILE). */
+static int open_or_create(const char *path, uint32_t mkflags)
+{
+  char walked[PATH_MAX];
+  int fd = open_in_root(path, 0);
+  if (fd >= 0 || errno != ENOENT || !(mkflags & (MOUNT_MK_DIR | MOUNT_MK_FILE))) return fd;
+  if (strlen(path) >= sizeof walked) return errno = ENAMETOOLONG, -1;
+  strcpy(walked, path);
+  for (int links = 0; links < MAX_SYMLINKS; links++)
+    if ((fd = create_walk(walked, mkflags)) != WALK_AGAIN) return fd;
+  return errno = ELOOP, -1;
 }
 
 /* Opens the directory of an in-container path (creating it) and points *name at the last component. */
@@ -94,13 +126,12 @@ static int open_parent(const char *path, char *buf, size_t size, const char **na
 void remount_bind(const char *path, const char *what, uint64_t flags)
 {
   if (mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | flags, NULL) == 0) return;
-  struct statfs st;
-  if (errno == EPERM && statfs(path, &st) == 0) {
-    flags |= (uint64_t)st.f_flags & (ST_NOSUID | ST_NODEV | ST_NOEXEC);
+  struct statvfs st; /* ST_* and MS_* flags share their values */
+  if (errno == EPERM && statvfs(path, &st) == 0) {
+    flags |= st.f_flag & (ST_NOSUID | ST_NODEV | ST_NOEXEC);
     if (!(flags & (MS_NOATIME | MS_RELATIME | MS_STRICTATIME)))
-      flags |= st.f_flags & (ST_NOATIME | ST_RELATIME)
-                   ? (uint64_t)st.f_flags & (ST_NOATIME | ST_NODIRATIME | ST_RELATIME)
-                   : MS_STRICTATIME;
+      flags |= st.f_flag & (ST_NOATIME | ST_RELATIME) ? st.f_flag & (ST_NOATIME | ST_NODIRATIME | ST_RELATIME)
+                                                      : MS_STRICTATIME;
     if (mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | flags, NULL) == 0) return;
   }
   die("remount", errno, "remount %s with flags %#llx", what, (unsigned long long)flags);
@@ -193,6 +224,11 @@ void mount_run_steps(const struct plan *p)
   for (uint32_t i = 0; i < p->n_mounts; i++) run_mount(&p->mounts[i]);
   for (uint32_t i = 0; i < p->n_devices; i++) make_device(&p->devices[i]);
   for (uint32_t i = 0; i < p->n_symlinks; i++) make_symlink(&p->symlinks[i]);
+  if (p->cwd) { /* a missing working directory is created, as runc does */
+    int fd = open_or_create(p->cwd, MOUNT_MK_DIR);
+    if (fd < 0) die("cwd", errno, "create the cwd %s in the rootfs", p->cwd);
+    close(fd);
+  }
   umask(saved_umask);
   close(rootfd);
   rootfd = -1;

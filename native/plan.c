@@ -1,37 +1,14 @@
-/* plan.c: decode the TLV plan into struct plan; `--decode-plan` prints a plan as JSON lines.
+/* plan.c: decode the TLV plan into struct plan.
  *
- * Every attribute is described once, in `specs` below, as a list of "kind:name" fields in encoding order.
- * The decoder reads the fields generically, then `store` places them in struct plan.
- *
- * --decode-plan reads one plan (attributes only, no frame header) from stdin and prints one line per
- * attribute, in plan order:
- *
- *   {"attr":"NAME","field":value,...}
- *
- * NAME is the enum name without ATTR_ ("MOUNT"); the fields are those of `specs`, in that order. Attributes
- * holding one value call it "value". Values by kind:
- *   u  U32          JSON number                          {"attr":"UID","value":1000}
- *   U  U64          JSON string of decimal digits (exact past 2^53)  {"attr":"CLONE_FLAGS","value":"2080505856"}
- *   s  STR          JSON string: " \ and bytes < 0x20 escaped (\" \\ \u00XX), other bytes copied as they are
- *   lN strings      JSON array of strings, as many as the value of field N (START_HOOK args, env)
- *   g  U32 array    JSON array of numbers                {"attr":"ADDITIONAL_GIDS","value":[10,20]}
- *   x  raw bytes    lowercase hex string                 {"attr":"SECCOMP","flags":0,"bpf":"200000000400..."}
- * A malformed plan prints "ocirt-init: plan: MESSAGE" on stderr and exits 1 (lines for the attributes before
- * the bad one have been printed).
+ * Every attribute is described once, in `specs` below, as a list of "kind:name" fields in encoding order
+ * (u U32, U U64, s STR, lN as many STRs as the value of field N, g U32 array to the end, x raw bytes to the
+ * end). The decoder reads the fields generically, then `store` places them in struct plan; --decode-plan
+ * (plan_json.c) prints the same fields by the same names.
  */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "init.h"
-
-struct plan_field {
-  uint64_t num;              /* u, U; count of an l field */
-  const char *str;           /* s; first string of an l field */
-  const unsigned char *bytes;/* g, x */
-  uint32_t len;              /* bytes of g, x */
-};
 
 #define MAX_FIELDS 10
 
@@ -84,8 +61,11 @@ static const char *plan_error(enum plan_attr attr, const char *what)
   return error_text;
 }
 
+const char *plan_attr_name(enum plan_attr attr) { return specs[attr].name; }
+const char *plan_attr_fields(enum plan_attr attr) { return specs[attr].fields; }
+
 /* Steps through a spec string: sets kind, the l reference, and the name; returns 0 at the end. */
-static int next_spec_field(const char **spec, char *kind, int *ref, const char **name, int *name_len)
+int plan_next_field(const char **spec, char *kind, int *ref, const char **name, int *name_len)
 {
   const char *s = *spec;
   if (!*s) return 0;
@@ -104,7 +84,7 @@ static const char *read_fields(enum plan_attr attr, const unsigned char *p, cons
   const char *spec = specs[attr].fields, *name;
   char kind;
   int ref, name_len;
-  for (int i = 0; next_spec_field(&spec, &kind, &ref, &name, &name_len); i++) {
+  for (int i = 0; plan_next_field(&spec, &kind, &ref, &name, &name_len); i++) {
     memset(&f[i], 0, sizeof f[i]);
     uint64_t count = kind == 'l' ? f[ref].num : 1;
     switch (kind) {
@@ -220,6 +200,7 @@ static const char *store(struct plan *p, enum plan_attr attr, const struct plan_
   case ATTR_START_HOOK: {
     struct plan_hook *h = APPEND(hooks, n_hooks, PLAN_MAX_HOOKS);
     if (!h) return plan_error(attr, "too many");
+    if (f[1].num > PLAN_MAX_ARGS || f[2].num > PLAN_MAX_ENV) return plan_error(attr, "too many args or env");
     *h = (struct plan_hook){u, (uint32_t)f[1].num, (uint32_t)f[2].num, f[3].str, f[4].str};
     break;
   }
@@ -272,73 +253,4 @@ const char *plan_decode(struct plan *p, unsigned char *buf, uint32_t len, plan_t
   p->argv[p->n_args] = NULL;
   p->envp[p->n_env] = NULL;
   return NULL;
-}
-
-static void print_json_string(const char *s)
-{
-  putchar('"');
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\') printf("\\%c", c);
-    else if (c < 0x20) printf("\\u%04x", c);
-    else putchar(c);
-  }
-  putchar('"');
-}
-
-static void print_field(char kind, const struct plan_field *f)
-{
-  const char *s = f->str;
-  switch (kind) {
-  case 'u': printf("%u", (uint32_t)f->num); break;
-  case 'U': printf("\"%llu\"", (unsigned long long)f->num); break;
-  case 's': print_json_string(s); break;
-  case 'l':
-    putchar('[');
-    for (uint64_t i = 0; i < f->num; s += strlen(s) + 1, i++) {
-      if (i) putchar(',');
-      print_json_string(s);
-    }
-    putchar(']');
-    break;
-  case 'g':
-    putchar('[');
-    for (uint32_t i = 0; i < f->len; i += 4) printf("%s%u", i ? "," : "", get_le32(f->bytes + i));
-    putchar(']');
-    break;
-  case 'x':
-    putchar('"');
-    for (uint32_t i = 0; i < f->len; i++) printf("%02x", f->bytes[i]);
-    putchar('"');
-    break;
-  }
-}
-
-static void print_attr_json(enum plan_attr attr, const struct plan_field *fields)
-{
-  const char *spec = specs[attr].fields, *name;
-  char kind;
-  int ref, name_len;
-  printf("{\"attr\":\"%s\"", specs[attr].name);
-  for (int i = 0; next_spec_field(&spec, &kind, &ref, &name, &name_len); i++) {
-    printf(",\"%.*s\":", name_len, name);
-    print_field(kind, &fields[i]);
-  }
-  printf("}\n");
-}
-
-int plan_print_stdin(void)
-{
-  static struct plan decoded;
-  unsigned char *buf = malloc(FRAME_MAX_PAYLOAD);
-  size_t len = 0;
-  ssize_t n;
-  if (!buf) return perror("ocirt-init: malloc"), 1;
-  while ((n = read(0, buf + len, FRAME_MAX_PAYLOAD - len)) > 0) len += (size_t)n;
-  if (n < 0) return perror("ocirt-init: read"), 1;
-  if (len == FRAME_MAX_PAYLOAD) return fprintf(stderr, "ocirt-init: plan: larger than %u bytes\n", FRAME_MAX_PAYLOAD), 1;
-  const char *err = plan_decode(&decoded, buf, (uint32_t)len, print_attr_json);
-  fflush(stdout);
-  if (err) return fprintf(stderr, "ocirt-init: plan: %s\n", err), 1;
-  return 0;
 }

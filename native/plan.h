@@ -40,7 +40,7 @@ enum plan_attr {
   ATTR_ARG = 23,             /* repeated: STR argv element */
   ATTR_ENV = 24,             /* repeated: STR "KEY=value" */
   ATTR_CWD = 25,             /* STR: in-container working directory */
-  ATTR_UID = 26,             /* U32 */
+  ATTR_UID = 26,             /* U32; also given stdio pipes, sockets and the pty (docs: stdio hand-over) */
   ATTR_GID = 27,             /* U32 */
   ATTR_ADDITIONAL_GIDS = 28, /* U32 array (len / 4 entries); absent = setgroups(0, NULL) unless in a rootless userns */
   ATTR_UMASK = 29,           /* U32 */
@@ -54,7 +54,7 @@ enum plan_attr {
   ATTR_SETGROUPS_ALLOWED = 37,/* U32: 0 = setgroups is denied in this userns (rootless): skip setgroups */
   ATTR_PERSONALITY = 38,     /* U32: personality(2) domain */
   ATTR_SYNC_FD = 39,         /* reserved: the sync fd is passed on the command line, not in the plan */
-  ATTR_FIFO_FD = 40,         /* reserved */
+  ATTR_FIFO_FD = 40,         /* reserved: stage0 creates the fifo from FIFO_PATH (no --fifo-fd) */
 };
 
 enum plan_mode {
@@ -129,13 +129,25 @@ struct plan {
 
 static inline int plan_has(const struct plan *p, enum plan_attr attr) { return (p->present >> attr) & 1; }
 
+/* One field of an attribute as read, before it is stored in struct plan. */
+struct plan_field {
+  uint64_t num;               /* u32, u64; the count of a string list */
+  const char *str;            /* a string; the first of a string list */
+  const unsigned char *bytes; /* u32 array, raw bytes */
+  uint32_t len;               /* their length in bytes */
+};
+
 /* Decode len bytes at buf into p (zeroed first). When trace is non-NULL it is called for every attribute
  * as decoded. Returns NULL on success, else a static message describing the first problem. */
-struct plan_field;
 typedef void plan_trace_fn(enum plan_attr attr, const struct plan_field *fields);
 const char *plan_decode(struct plan *p, unsigned char *buf, uint32_t len, plan_trace_fn *trace);
 
-/* --decode-plan: read a plan from stdin, print one JSON object per attribute; returns the exit code. */
+/* The description of an attribute: its name and its fields as "kind:name ..." (see plan.c). */
+const char *plan_attr_name(enum plan_attr attr);
+const char *plan_attr_fields(enum plan_attr attr);
+int plan_next_field(const char **spec, char *kind, int *ref, const char **name, int *name_len);
+
+/* --decode-plan (plan_json.c): read a plan from stdin, print one JSON object per attribute; the exit code. */
 int plan_print_stdin(void);
 
 #endif

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -60,15 +61,18 @@ void rootfs_mask_paths(const struct plan *p)
   }
 }
 
+/* The read-only remount keeps nosuid, nodev and noexec: making a path read-only must not loosen it. */
 void rootfs_readonly_paths(const struct plan *p)
 {
+  struct statvfs st;
   for (uint32_t i = 0; i < p->n_readonly; i++) {
     const char *path = p->readonly[i];
     if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0) {
       if (errno == ENOENT) continue;
       die("readonly", errno, "bind %s onto itself", path);
     }
-    remount_bind(path, path, MS_RDONLY);
+    if (statvfs(path, &st) < 0) die("readonly", errno, "statvfs %s", path);
+    remount_bind(path, path, MS_RDONLY | (st.f_flag & (ST_NOSUID | ST_NODEV | ST_NOEXEC)));
   }
 }
 

@@ -9,10 +9,17 @@
 #   2. `apt-get download` criu, libcompel1 and the shared libraries they need, from trixie;
 #   3. `dpkg-deb -x` them into one prefix (/opt/ocirt/criu) and run criu through that prefix's own loader,
 #      from a wrapper named `criu` in /usr/local/sbin (early in PATH; runc finds it there too).
-# On Debian 13 or later the distribution's own criu is installed instead.
+# On Debian 13 or later the distribution's own criu is installed instead, behind the same wrapper.
+#
+# The wrapper also sets CRIU_FAULT=130 (CRIU's "no breakpoints" switch): on these VMs a hardware breakpoint set
+# through ptrace never fires, so without it every dump hangs forever in parasite cleanup ("Daemon N exited
+# trapping"), although `criu check` passes. CRIU then stops its parasite with PTRACE_SYSCALL instead, which is
+# what CRIU itself once did on every machine. A dump + restore self-test at the end proves it.
+#
 # Also raises fs.pipe-max-size to 4 MiB, which CRIU's lazy-pages daemon needs when root lacks CAP_SYS_RESOURCE.
 #
-# Idempotent: does nothing (but the sysctl) when the wrapper already reports 4.x and `criu check` passes.
+# Idempotent: does nothing (but the sysctl) when the current wrapper is installed, reports 4.x and `criu check`
+# passes; when only the wrapper is outdated, it is rewritten without downloading again.
 # Environment: OCIRT_CRIU_PREFIX (default /opt/ocirt/criu), OCIRT_CRIU_WRAPPER (default /usr/local/sbin/criu).
 set -euo pipefail
 
@@ -22,6 +29,7 @@ SOURCES=/etc/apt/sources.list.d/ocirt-trixie.sources
 PREFS=/etc/apt/preferences.d/ocirt-trixie
 APTCONF=/etc/apt/apt.conf.d/90ocirt-default-release
 PIPE_MAX=4194304
+WRAPPER_MARK="ocirt-criu-wrapper 2"
 export DEBIAN_FRONTEND=noninteractive
 
 log() { echo "install-criu: $*"; }
@@ -61,9 +69,64 @@ verify() {
   log "criu check: $(echo "$out" | tail -1)"
 }
 
+# Dump a sleeping process and restore it: catches what `criu check` does not (the breakpoint hang above).
+selftest() {
+  local bin=$1 dir pid
+  dir=$(mktemp -d /tmp/ocirt-criu-selftest.XXXXXX)
+  setsid sleep 120 </dev/null >/dev/null 2>&1 &
+  pid=$!
+  sleep 0.2
+  if ! timeout 60 "$bin" dump -t "$pid" -D "$dir" -o dump.log; then
+    kill -9 "$pid" 2>/dev/null || true
+    tail -5 "$dir/dump.log" >&2
+    rm -rf "$dir"
+    die "self-test: 'criu dump' of a sleeping process failed or hung (log above)"
+  fi
+  wait "$pid" 2>/dev/null || true  # dump killed it; reap before its pid is restored
+  if ! timeout 60 "$bin" restore -D "$dir" -o restore.log -d || ! kill -0 "$pid" 2>/dev/null; then
+    tail -5 "$dir/restore.log" >&2
+    rm -rf "$dir"
+    die "self-test: 'criu restore' failed (log above)"
+  fi
+  kill -9 "$pid"
+  rm -rf "$dir"
+  log "self-test: dump and restore of a process work"
+}
+
+# write_wrapper EXEC...: /usr/local/sbin/criu running EXEC... "$@" with CRIU_FAULT set.
+write_wrapper() {
+  mkdir -p "$(dirname "$WRAPPER")"
+  {
+    echo '#!/bin/sh'
+    echo "# $WRAPPER_MARK: installed by ocirt scripts/install-criu.sh."
+    echo '# CRIU_FAULT=130 stops the parasite with PTRACE_SYSCALL: hardware breakpoints never fire on these VMs.'
+    [ "$1" = "${1#$PREFIX}" ] || {
+      echo "# CRIU from Debian trixie, run by its own loader and libraries from $PREFIX (see PACKAGES there)."
+      echo '# --library-path, unlike LD_LIBRARY_PATH, is not inherited by programs criu runs (ip, iptables-restore).'
+    }
+    echo 'CRIU_FAULT=${CRIU_FAULT:-130}'
+    echo 'export CRIU_FAULT'
+    printf 'exec'; printf ' "%s"' "$@"; echo ' "$@"'
+  } > "$WRAPPER.tmp"
+  chmod 755 "$WRAPPER.tmp"
+  mv "$WRAPPER.tmp" "$WRAPPER"
+  log "wrote $WRAPPER"
+}
+
+finish() {
+  case ":$PATH:" in
+    *":$(dirname "$WRAPPER"):"*) ;;
+    *) log "WARNING: $(dirname "$WRAPPER") is not in PATH; runc and ocirt look criu up in PATH" ;;
+  esac
+  [ "$(command -v criu)" = "$WRAPPER" ] || log "WARNING: 'criu' in PATH is $(command -v criu), not $WRAPPER"
+  verify "$WRAPPER"
+  selftest "$WRAPPER"
+  exit 0
+}
+
 raise_pipe_max
 
-if criu_ok "$WRAPPER"; then
+if grep -qs "$WRAPPER_MARK" "$WRAPPER" && criu_ok "$WRAPPER"; then
   log "$("$WRAPPER" --version | head -1) already installed at $WRAPPER"
   exit 0
 fi
@@ -71,12 +134,21 @@ fi
 . /etc/os-release
 if [ "${VERSION_CODENAME:-}" != bookworm ]; then
   # Debian 13+ (or a derivative): the distribution's criu is new enough.
-  log "on ${PRETTY_NAME:-unknown}: installing the distribution's criu"
+  log "on ${PRETTY_NAME:-unknown}: using the distribution's criu"
   dpkg-query -W -f='${db:Status-Status}' criu 2>/dev/null | grep -qx installed ||
     { apt-get update -qq && apt-get install -y -qq --no-install-recommends criu >/dev/null; }
-  criu_ok "$(command -v criu)" || die "the distribution's criu is not 4.x or fails 'criu check'"
-  verify "$(command -v criu)"
-  exit 0
+  criu_ok /usr/sbin/criu || die "the distribution's criu is not 4.x or fails 'criu check'"
+  write_wrapper /usr/sbin/criu
+  finish
+fi
+
+# A prefix from an earlier run that still works: only the wrapper needs rewriting.
+if [ -f "$PREFIX/WRAPPER_EXEC" ]; then
+  read -r -a exec_argv < "$PREFIX/WRAPPER_EXEC"
+  if "${exec_argv[@]}" --version 2>/dev/null | grep -q '^Version: [4-9]'; then
+    write_wrapper "${exec_argv[@]}"
+    finish
+  fi
 fi
 
 # --- 1. trixie as a pinned source --------------------------------------------------------------------------
@@ -213,21 +285,7 @@ rm -rf "$PREFIX.old"
 missing=$("$loader" --library-path "$libdir" --list "$PREFIX/usr/sbin/criu" | grep 'not found' || true)
 [ -z "$missing" ] || die "libraries missing from $PREFIX: $missing"
 
-mkdir -p "$(dirname "$WRAPPER")"
-cat > "$WRAPPER.tmp" <<EOF
-#!/bin/sh
-# Installed by ocirt scripts/install-criu.sh: CRIU from Debian trixie, run by its own loader and libraries
-# from $PREFIX (see $PREFIX/PACKAGES). --library-path, unlike LD_LIBRARY_PATH, is not inherited by the
-# programs criu runs (ip, iptables, ...), so those keep using the system's libraries.
-exec "$loader" --library-path "$libdir" --argv0 criu "$PREFIX/usr/sbin/criu" "\$@"
-EOF
-chmod 755 "$WRAPPER.tmp"
-mv "$WRAPPER.tmp" "$WRAPPER"
-
-case ":$PATH:" in
-  *":$(dirname "$WRAPPER"):"*) ;;
-  *) log "WARNING: $(dirname "$WRAPPER") is not in PATH; runc and ocirt look criu up in PATH" ;;
-esac
-[ "$(command -v criu)" = "$WRAPPER" ] || log "WARNING: 'criu' in PATH is $(command -v criu), not $WRAPPER"
-
-verify "$WRAPPER"
+exec_argv=("$loader" --library-path "$libdir" --argv0 criu "$PREFIX/usr/sbin/criu")
+echo "${exec_argv[*]}" > "$PREFIX/WRAPPER_EXEC"
+write_wrapper "${exec_argv[@]}"
+finish

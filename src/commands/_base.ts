@@ -26,39 +26,46 @@ export function oclifArgs(spec: VerbSpec): Record<string, Interfaces.Arg<string 
   return Object.fromEntries(spec.args.map((a) => [a.name, Args.string({description: a.description, required: a.required})]))
 }
 
+/** The oclif command of a verb; `verb` is the shared definition, set by verbCommand. */
+export class VerbCommand extends Command {
+  static verb: VerbSpec
+
+  async run(): Promise<void> {
+    const ctor = this.constructor as typeof VerbCommand
+    const spec = ctor.verb
+    const {args, flags, argv} = await this.parse(ctor)
+    const globals = flags as FlagValues
+    configureLog({file: globals.log as string | undefined, format: globals['log-format'] === 'json' ? 'json' : 'text', debug: globals.debug === true})
+    let rt: Runtime | undefined
+    const code = await spec.run({
+      get rt() {
+        return (rt ??= runtimeFrom(globals))
+      },
+      args: args as Record<string, string | undefined>,
+      rest: (argv as string[]).slice(spec.args.length),
+      flags: flags as FlagValues,
+      stdout: (text) => void process.stdout.write(text),
+    })
+    if (code) process.exitCode = code
+  }
+
+  protected override async catch(err: Error & {exitCode?: number}): Promise<void> {
+    if (!(err instanceof OcirtError)) return super.catch(err)
+    if (logLine('error', err.message)) process.stderr.write(err.message + '\n')
+    else process.stderr.write(`time="${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}" level=error msg=${JSON.stringify(err.message)}\n`)
+    process.exitCode = err.exitCode
+  }
+}
+
 /** Builds the oclif command class of a verb; src/commands/<verb>.ts only names it. */
-export function verbCommand(spec: VerbSpec) {
-  return class extends Command {
+export function verbCommand(spec: VerbSpec): typeof VerbCommand {
+  return class extends VerbCommand {
+    static override verb = spec
     static override summary = spec.summary
     static override description = spec.description
     static override args = oclifArgs(spec)
     static override flags = oclifFlags(spec.flags)
     static override baseFlags = oclifFlags(GLOBAL_FLAGS)
     static override strict = !spec.variadic
-
-    async run(): Promise<void> {
-      const {args, flags, argv} = await this.parse(this.constructor as typeof Command)
-      const globals = flags as FlagValues
-      configureLog({file: globals.log as string | undefined, format: globals['log-format'] === 'json' ? 'json' : 'text', debug: globals.debug === true})
-      let rt: Runtime | undefined
-      const code = await spec.run({
-        get rt() {
-          return (rt ??= runtimeFrom(globals))
-        },
-        args: args as Record<string, string | undefined>,
-        rest: (argv as string[]).slice(spec.args.length),
-        flags: flags as FlagValues,
-        stdout: (text) => void process.stdout.write(text),
-      })
-      if (code) process.exitCode = code
-    }
-
-    protected override async catch(err: Error & {exitCode?: number}): Promise<void> {
-      if (!(err instanceof OcirtError)) return super.catch(err)
-      if (logLine('error', err.message)) process.stderr.write(err.message + '\n')
-      else process.stderr.write(`time="${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}" level=error msg=${JSON.stringify(err.message)}\n`)
-      process.exitCode = err.exitCode
-    }
   }
 }
-

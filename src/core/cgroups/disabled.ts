@@ -22,7 +22,7 @@ export class DisabledManager implements CgroupManager {
     if (this.createError) throw new StepFailed(this.createError, {...this.ctx, step: 'create cgroup', errno: 'EACCES'})
   }
 
-  addProcess(): void {}
+  addProcess(_pid: number): void {}
 
   /** Device rules are ignored, as runc ignores them rootless; any other limit cannot be honoured. */
   apply(res: LinuxResources): void {
@@ -46,7 +46,7 @@ export class DisabledManager implements CgroupManager {
     return false
   }
 
-  pids(): number[] {
+  pids(_recursive?: boolean): number[] {
     return []
   }
 
@@ -54,7 +54,7 @@ export class DisabledManager implements CgroupManager {
     return parseStats(this.version, {})
   }
 
-  killAll(): void {}
+  killAll(_signal: number): void {}
 
   destroy(): void {}
 

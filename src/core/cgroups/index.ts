@@ -5,7 +5,7 @@ import * as path from 'node:path'
 import {DisabledManager} from './disabled'
 import type {DirOps} from './fsio'
 import type {CgroupManager} from './manager'
-import {DEFAULT_CGROUP_ROOT, dirInMount, parseCgroupMounts, parseProcCgroup, rebaseMount, anchorCgroupPath} from './paths'
+import {DEFAULT_CGROUP_ROOT, dirInMount, parseCgroupMounts, parseProcCgroup, rebaseMount} from './paths'
 import {V1Manager} from './v1'
 import {V2Manager} from './v2'
 
@@ -91,10 +91,22 @@ export function openCgroup(cgroupPath: string, opts: OpenCgroupOptions): CgroupM
     procCgroup,
     dirOps: opts.dirOps,
     rootless: opts.rootless,
+    skipUnwritable: opts.rootless && !opts.explicitPath,
   })
 }
 
-/** The absolute cgroup path (inside its hierarchy) that a relative path resolves to under `own` (for callers' logs). */
-export function anchoredPath(cgroupPath: string, own: string): string {
-  return anchorCgroupPath(cgroupPath, own)
+/**
+ * Reopens a container's cgroup from the directories recorded at create (ContainerFacts.cgroup), as runc reopens
+ * from state.json's cgroup_paths. Re-resolving a relative cgroupsPath later would depend on the cgroup of whichever
+ * process runs delete/kill/pause (a shim, a shell), and could miss the container's cgroup. No recorded paths
+ * means the container ran without a cgroup (rootless, not delegated).
+ */
+export function reopenCgroup(
+  saved: {version: 'v1' | 'v2'; paths: Record<string, string>},
+  opts: {id: string; rootless: boolean; verb?: string; dirOps?: DirOps},
+): CgroupManager {
+  const ctx = {verb: opts.verb, id: opts.id}
+  if (Object.keys(saved.paths).length === 0) return new DisabledManager(saved.version, ctx)
+  if (saved.version === 'v2') return new V2Manager('', {...ctx, id: opts.id, dir: saved.paths[''], dirOps: opts.dirOps})
+  return new V1Manager('', {...ctx, id: opts.id, dirs: saved.paths, rootless: opts.rootless, dirOps: opts.dirOps})
 }

@@ -16,7 +16,7 @@ export interface CgroupManager {
   isFrozen(): boolean
   pids(recursive?: boolean): number[]
   stats(): CgroupStats
-  /** signals every process; SIGKILL reaches frozen processes too (the cgroup is thawed after signalling) */
+  /** signals every process (recursively); SIGKILL also reaches a paused container, which is thawed for it */
   killAll(signal: number): void
   /** removes the leaf (and child cgroups in it) and the parents create() made; a missing dir is fine */
   destroy(): void

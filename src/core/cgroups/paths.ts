@@ -1,6 +1,5 @@
 // Where a container's cgroup lives: the cgroupsPath rules of runc 1.1's cgroupfs driver, /proc/self/cgroup and the
 // cgroup mounts in /proc/self/mountinfo. Creating and removing the directories is the managers' job.
-import {readFileSync} from 'node:fs'
 import * as path from 'node:path'
 import {InvalidInput} from '../errors'
 
@@ -9,7 +8,8 @@ export const DEFAULT_CGROUP_ROOT = '/sys/fs/cgroup'
 /** Normalizes a cgroup path; `..` can never climb above the start, and a relative path stays relative. */
 export function cleanCgroupPath(p: string): string {
   if (p === '') return ''
-  const abs = path.posix.normalize(path.posix.join('/', p))
+  let abs = path.posix.normalize(path.posix.join('/', p))
+  if (abs.length > 1 && abs.endsWith('/')) abs = abs.slice(0, -1)
   if (p.startsWith('/')) return abs
   return abs === '/' ? '' : abs.slice(1)
 }
@@ -41,10 +41,6 @@ export function parseProcCgroup(text: string): Map<string, string> {
     else for (const c of m[2].split(',')) out.set(c, m[3])
   }
   return out
-}
-
-export function readOwnCgroups(file = '/proc/self/cgroup'): Map<string, string> {
-  return parseProcCgroup(readFileSync(file, 'utf8'))
 }
 
 /** `p` if absolute; otherwise `p` below `base` (a cgroup path inside one hierarchy). */

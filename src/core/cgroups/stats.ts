@@ -69,6 +69,11 @@ export function keyValues(text: string | undefined): Record<string, U64> {
   return out
 }
 
+/** Go prints map keys sorted; so do we (memory.stat's raw map). */
+function sortedKeys<T>(o: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+}
+
 /** "0-2,4" → [0, 1, 2, 4] */
 export function parseCpuList(text: string | undefined): number[] {
   const out: number[] = []
@@ -143,7 +148,7 @@ function parseV1(f: Record<string, string>): CgroupStats {
   const cs = keyValues(f['cpu.stat'])
   const mem = (p: string) =>
     memEntry(u64(f[`memory.${p}limit_in_bytes`]), u64(f[`memory.${p}usage_in_bytes`]), u64(f[`memory.${p}max_usage_in_bytes`]), u64(f[`memory.${p}failcnt`]))
-  const raw = keyValues(f['memory.stat'])
+  const raw = sortedKeys(keyValues(f['memory.stat']))
   const blkio: BlkioStats = {}
   const family = BLKIO_FAMILIES.find((fam) => blkioEntries(f[fam + 'io_serviced_recursive']).length > 0)
   if (family) for (const [file, key] of BLKIO_KINDS) blkio[key] = blkioEntries(f[family + file])
@@ -165,7 +170,7 @@ function parseV2(f: Record<string, string>): CgroupStats {
   const usage: CpuUsage = nz({total: us('usage_usec'), kernel: 0, user: 0})
   usage.kernel = us('system_usec')
   usage.user = us('user_usec')
-  const raw = keyValues(f['memory.stat'])
+  const raw = sortedKeys(keyValues(f['memory.stat']))
   const memCur = u64(f['memory.current'])
   const memMax = f['memory.max'] === undefined ? 0 : u64(f['memory.max'])
   const usageE = memEntry(memMax, memCur, u64(f['memory.peak']), keyValues(f['memory.events']).max ?? 0)

@@ -21,8 +21,12 @@ export interface V1Options {
   /** /proc/self/cgroup text (default: read it); anchors relative paths */
   procCgroup?: string
   dirOps?: DirOps
-  /** runc's rootless v1 rules: a hierarchy we may not write is left out, and device rules are not applied */
+  /** rootless: device rules are not applied (the kernel refuses them to unprivileged users; runc ignores them) */
   rootless?: boolean
+  /** a hierarchy where create() gets EACCES/EPERM/EROFS is left out (runc: rootless without explicit cgroupsPath) */
+  skipUnwritable?: boolean
+  /** the directories recorded at create (controller → dir): reopen exactly those, no discovery */
+  dirs?: Record<string, string>
 }
 
 // the hierarchy whose cgroup.procs lists the container's processes (runc uses devices; freezer is always joined)
@@ -40,6 +44,10 @@ export class V1Manager implements CgroupManager {
   constructor(cgroupPath: string, private readonly opts: V1Options) {
     this.ctx = {verb: opts.verb, id: opts.id}
     this.ops = opts.dirOps ?? REAL_DIR_OPS
+    if (opts.dirs) {
+      for (const [k, d] of Object.entries(opts.dirs)) this.dirs.set(k, d)
+      return
+    }
     const root = opts.root ?? DEFAULT_CGROUP_ROOT
     const own = parseProcCgroup(opts.procCgroup ?? fs.readFileSync('/proc/self/cgroup', 'utf8'))
     const mounts = parseCgroupMounts(opts.mountinfo ?? fs.readFileSync('/proc/self/mountinfo', 'utf8'))
@@ -57,7 +65,7 @@ export class V1Manager implements CgroupManager {
   }
 
   paths(): Record<string, string> {
-    return Object.fromEntries([...this.dirs].sort(([a], [b]) => a.localeCompare(b)))
+    return Object.fromEntries([...this.dirs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) // bytewise, as Go prints maps
   }
 
   private uniqueDirs(): string[] {
@@ -69,7 +77,7 @@ export class V1Manager implements CgroupManager {
       try {
         this.made.push(...mkdirAll(dir, this.ops))
       } catch (err) {
-        if (this.opts.rootless && PERMISSION.has(errnoOf(err) ?? '')) {
+        if (this.opts.skipUnwritable && PERMISSION.has(errnoOf(err) ?? '')) {
           for (const [k, d] of [...this.dirs]) if (d === dir) this.dirs.delete(k)
           continue
         }

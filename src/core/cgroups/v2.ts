@@ -19,6 +19,8 @@ export interface V2Options {
   /** /proc/self/cgroup text (default: read it); anchors relative paths */
   procCgroup?: string
   dirOps?: DirOps
+  /** the directory recorded at create: reopen exactly it (cgroupPath is then ignored) */
+  dir?: string
 }
 
 // controllers whose files appear only when enabled in the parent's cgroup.subtree_control
@@ -38,6 +40,10 @@ export class V2Manager implements CgroupManager {
     this.root = opts.root ?? DEFAULT_CGROUP_ROOT
     // relative paths hang off the parent of our own cgroup: a cgroup with processes in it (ours) cannot enable
     // controllers for children ("no internal processes"), its parent can (runc 1.1's choice)
+    if (opts.dir) {
+      this.dir = opts.dir
+      return
+    }
     const own = parseProcCgroup(opts.procCgroup ?? fs.readFileSync('/proc/self/cgroup', 'utf8')).get('') ?? '/'
     this.dir = path.posix.join(this.root, anchorCgroupPath(cgroupPath, path.posix.dirname(own)))
   }
@@ -48,13 +54,15 @@ export class V2Manager implements CgroupManager {
 
   create(): void {
     try {
-      this.made = mkdirAll(this.dir, this.ops)
-      // enable every available controller from the root down to the leaf's parent, so the leaf gets their files
+      // level by level: enable every available controller in the parent, then make the child, so each new
+      // cgroup is born with the controllers' files (and an empty one never blocks delegation)
       const rel = path.posix.relative(this.root, this.dir)
       let parent = this.root
       for (const part of rel === '' ? [] : rel.split('/')) {
         this.delegate(parent)
-        parent = path.posix.join(parent, part)
+        const child = path.posix.join(parent, part)
+        if (!fs.existsSync(child)) this.made.push(...mkdirAll(child, this.ops))
+        parent = child
       }
     } catch (err) {
       throw cgroupError(err, this.ctx, 'create cgroup', this.dir)

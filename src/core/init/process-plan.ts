@@ -22,7 +22,8 @@ export function processPlan(p: Process, opts: {rootfs?: string; ctx: {verb: stri
     uid,
     gid: p.user?.gid ?? 0,
     additionalGids: p.user?.additionalGids,
-    umask: p.user?.umask,
+    // always sent: otherwise the container would inherit ocirt's own umask
+    umask: p.user?.umask ?? 0o022,
     caps: capSets(p.capabilities, opts.ctx),
     noNewPrivileges: p.noNewPrivileges === true,
     rlimits: toRlimits(p.rlimits ?? []),
@@ -35,12 +36,16 @@ export function processPlan(p: Process, opts: {rootfs?: string; ctx: {verb: stri
 }
 
 function capSets(c: Process['capabilities'], ctx: {verb: string; id: string}): CapSets {
+  const permitted = capMask(c?.permitted ?? [], 'process.capabilities.permitted', ctx)
+  const inheritable = capMask(c?.inheritable ?? [], 'process.capabilities.inheritable', ctx)
   return {
     bounding: capMask(c?.bounding ?? [], 'process.capabilities.bounding', ctx),
     effective: capMask(c?.effective ?? [], 'process.capabilities.effective', ctx),
-    permitted: capMask(c?.permitted ?? [], 'process.capabilities.permitted', ctx),
-    inheritable: capMask(c?.inheritable ?? [], 'process.capabilities.inheritable', ctx),
-    ambient: capMask(c?.ambient ?? [], 'process.capabilities.ambient', ctx),
+    permitted,
+    inheritable,
+    // the kernel only keeps an ambient cap that is also permitted and inheritable; runc's default spec lists
+    // ambient caps without inheritable ones and runc just warns, so ask only for what can be raised
+    ambient: capMask(c?.ambient ?? [], 'process.capabilities.ambient', ctx) & permitted & inheritable,
   }
 }
 

@@ -12,6 +12,7 @@ import {loadBundleSpec} from '../spec/load'
 import {validateSpec} from '../spec/validate'
 import {openCgroup, resolveCgroupsPath, type CgroupManager} from '../cgroups'
 import {buildInitPlan} from '../init/build-plan'
+import {deviceCgroupRules} from '../mounts/devices'
 import {encodePlan} from '../init/codec'
 import {FRAME} from '../init/protocol'
 import {InitSession} from '../init/session'
@@ -48,7 +49,7 @@ export async function create(rt: Runtime, opts: CreateOptions): Promise<Created>
   const ctx = {verb, id}
   validateId(id, verb)
   const {spec, bundle, rootfs} = loadBundleSpec(opts.bundle, ctx)
-  validateSpec(spec, {...ctx, requireProcess: true})
+  validateSpec(spec, {...ctx, requireProcess: true, rootless: rt.rootless})
   if (spec.process?.terminal && !opts.consoleSocket && opts.detach !== false) {
     throw new InvalidInput('cannot allocate tty if ocirt will detach without setting console socket', ctx)
   }
@@ -66,7 +67,8 @@ export async function create(rt: Runtime, opts: CreateOptions): Promise<Created>
     const cgroup = openCgroup(cgroupPath, {id, rootless: rt.rootless})
     step(ctx, 'create cgroup', () => cgroup.create())
     undo.push('remove cgroup', () => cgroup.destroy())
-    if (spec.linux?.resources) step(ctx, 'apply cgroup resources', () => cgroup.apply(spec.linux!.resources!))
+    const resources = {...spec.linux?.resources, devices: deviceCgroupRules(spec)}
+    step(ctx, 'apply cgroup resources', () => cgroup.apply(resources))
 
     const plan = buildInitPlan({
       id, spec, bundle, rootfs,

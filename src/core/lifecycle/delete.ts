@@ -6,7 +6,7 @@ import type {Runtime} from '../runtime'
 import {containerDir, hasStateFile, loadConfig, removeContainerDir, validateId} from '../state/store'
 import {initAlive} from '../state/status'
 import {lockContainer} from '../state/lock'
-import {openCgroup} from '../cgroups'
+import {reopenCgroup} from '../cgroups'
 import {runHooks} from '../hooks'
 import {warn} from '../log'
 import {loadContainer, ociState} from './container'
@@ -34,7 +34,7 @@ export async function deleteContainer(rt: Runtime, id: string, opts: DeleteOptio
     if ((status === 'running' || status === 'paused') && !opts.force) {
       throw new OcirtError(`cannot delete container ${id} that is not stopped: ${status}`, {verb, id})
     }
-    const cgroup = openCgroup(facts.cgroup.path, {id, rootless: facts.rootless})
+    const cgroup = reopenCgroup(facts.cgroup, {id, rootless: facts.rootless, verb})
     if (status !== 'stopped') {
       if (cgroup.exists()) cgroup.killAll(SIGKILL)
       else process.kill(facts.pid, SIGKILL)

@@ -1,7 +1,7 @@
 // kill: send a signal to the container's init, or with --all to every process in its cgroup.
 import {OcirtError, SENTINEL} from '../errors'
 import type {Runtime} from '../runtime'
-import {openCgroup} from '../cgroups'
+import {reopenCgroup} from '../cgroups'
 import {parseSignal} from '../signals'
 import {loadContainer, requireAllowed} from './container'
 
@@ -10,11 +10,11 @@ export interface KillOptions {
 }
 
 export function kill(rt: Runtime, id: string, signal: string | number, opts: KillOptions = {}, verb = 'kill'): void {
-  const sig = typeof signal === 'number' ? signal : parseSignal(signal)
   const loaded = loadContainer(rt, id, verb)
+  const sig = typeof signal === 'number' ? signal : parseSignal(signal, {verb, id})
   if (opts.all) {
     // runc: --all on a stopped container is not an error (its cgroup may still hold stray processes)
-    const cgroup = openCgroup(loaded.facts.cgroup.path, {id, rootless: loaded.facts.rootless})
+    const cgroup = reopenCgroup(loaded.facts.cgroup, {id, rootless: loaded.facts.rootless, verb})
     if (cgroup.exists()) cgroup.killAll(sig)
     else if (loaded.status !== 'stopped') signalPid(loaded.facts.pid, sig, {verb, id})
     return

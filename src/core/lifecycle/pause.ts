@@ -2,7 +2,7 @@
 import {OcirtError} from '../errors'
 import type {Runtime} from '../runtime'
 import {lockContainer} from '../state/lock'
-import {openCgroup} from '../cgroups'
+import {reopenCgroup} from '../cgroups'
 import {loadContainer, requireAllowed} from './container'
 
 export function pause(rt: Runtime, id: string, verb = 'pause'): void {
@@ -18,7 +18,7 @@ function setFrozen(rt: Runtime, id: string, frozen: boolean, verb: string): void
   requireAllowed(frozen ? 'pause' : 'resume', loaded, verb)
   const unlock = lockContainer(rt, id, verb)
   try {
-    const cgroup = openCgroup(loaded.facts.cgroup.path, {id, rootless: loaded.facts.rootless})
+    const cgroup = reopenCgroup(loaded.facts.cgroup, {id, rootless: loaded.facts.rootless, verb})
     if (!cgroup.exists()) throw new OcirtError('the container has no cgroup to freeze (rootless without a delegated cgroup)', {verb, id})
     cgroup.setFrozen(frozen)
   } finally {

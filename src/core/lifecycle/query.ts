@@ -3,7 +3,7 @@ import * as fs from 'node:fs'
 import type {Runtime} from '../runtime'
 import type {OciState} from '../state/facts'
 import {listIds} from '../state/store'
-import {openCgroup} from '../cgroups'
+import {reopenCgroup} from '../cgroups'
 import {loadContainer, ociState, requireAllowed} from './container'
 
 export function state(rt: Runtime, id: string, verb = 'state'): OciState {
@@ -28,7 +28,7 @@ export function list(rt: Runtime): OciState[] {
 export function ps(rt: Runtime, id: string, verb = 'ps'): number[] {
   const loaded = loadContainer(rt, id, verb)
   requireAllowed('ps', loaded, verb)
-  const cgroup = openCgroup(loaded.facts.cgroup.path, {id, rootless: loaded.facts.rootless})
+  const cgroup = reopenCgroup(loaded.facts.cgroup, {id, rootless: loaded.facts.rootless, verb})
   if (cgroup.exists()) return cgroup.pids(true)
   return fs.existsSync(`/proc/${loaded.facts.pid}`) ? [loaded.facts.pid] : []
 }

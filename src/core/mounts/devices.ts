@@ -56,3 +56,20 @@ export function planDevices(spec: Spec, opts: {userns: boolean; devPts: boolean}
   if (opts.devPts) symlinks.push({target: 'pts/ptmx', linkpath: '/dev/ptmx'})
   return {devices: [...byPath.values()], symlinks}
 }
+
+/**
+ * The device cgroup rules a container gets: the config's own rules, then access to the default nodes, to
+ * /dev/pts and /dev/ptmx, and to every node the config creates (runc does the same, so a config whose rules
+ * start with "deny all" still has a working /dev/null).
+ */
+export function deviceCgroupRules(spec: Spec): import('../cgroups/types').LinuxDeviceCgroup[] {
+  const own = spec.linux?.resources?.devices ?? []
+  const c = (major: number, minor: number | null) => ({allow: true, type: 'c', major, minor, access: 'rwm'})
+  return [
+    ...own,
+    ...DEFAULT_DEVICES.map((d) => c(d.major, d.minor)),
+    c(5, 2), // /dev/ptmx
+    c(136, null), // /dev/pts/*
+    ...(spec.linux?.devices ?? []).map((d) => ({allow: true, type: d.type === 'u' ? 'c' : d.type, major: d.major ?? null, minor: d.minor ?? null, access: 'rwm'})),
+  ]
+}

@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+// bench/lifecycle: ocirt beside runc in the same run (hyperfine), on the same bundle: `run` of /bin/true,
+// create+start+delete, `state`, and bare `node -e 0`. Prints medians and ratios; `--json FILE` saves them.
+// Needs root, hyperfine, runc and a built tree (npm run build; test fixtures from scripts/setup.sh).
+import {execFileSync, spawnSync} from 'node:child_process'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const OCIRT = path.join(REPO, 'bin', 'ocirt')
+const ROOTFS = path.join(REPO, 'test', 'fixtures', 'build', 'rootfs')
+const runs = Number(process.env.BENCH_RUNS ?? 30)
+const jsonOut = process.argv.includes('--json') ? process.argv[process.argv.indexOf('--json') + 1] : undefined
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirt-bench-'))
+const bundle = path.join(work, 'bundle')
+fs.mkdirSync(bundle)
+execFileSync('runc', ['spec', '-b', bundle])
+const spec = JSON.parse(fs.readFileSync(path.join(bundle, 'config.json'), 'utf8'))
+spec.root = {path: ROOTFS, readonly: true}
+spec.process.terminal = false
+spec.process.args = ['/bin/probe', 'true']
+fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(spec))
+const sleepBundle = path.join(work, 'sleep-bundle')
+fs.mkdirSync(sleepBundle)
+fs.writeFileSync(path.join(sleepBundle, 'config.json'), JSON.stringify({...spec, process: {...spec.process, args: ['/bin/probe', 'sleep', '600']}}))
+
+const rt = {runc: ['runc', '--root', path.join(work, 'runc-root')], ocirt: [OCIRT, '--root', path.join(work, 'ocirt-root')]}
+const q = (a) => a.map((x) => `'${x}'`).join(' ')
+const cases = []
+for (const [name, base] of Object.entries(rt)) {
+  cases.push({group: 'run /bin/true', name, cmd: `${q(base)} run -b ${bundle} bench-run`})
+  cases.push({group: 'create+start+delete', name, cmd: `sh -c "${q(base)} create -b ${bundle} bench-csd >/dev/null && ${q(base)} start bench-csd && ${q(base)} delete -f bench-csd"`})
+}
+// a long-running container per runtime for `state`
+for (const [name, base] of Object.entries(rt)) {
+  execFileSync(base[0], [...base.slice(1), 'run', '-d', '-b', sleepBundle, 'bench-state'], {stdio: 'inherit'})
+  cases.push({group: 'state', name, cmd: `${q(base)} state bench-state`})
+}
+cases.push({group: 'node -e 0', name: 'node (env as given)', cmd: 'node -e 0'})
+cases.push({group: 'node -e 0', name: 'node (no NODE_EXTRA_CA_CERTS)', cmd: 'env -u NODE_EXTRA_CA_CERTS node -e 0'})
+
+const results = []
+try {
+  for (const c of cases) {
+    const out = path.join(work, 'h.json')
+    const r = spawnSync('hyperfine', ['-N', '-w', '3', '-r', String(runs), '--export-json', out, c.cmd], {stdio: ['ignore', 'ignore', 'inherit']})
+    if (r.status !== 0) throw new Error(`hyperfine failed for ${c.cmd}`)
+    const res = JSON.parse(fs.readFileSync(out, 'utf8')).results[0]
+    results.push({...c, median_ms: res.median * 1000, mean_ms: res.mean * 1000, stddev_ms: res.stddev * 1000})
+  }
+} finally {
+  for (const base of Object.values(rt)) spawnSync(base[0], [...base.slice(1), 'delete', '-f', 'bench-state'])
+  fs.rmSync(work, {recursive: true, force: true})
+}
+
+const med = (group, name) => results.find((r) => r.group === group && r.name === name)?.median_ms
+const nodeBare = med('node -e 0', 'node (no NODE_EXTRA_CA_CERTS)')
+console.log(`\n| case | runc (ms) | ocirt (ms) | ocirt / runc | ocirt - bare node (ms) |`)
+console.log(`|---|---|---|---|---|`)
+for (const g of ['run /bin/true', 'create+start+delete', 'state']) {
+  const a = med(g, 'runc')
+  const b = med(g, 'ocirt')
+  console.log(`| ${g} | ${a.toFixed(1)} | ${b.toFixed(1)} | ${(b / a).toFixed(2)}x | ${(b - nodeBare).toFixed(1)} |`)
+}
+console.log(`| node -e 0 (as given / without NODE_EXTRA_CA_CERTS) | | ${med('node -e 0', 'node (env as given)').toFixed(1)} / ${nodeBare.toFixed(1)} | | |`)
+if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify({date: new Date().toISOString(), runs, results}, null, 2))
