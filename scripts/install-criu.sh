@@ -73,16 +73,18 @@ verify() {
 selftest() {
   local bin=$1 dir pid
   dir=$(mktemp -d /tmp/ocirt-criu-selftest.XXXXXX)
-  setsid sleep 120 </dev/null >/dev/null 2>&1 &
-  pid=$!
+  # Not a child of this shell (setsid -f), so bash reports nothing when it is killed.
+  setsid -f sh -c 'echo $$ > "$1"; exec sleep 120' sh "$dir/pid" </dev/null >/dev/null 2>&1
   sleep 0.2
+  pid=$(cat "$dir/pid")
   if ! timeout 60 "$bin" dump -t "$pid" -D "$dir" -o dump.log; then
     kill -9 "$pid" 2>/dev/null || true
     tail -5 "$dir/dump.log" >&2
     rm -rf "$dir"
     die "self-test: 'criu dump' of a sleeping process failed or hung (log above)"
   fi
-  wait "$pid" 2>/dev/null || true  # dump killed it; reap before its pid is restored
+  # The dumped process was killed; its pid must be free (reaped by its new parent) before it is restored.
+  for _ in $(seq 50); do [ -e "/proc/$pid" ] || break; sleep 0.1; done
   if ! timeout 60 "$bin" restore -D "$dir" -o restore.log -d || ! kill -0 "$pid" 2>/dev/null; then
     tail -5 "$dir/restore.log" >&2
     rm -rf "$dir"
@@ -229,23 +231,39 @@ inst=$(dpkg-query -W -f='${Version}' libc6)
 
 # --- 2. download criu, libcompel1 and their shared-library closure from trixie -----------------------------
 
-# Depends + Pre-Depends of PKG's trixie version, first alternative, library packages only (lib*).
+# The trixie stanzas of PKG...: "PACKAGE DEP DEP ..." per package, where the deps are the library packages
+# (lib*) among its Depends and Pre-Depends, first alternative, without versions. One apt-cache call per level
+# of the dependency tree: each call loads the whole package cache (~1.5 s).
 lib_deps() {
-  apt-cache show "$1/trixie" 2>/dev/null | awk '/^$/ { exit } { print }' |
-    sed -n 's/^\(Pre-\)\{0,1\}Depends: //p' | tr ',' '\n' |
-    sed -E 's/\|.*//; s/\(.*\)//; s/:any//; s/[[:space:]]//g' | grep -E '^lib' || true
+  apt-cache show "${@/%//trixie}" 2>/dev/null | awk '
+    function flush() { if (pkg != "") print pkg deps; pkg = ""; deps = "" }
+    /^$/ { flush(); next }
+    /^Package:/ { pkg = $2 }
+    /^(Pre-)?Depends:/ {
+      sub(/^[^:]*:/, ""); n = split($0, d, ",")
+      for (i = 1; i <= n; i++) {
+        sub(/\|.*/, "", d[i]); sub(/\(.*/, "", d[i]); sub(/:any/, "", d[i]); gsub(/[ \t]/, "", d[i])
+        if (d[i] ~ /^lib/) deps = deps " " d[i]
+      }
+    }
+    END { flush() }'
 }
 
-declare -A seen=()
-queue=(criu libcompel1)
+declare -A queued=([criu]=1 [libcompel1]=1)
 pkgs=()
-while [ "${#queue[@]}" -gt 0 ]; do
-  p=${queue[0]}; queue=("${queue[@]:1}")
-  [ -z "${seen[$p]:-}" ] || continue
-  seen[$p]=1
-  apt-cache show "$p/trixie" >/dev/null 2>&1 || die "package $p not found in trixie"
-  pkgs+=("$p")
-  for d in $(lib_deps "$p"); do queue+=("$d"); done
+level=(criu libcompel1)
+while [ "${#level[@]}" -gt 0 ]; do
+  pkgs+=("${level[@]}")
+  next=()
+  found=0
+  while read -r p deps; do
+    found=$((found + 1))
+    for d in $deps; do
+      [ -n "${queued[$d]:-}" ] || { queued[$d]=1; next+=("$d"); }
+    done
+  done < <(lib_deps "${level[@]}" | sort -u)
+  [ "$found" -ge "${#level[@]}" ] || die "not all of ${level[*]} found in trixie"
+  level=("${next[@]}")
 done
 log "downloading from trixie: ${pkgs[*]}"
 

@@ -35,6 +35,8 @@ export interface CreateOptions {
   detach?: boolean
   stdio?: StdioOptions
   verb?: string
+  /** a terminal without --console-socket (foreground run): receives the pty master, fetched from the helper */
+  onConsole?: (masterFd: number) => void
 }
 
 export interface Created {
@@ -109,7 +111,7 @@ export async function create(rt: Runtime, opts: CreateOptions): Promise<Created>
     await runHooks('createRuntime', spec.hooks?.createRuntime, creating, ctx)
     await runContainerHooks(spec.hooks?.createContainer, facts, creating, ctx)
     session.send(FRAME.HOOKS_DONE, Buffer.from(JSON.stringify(ociState(facts, 'created'))))
-    await session.expect(FRAME.READY, 'prepare container')
+    await awaitReady(session, pid, opts)
 
     facts.pidStartTime = readProcStat(pid)?.startTime ?? ''
     saveFacts(rt, facts)
@@ -120,6 +122,25 @@ export async function create(rt: Runtime, opts: CreateOptions): Promise<Created>
   } catch (err) {
     await undo.run()
     throw wrapSysError(err, {...ctx, step: 'create'})
+  }
+}
+
+/** Between HOOKS_DONE and READY the helper may hand over fds it opened in the container (pty master). */
+async function awaitReady(session: InitSession, pid: number, opts: CreateOptions): Promise<void> {
+  for (;;) {
+    const f = await session.next()
+    if (f === null) await session.expect(FRAME.READY, 'prepare container') // turns the early end into an error
+    else if (f.type === FRAME.READY) return
+    else if (f.type === FRAME.ERROR) throw session.failure(f.payload)
+    else if (f.type === FRAME.CONSOLE) {
+      const {getFdOf} = require('../sys/proc') as typeof import('../sys/proc')
+      const master = getFdOf(pid, f.payload.readUInt32LE(0))
+      session.send(FRAME.ACK)
+      if (!opts.onConsole) throw new InvalidInput('the container has a terminal but no console socket was given', {verb: opts.verb ?? 'create', id: opts.id})
+      opts.onConsole(master)
+    } else {
+      throw new InvalidInput(`unexpected frame ${f.type} from the init helper`, {verb: opts.verb ?? 'create', id: opts.id, step: 'prepare container'})
+    }
   }
 }
 

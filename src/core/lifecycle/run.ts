@@ -6,6 +6,7 @@ import {create, type CreateOptions} from './create'
 import {start} from './start'
 import {deleteContainer} from './delete'
 import {warn} from '../log'
+import {attachTerminal, type AttachedTerminal} from '../console'
 
 export interface RunOptions extends Omit<CreateOptions, 'detach'> {
   detach?: boolean
@@ -22,7 +23,9 @@ export async function run(rt: Runtime, opts: RunOptions): Promise<number> {
     await startOrCleanUp(rt, opts.id, verb)
     return 0
   }
-  const {facts, session} = await create(rt, {...opts, detach: false, verb})
+  let terminal: AttachedTerminal | undefined
+  const onConsole = (master: number) => (terminal = attachTerminal(master))
+  const {facts, session} = await create(rt, {...opts, detach: false, verb, onConsole})
   const forward = (sig: NodeJS.Signals) => {
     try {
       process.kill(facts.pid, sig)
@@ -34,8 +37,11 @@ export async function run(rt: Runtime, opts: RunOptions): Promise<number> {
   try {
     await startOrCleanUp(rt, opts.id, verb)
     const exit = await session.exited
+    // let the last output of the container drain from the pty before restoring the terminal
+    if (terminal) await Promise.race([terminal.closed, new Promise((r) => setTimeout(r, 200))])
     return exit.code ?? 128 + (exit.signal ? signalNumber(exit.signal) : 0)
   } finally {
+    terminal?.detach()
     for (const s of FORWARDED) process.off(s, forward)
     if (!opts.keep) {
       await deleteContainer(rt, opts.id, {force: true}, verb).catch((err) => warn((err as Error).message))
