@@ -37,8 +37,13 @@ export function warn(msg: string): void {
   process.stderr.write(`ocirt: warning: ${msg}\n`)
 }
 
+const started = process.hrtime.bigint()
+
+/** Debug lines carry the milliseconds since the process started, so --debug doubles as a step profiler. */
 export function debug(msg: string): void {
   if (!sink.debug) return
-  logLine('debug', msg)
-  process.stderr.write(`ocirt: debug: ${msg}\n`)
+  const ms = Number(process.hrtime.bigint() - started) / 1e6
+  const line = `+${ms.toFixed(1)}ms ${msg}`
+  logLine('debug', line)
+  process.stderr.write(`ocirt: debug: ${line}\n`)
 }

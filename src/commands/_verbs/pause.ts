@@ -7,6 +7,6 @@ export const verb = defineVerb({
   args: [{name: 'id', description: 'container id', required: true}],
   flags: {},
   async run({rt, args}) {
-    pause(rt, args.id!)
+    await pause(rt, args.id!)
   },
 })

@@ -7,6 +7,6 @@ export const verb = defineVerb({
   args: [{name: 'id', description: 'container id', required: true}],
   flags: {},
   async run({rt, args}) {
-    resume(rt, args.id!)
+    await resume(rt, args.id!)
   },
 })

@@ -22,6 +22,7 @@ import {runHooks} from '../hooks'
 import {runContainerHooks} from './container-hooks'
 import {UndoStack} from '../util/undo'
 import {currentOwner, ociState} from './container'
+import {debug} from '../log'
 
 export interface CreateOptions {
   id: string
@@ -61,6 +62,7 @@ export async function create(rt: Runtime, opts: CreateOptions): Promise<Created>
 
   const undo = new UndoStack()
   try {
+    debug(`create ${id}: validated config`)
     reserveId(rt, id, verb)
     undo.push('remove state directory', () => removeContainerDir(rt, id))
     saveConfig(rt, id, spec)
@@ -85,6 +87,7 @@ export async function create(rt: Runtime, opts: CreateOptions): Promise<Created>
       cgroupPaths: cgroup.paths(),
     })
 
+    debug(`create ${id}: cgroup ready, plan built`)
     const session = InitSession.start({verb, id, stdio: opts.stdio ?? ['inherit', 'inherit', 'inherit'], preserveFds: opts.preserveFds ?? 0})
     undo.push('stop init helper', () => {
       try {
@@ -102,10 +105,12 @@ export async function create(rt: Runtime, opts: CreateOptions): Promise<Created>
     if (spec.linux?.namespaces?.some((n) => n.type === 'user' && !n.path)) {
       writeIdMaps(pid, spec.linux.uidMappings ?? [], spec.linux.gidMappings ?? [], {rootless: rt.rootless, ctx})
     }
+    debug(`create ${id}: container process ${pid} cloned`)
     session.send(FRAME.GO)
 
     const facts = buildFacts(rt, {id, pid, bundle, rootfs, spec, cgroup, cgroupPath})
     await session.expect(FRAME.HOOKS, 'prepare container')
+    debug(`create ${id}: mounts done`)
     const creating = JSON.stringify({...ociState(facts, 'created'), status: 'creating'})
     await runHooks('prestart', spec.hooks?.prestart, creating, ctx)
     await runHooks('createRuntime', spec.hooks?.createRuntime, creating, ctx)
@@ -113,6 +118,7 @@ export async function create(rt: Runtime, opts: CreateOptions): Promise<Created>
     session.send(FRAME.HOOKS_DONE, Buffer.from(JSON.stringify(ociState(facts, 'created'))))
     await awaitReady(session, pid, opts)
 
+    debug(`create ${id}: ready`)
     facts.pidStartTime = readProcStat(pid)?.startTime ?? ''
     saveFacts(rt, facts)
     if (opts.pidFile) writePidFile(opts.pidFile, pid, ctx)

@@ -27,7 +27,7 @@ export async function deleteContainer(rt: Runtime, id: string, opts: DeleteOptio
     if (!existed) throw new OcirtError(SENTINEL.notExist, {verb, id})
     throw new OcirtError(SENTINEL.notExist, {verb, id})
   }
-  const unlock = lockContainer(rt, id, verb)
+  const unlock = await lockContainer(rt, id, verb)
   try {
     const loaded = loadContainer(rt, id, verb)
     const {facts, status} = loaded

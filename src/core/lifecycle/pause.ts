@@ -5,18 +5,18 @@ import {lockContainer} from '../state/lock'
 import {reopenCgroup} from '../cgroups'
 import {loadContainer, requireAllowed} from './container'
 
-export function pause(rt: Runtime, id: string, verb = 'pause'): void {
-  setFrozen(rt, id, true, verb)
+export async function pause(rt: Runtime, id: string, verb = 'pause'): Promise<void> {
+  await setFrozen(rt, id, true, verb)
 }
 
-export function resume(rt: Runtime, id: string, verb = 'resume'): void {
-  setFrozen(rt, id, false, verb)
+export async function resume(rt: Runtime, id: string, verb = 'resume'): Promise<void> {
+  await setFrozen(rt, id, false, verb)
 }
 
-function setFrozen(rt: Runtime, id: string, frozen: boolean, verb: string): void {
+async function setFrozen(rt: Runtime, id: string, frozen: boolean, verb: string): Promise<void> {
   const loaded = loadContainer(rt, id, verb)
   requireAllowed(frozen ? 'pause' : 'resume', loaded, verb)
-  const unlock = lockContainer(rt, id, verb)
+  const unlock = await lockContainer(rt, id, verb)
   try {
     const cgroup = reopenCgroup(loaded.facts.cgroup, {id, rootless: loaded.facts.rootless, verb})
     if (!cgroup.exists()) throw new OcirtError('the container has no cgroup to freeze (rootless without a delegated cgroup)', {verb, id})

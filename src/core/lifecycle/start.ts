@@ -12,7 +12,7 @@ import {warn} from '../log'
 export async function start(rt: Runtime, id: string, verb = 'start'): Promise<void> {
   const loaded = loadContainer(rt, id, verb)
   requireAllowed('start', loaded, verb)
-  const unlock = lockContainer(rt, id, verb)
+  const unlock = await lockContainer(rt, id, verb)
   try {
     await releaseFifo(fifoPath(rt, id), loaded.facts, {verb, id})
     const spec = loadConfig(rt, id, verb)

@@ -1,33 +1,83 @@
 // A per-container lock serializing mutating verbs (start, delete, pause, resume, update, checkpoint, restore,
-// migrate). flock(2) locks belong to the open file description, so the small helper takes the lock on a
-// descriptor inherited from this process and exits: the lock stays held until this process closes it or dies.
-// (Loading koffi for one flock call would cost ~15 ms on every verb; spawning the helper costs ~1.5 ms.)
+// migrate): <dir>/.lock is a directory made with mkdir (atomic), holding `owner` = "<pid> <start time>".
+// A lock whose owner is gone (crashed, killed) is broken by renaming it away, which only one process can do.
+// flock(2) would need koffi (~15 ms to load) or a helper process (~10 ms with spawnSync) on every verb; this
+// costs two syscalls when uncontended.
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import {spawnSync} from 'node:child_process'
 import {OcirtError, wrapSysError} from '../errors'
 import type {Runtime} from '../runtime'
-import {initBinary} from '../init/binary'
 import {containerDir} from './store'
+import {readProcStat} from './status'
 
-export const LOCK_FILE = '.lock'
+export const LOCK_DIR = '.lock'
 /** how long a verb waits for another ocirt process (a migration holds its container for seconds) */
-export const LOCK_WAIT_SECONDS = 60
+export const LOCK_WAIT_MS = 60_000
 
 export type Unlock = () => void
 
-export function lockContainer(rt: Runtime, id: string, verb: string, waitSeconds = LOCK_WAIT_SECONDS): Unlock {
-  let fd: number
+export async function lockContainer(rt: Runtime, id: string, verb: string, waitMs = LOCK_WAIT_MS): Promise<Unlock> {
+  const lock = path.join(containerDir(rt, id), LOCK_DIR)
+  const me = ownerToken(process.pid)
+  const deadline = Date.now() + waitMs
+  for (let i = 0; ; i++) {
+    try {
+      fs.mkdirSync(lock, {mode: 0o700})
+      fs.writeFileSync(path.join(lock, 'owner'), me)
+      return () => release(lock, me)
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      if (code === 'ENOENT') throw new OcirtError('container does not exist', {verb, id})
+      if (code !== 'EEXIST') throw wrapSysError(err, {verb, id, step: 'lock'})
+    }
+    if (isStale(lock)) {
+      breakLock(lock)
+      continue
+    }
+    if (Date.now() > deadline) {
+      throw new OcirtError(`container is busy: another ocirt process (${readOwner(lock) ?? 'unknown'}) holds its lock`, {verb, id, step: 'lock'})
+    }
+    await new Promise((r) => setTimeout(r, Math.min(50, 1 + i)))
+  }
+}
+
+function ownerToken(pid: number): string {
+  return `${pid} ${readProcStat(pid)?.startTime ?? ''}`
+}
+
+function readOwner(lock: string): string | undefined {
   try {
-    fd = fs.openSync(path.join(containerDir(rt, id), LOCK_FILE), fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600)
-  } catch (err) {
-    throw wrapSysError(err, {verb, id, step: 'lock'})
+    return fs.readFileSync(path.join(lock, 'owner'), 'utf8')
+  } catch {
+    return undefined
   }
-  const r = spawnSync(initBinary(), ['flock', '--fd', '3', '--timeout', String(waitSeconds)], {stdio: ['ignore', 'ignore', 'pipe', fd], encoding: 'utf8'})
-  if (r.status !== 0) {
-    fs.closeSync(fd)
-    const why = r.error?.message ?? (r.stderr.trim() || `exit status ${r.status}`)
-    throw new OcirtError(`container is busy: another ocirt process holds its lock (${why})`, {verb, id, step: 'lock'})
+}
+
+function isStale(lock: string): boolean {
+  const owner = readOwner(lock)
+  if (owner === undefined) {
+    // made but not yet signed: stale only if it stays unsigned for a while (its maker died in between)
+    try {
+      return Date.now() - fs.statSync(lock).mtimeMs > 2000
+    } catch {
+      return false
+    }
   }
-  return () => fs.closeSync(fd)
+  const [pid, start] = owner.split(' ')
+  return ownerToken(Number(pid)) !== `${pid} ${start}` || readProcStat(Number(pid)) === undefined
+}
+
+function breakLock(lock: string): void {
+  const aside = `${lock}.stale.${process.pid}.${Date.now()}`
+  try {
+    fs.renameSync(lock, aside)
+  } catch {
+    return // someone else broke it first
+  }
+  fs.rmSync(aside, {recursive: true, force: true})
+}
+
+function release(lock: string, me: string): void {
+  if (readOwner(lock) !== me) return
+  fs.rmSync(lock, {recursive: true, force: true})
 }
