@@ -8,13 +8,14 @@ import type {Runtime} from './core/runtime'
 import {runtimeFrom} from './commands/_verbs/runtime-from'
 import {configureLog, logLine} from './core/log'
 import {OcirtError} from './core/errors'
-import {pluginOverrides} from './commands/_verbs/plugin-overrides'
+import {pluginOverride, runPluginCommand, type PluginCommand} from './commands/_verbs/plugin-overrides'
 
 async function main(argv: string[]): Promise<number> {
   const {global, verb, rest} = splitGlobal(argv, GLOBAL_FLAGS)
   if (global.includes('--version') || global.includes('-v')) return printVersion()
   const wantsHelp = [...global, ...rest].some((a) => a === '--help' || a === '-h')
-  if (!verb || wantsHelp || !VERBS[verb] || pluginOverrides(verb)) return humanDoor(global, verb, rest)
+  const override = verb && VERBS[verb] && !wantsHelp ? pluginOverride(verb) : undefined
+  if (!verb || wantsHelp || !VERBS[verb] || override) return humanDoor(global, verb, rest, override)
 
   let globals: FlagValues
   try {
@@ -48,7 +49,7 @@ function bindArgs(verb: string, spec: VerbSpec, positionals: string[]): {args: R
   if (positionals.length < required || (!spec.variadic && positionals.length > spec.args.length)) {
     const n = spec.args.length
     const what = required === n ? `exactly ${n}` : `between ${required} and ${n}`
-    throw new UsageError(`"${verb}" requires ${what} argument(s)`)
+    throw new UsageError(`ocirt: "${verb}" requires ${what} argument(s)`)
   }
   const args: Record<string, string | undefined> = {}
   spec.args.forEach((a, i) => (args[a.name] = positionals[i]))
@@ -71,13 +72,30 @@ function printVersion(): number {
   return 0
 }
 
-/** oclif: help, plugins, migrate, plugin commands. Global flags move after the verb, where oclif parses them. */
-async function humanDoor(global: string[], verb: string | undefined, rest: string[]): Promise<number> {
+/** oclif: help, plugins, migrate, plugin commands. Global flags move after the verb, where oclif parses them.
+ * A verb that neither ocirt nor a plugin knows fails as runc's does: "No help topic for 'X'", exit 3. */
+async function humanDoor(global: string[], verb: string | undefined, rest: string[], override?: PluginCommand): Promise<number> {
   const saved = process.env.OCIRT_SAVED_NODE_EXTRA_CA_CERTS
   if (saved) process.env.NODE_EXTRA_CA_CERTS = saved // for children such as npm (plugins install)
-  const {execute} = require('@oclif/core') as typeof import('@oclif/core')
-  const args = verb ? [verb, ...rest, ...global] : global.length ? global : ['--help']
-  await execute({args, dir: __filename})
+  if (override && (await runPluginCommand(override, [...rest, ...global], __filename))) return exitCode()
+  const {Config, execute} = require('@oclif/core') as typeof import('@oclif/core')
+  const config = await Config.load(__filename)
+  if (verb && !config.findCommand(verb) && !config.findTopic(verb)) {
+    try {
+      const globals = parseArgv(global, GLOBAL_FLAGS).flags
+      configureLog({file: globals.log as string | undefined, format: globals['log-format'] === 'json' ? 'json' : 'text', debug: false})
+    } catch {
+      // a bad global flag does not hide the unknown verb
+    }
+    fail(new UsageError(`No help topic for '${verb}'`))
+    return 3
+  }
+  const args = verb ? [verb, ...rest, ...global] : ['--help'] // no verb: runc shows its help, whatever the globals
+  await execute({args, loadOptions: config})
+  return exitCode()
+}
+
+function exitCode(): number {
   return typeof process.exitCode === 'number' ? process.exitCode : 0
 }
 

@@ -17,7 +17,7 @@ export function configureLog(s: LogSink): void {
 /** Writes to the --log file; returns false when there is none (the caller then reports on stderr). */
 export function logLine(level: 'error' | 'warning' | 'debug' | 'info', msg: string): boolean {
   if (level === 'debug' && !sink.debug) return false
-  const time = new Date().toISOString()
+  const time = new Date().toISOString().replace(/\.\d+Z$/, 'Z') // runc (logrus) writes whole seconds
   if (sink.file) {
     const line = sink.format === 'json'
       ? JSON.stringify({level, msg, time}) + '\n'

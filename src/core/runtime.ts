@@ -1,5 +1,6 @@
 // The runtime context every core function takes: where state lives and how the runtime was invoked
 // (the global flags of the CLI). Built once per process by the CLI, never mutated afterwards.
+import * as fs from 'node:fs'
 import * as path from 'node:path'
 
 export interface RuntimeOptions {
@@ -32,11 +33,23 @@ export function defaultRoot(rootless: boolean, env: NodeJS.ProcessEnv = process.
   return `/tmp/ocirt-${process.geteuid?.() ?? 0}`
 }
 
-/** rootless=auto means: rootless when not running as real root (runc also honours an unshared userns). */
-export function isRootless(opt: RuntimeOptions['rootless'], euid: number): boolean {
+/**
+ * rootless=auto means, as in runc: rootless when not running as root, or as root of a user namespace other than
+ * the initial one (`unshare -r`, rootlesskit), where cgroups and /run are still the real root's.
+ */
+export function isRootless(opt: RuntimeOptions['rootless'], euid: number, inUserNs: () => boolean = runningInUserNs): boolean {
   if (opt === 'true') return true
   if (opt === 'false') return false
-  return euid !== 0
+  return euid !== 0 || inUserNs()
+}
+
+/** Whether this process runs in a user namespace other than the initial one (whose uid_map maps every id). */
+export function runningInUserNs(): boolean {
+  try {
+    return fs.readFileSync('/proc/self/uid_map', 'utf8').trim().split(/\s+/).join(' ') !== '0 0 4294967295'
+  } catch {
+    return false
+  }
 }
 
 export function createRuntime(opts: RuntimeOptions = {}): Runtime {

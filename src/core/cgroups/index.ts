@@ -96,6 +96,23 @@ export function openCgroup(cgroupPath: string, opts: OpenCgroupOptions): CgroupM
 }
 
 /**
+ * The caller's own cgroup directories, keyed as the managers' paths() are (controller, '' for cgroup2). A rootless
+ * container without a cgroup of its own (nothing delegated) stays in these, so its /sys/fs/cgroup shows them,
+ * as runc shows them.
+ */
+export function ownCgroupDirs(opts: {root?: string; mountinfo?: string; procCgroup?: string} = {}): Record<string, string> {
+  const root = opts.root ?? DEFAULT_CGROUP_ROOT
+  const own = parseProcCgroup(opts.procCgroup ?? fs.readFileSync('/proc/self/cgroup', 'utf8'))
+  const out: Record<string, string> = {}
+  for (const m0 of parseCgroupMounts(opts.mountinfo ?? fs.readFileSync('/proc/self/mountinfo', 'utf8'))) {
+    const m = rebaseMount(m0, root)
+    const keys = m.version === 2 ? [''] : m.controllers.filter((c) => !c.startsWith('name=') || c === 'name=systemd')
+    for (const k of keys) out[k] = path.resolve(dirInMount(m, '', own.get(keys[0]) ?? '/'))
+  }
+  return out
+}
+
+/**
  * Reopens a container's cgroup from the directories recorded at create (ContainerFacts.cgroup), as runc reopens
  * from state.json's cgroup_paths. Re-resolving a relative cgroupsPath later would depend on the cgroup of whichever
  * process runs delete/kill/pause (a shim, a shell), and could miss the container's cgroup. No recorded paths

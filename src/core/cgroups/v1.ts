@@ -33,6 +33,23 @@ export interface V1Options {
 const PROCS_PREFERENCE = ['freezer', 'devices', 'pids', 'memory', 'cpu', 'name=systemd', '']
 const PERMISSION = new Set(['EACCES', 'EPERM', 'EROFS'])
 
+/**
+ * Hybrid hosts, rootless: moving a process into the unified (cgroup2) hierarchy follows v2's delegation rule, write
+ * access to cgroup.procs of the common ancestor of the source and destination cgroups, which an unprivileged user
+ * seldom has even when the v1 hierarchies are delegated. Without it the unified hierarchy is left out, as runc 1.1
+ * leaves it out (its container stays in the caller's unified cgroup).
+ */
+function mayMigrateV2(ownDir: string, dir: string): boolean {
+  let anc = path.resolve(ownDir)
+  while (anc !== path.dirname(anc) && dir !== anc && !dir.startsWith(anc + '/')) anc = path.dirname(anc)
+  try {
+    fs.accessSync(path.join(anc, 'cgroup.procs'), fs.constants.W_OK)
+    return true
+  } catch {
+    return false
+  }
+}
+
 export class V1Manager implements CgroupManager {
   readonly version = 'v1' as const
   private readonly dirs = new Map<string, string>() // controller ('' = unified) → dir
@@ -57,6 +74,7 @@ export class V1Manager implements CgroupManager {
       const keys = m.version === 2 ? [''] : m.controllers.filter((c) => !c.startsWith('name=') || c === 'name=systemd')
       if (keys.length === 0) continue
       const dir = dirInMount(m, cgroupPath, own.get(keys[0]) ?? '/')
+      if (m.version === 2 && opts.rootless && !mayMigrateV2(dirInMount(m, '', own.get('') ?? '/'), dir)) continue
       for (const k of keys) {
         this.dirs.set(k, dir)
         this.mountPoints.set(k, m.mountPoint)

@@ -39,6 +39,7 @@ export function buildInitPlan(input: InitPlanInput): InitPlan {
   const {mounts, devices, symlinks} = planMounts({
     spec, bundle: input.bundle, rootfs: input.rootfs, userns,
     cgroupns: newTypes.includes('cgroup'),
+    sharedNetns: !namespaces.some((n) => n.type === 'network'),
     cgroupPaths: input.cgroupPaths, cgroupVersion: input.cgroupVersion, ctx,
   })
   if (!spec.process) throw new InvalidInput('process: the config has no process to run', ctx)

@@ -1,9 +1,10 @@
 // Loading a container for a verb: its recorded facts, its derived status and the OCI state JSON.
+import * as fs from 'node:fs'
 import * as os from 'node:os'
 import {OcirtError, SENTINEL} from '../errors'
 import type {Runtime} from '../runtime'
 import type {ContainerFacts, OciState, Status} from '../state/facts'
-import {deriveStatus, allowed, type Operation} from '../state/status'
+import {deriveStatus, allowed, initAlive, type Operation} from '../state/status'
 import {fifoPath, loadFacts} from '../state/store'
 
 export interface Loaded {
@@ -26,6 +27,32 @@ export function requireAllowed(op: Operation, loaded: Loaded, verb: string): voi
   if (loaded.status === 'paused' && op === 'exec') throw new OcirtError(SENTINEL.paused, {verb, id})
   if (op === 'start' && loaded.status === 'stopped') throw new OcirtError(SENTINEL.notCreated, {verb, id})
   throw new OcirtError(`cannot ${op} a container that is ${loaded.status}`, {verb, id})
+}
+
+/**
+ * Host pids of a container that has no cgroup (rootless, nothing delegated), for ps and kill --all: every process
+ * in its own pid namespace, found by comparing /proc/<pid>/ns/pid with the init's (the user owns the container's
+ * user namespace, so it may read them). Without a pid namespace of its own only the init can be told apart.
+ */
+export function pidsWithoutCgroup(facts: ContainerFacts): number[] {
+  if (!initAlive(facts)) return []
+  if (facts.namespaces.pid !== `/proc/${facts.pid}/ns/pid`) return [facts.pid]
+  let ns: string
+  try {
+    ns = fs.readlinkSync(`/proc/${facts.pid}/ns/pid`)
+  } catch {
+    return [facts.pid]
+  }
+  const pids: number[] = []
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(name)) continue
+    try {
+      if (fs.readlinkSync(`/proc/${name}/ns/pid`) === ns) pids.push(Number(name))
+    } catch {
+      // gone, or not ours to look at
+    }
+  }
+  return pids.sort((a, b) => a - b)
 }
 
 export function ociState(facts: ContainerFacts, status: Status): OciState {

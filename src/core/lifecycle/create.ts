@@ -10,7 +10,7 @@ import {fifoPath, removeContainerDir, reserveId, saveConfig, saveFacts, validate
 import {readProcStat} from '../state/status'
 import {loadBundleSpec} from '../spec/load'
 import {validateSpec} from '../spec/validate'
-import {openCgroup, resolveCgroupsPath, type CgroupManager} from '../cgroups'
+import {openCgroup, ownCgroupDirs, resolveCgroupsPath, type CgroupManager} from '../cgroups'
 import {buildInitPlan} from '../init/build-plan'
 import {deviceCgroupRules} from '../mounts/devices'
 import {encodePlan} from '../init/codec'
@@ -51,6 +51,11 @@ export async function create(rt: Runtime, opts: CreateOptions): Promise<Created>
   const {id} = opts
   const ctx = {verb, id}
   validateId(id, verb)
+  if (rt.systemdCgroup) {
+    // refused here, not at start-up: state, list, kill and delete must keep working for an engine that
+    // passes the flag on every call
+    throw new InvalidInput('the systemd cgroup driver is not supported yet (no systemd driver): drop --systemd-cgroup to use cgroupfs', ctx)
+  }
   const {spec, bundle, rootfs} = loadBundleSpec(opts.bundle, ctx)
   validateSpec(spec, {...ctx, requireProcess: true, rootless: rt.rootless})
   if (spec.process?.terminal && !opts.consoleSocket && opts.detach !== false) {
@@ -84,7 +89,8 @@ export async function create(rt: Runtime, opts: CreateOptions): Promise<Created>
       preserveFds: opts.preserveFds ?? 0,
       rootless: rt.rootless,
       cgroupVersion: cgroup.version,
-      cgroupPaths: cgroup.paths(),
+      // rootless, in each hierarchy not delegated the container stays in our cgroup and is shown that one
+      cgroupPaths: rt.rootless ? {...ownCgroupDirs(), ...cgroup.paths()} : cgroup.paths(),
     })
 
     debug(`create ${id}: cgroup ready, plan built`)
@@ -103,7 +109,7 @@ export async function create(rt: Runtime, opts: CreateOptions): Promise<Created>
     undo.push('kill container process', () => killQuietly(pid))
 
     if (spec.linux?.namespaces?.some((n) => n.type === 'user' && !n.path)) {
-      writeIdMaps(pid, spec.linux.uidMappings ?? [], spec.linux.gidMappings ?? [], {rootless: rt.rootless, ctx})
+      writeIdMaps(pid, spec.linux.uidMappings ?? [], spec.linux.gidMappings ?? [], {rootless: rootlessIds(rt), ctx})
     }
     debug(`create ${id}: container process ${pid} cloned`)
     session.send(FRAME.GO)
@@ -148,6 +154,14 @@ async function awaitReady(session: InitSession, pid: number, opts: CreateOptions
       throw new InvalidInput(`unexpected frame ${f.type} from the init helper`, {verb: opts.verb ?? 'create', id: opts.id, step: 'prepare container'})
     }
   }
+}
+
+/**
+ * Whether we lack the privilege to write any id map (runc's RootlessEUID): a non-root euid. Root of a user namespace
+ * (`unshare -r`) is rootless for cgroups and the state root, yet writes maps of its namespace's ids directly.
+ */
+function rootlessIds(rt: Runtime): boolean {
+  return rt.rootless && rt.euid !== 0
 }
 
 function step<T>(ctx: {verb: string; id: string}, name: string, fn: () => T): T {

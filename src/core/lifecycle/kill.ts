@@ -1,9 +1,10 @@
-// kill: send a signal to the container's init, or with --all to every process in its cgroup.
+// kill: send a signal to the container's init, or with --all to every process in its cgroup (or, without a
+// cgroup, in its pid namespace).
 import {OcirtError, SENTINEL} from '../errors'
 import type {Runtime} from '../runtime'
 import {reopenCgroup} from '../cgroups'
 import {parseSignal} from '../signals'
-import {loadContainer, requireAllowed} from './container'
+import {loadContainer, pidsWithoutCgroup, requireAllowed} from './container'
 
 export interface KillOptions {
   all?: boolean
@@ -16,7 +17,18 @@ export function kill(rt: Runtime, id: string, signal: string | number, opts: Kil
     // runc: --all on a stopped container is not an error (its cgroup may still hold stray processes)
     const cgroup = reopenCgroup(loaded.facts.cgroup, {id, rootless: loaded.facts.rootless, verb})
     if (cgroup.exists()) cgroup.killAll(sig)
-    else if (loaded.status !== 'stopped') signalPid(loaded.facts.pid, sig, {verb, id})
+    else if (loaded.status !== 'stopped') {
+      // no cgroup (rootless, nothing delegated): the other processes of its pid namespace, then the init
+      for (const pid of pidsWithoutCgroup(loaded.facts)) {
+        if (pid === loaded.facts.pid) continue
+        try {
+          process.kill(pid, sig)
+        } catch {
+          // exited meanwhile
+        }
+      }
+      signalPid(loaded.facts.pid, sig, {verb, id})
+    }
     return
   }
   requireAllowed('kill', loaded, verb)

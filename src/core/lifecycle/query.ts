@@ -1,10 +1,9 @@
 // state, list and ps: read-only views of containers. No lock: state files are replaced atomically.
-import * as fs from 'node:fs'
 import type {Runtime} from '../runtime'
 import type {OciState} from '../state/facts'
 import {listIds} from '../state/store'
 import {reopenCgroup} from '../cgroups'
-import {loadContainer, ociState, requireAllowed} from './container'
+import {loadContainer, ociState, pidsWithoutCgroup, requireAllowed} from './container'
 
 export function state(rt: Runtime, id: string, verb = 'state'): OciState {
   const {facts, status} = loadContainer(rt, id, verb)
@@ -24,11 +23,11 @@ export function list(rt: Runtime): OciState[] {
   return out
 }
 
-/** Host pids of every process in the container's cgroup. */
+/** Host pids of every process in the container's cgroup (without one: in its pid namespace). */
 export function ps(rt: Runtime, id: string, verb = 'ps'): number[] {
   const loaded = loadContainer(rt, id, verb)
   requireAllowed('ps', loaded, verb)
   const cgroup = reopenCgroup(loaded.facts.cgroup, {id, rootless: loaded.facts.rootless, verb})
   if (cgroup.exists()) return cgroup.pids(true)
-  return fs.existsSync(`/proc/${loaded.facts.pid}`) ? [loaded.facts.pid] : []
+  return pidsWithoutCgroup(loaded.facts)
 }

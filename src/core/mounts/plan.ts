@@ -19,6 +19,8 @@ export interface MountPlanInput {
   userns: boolean
   /** the container gets its own cgroup namespace */
   cgroupns: boolean
+  /** the container stays in the runtime's network namespace (no "network" entry in linux.namespaces) */
+  sharedNetns?: boolean
   /** host cgroup directories of the container, by controller (v1) or '' (v2) */
   cgroupPaths: Record<string, string>
   cgroupVersion: 'v1' | 'v2'
@@ -62,6 +64,11 @@ function isBind(m: Mount): boolean {
 }
 
 function planOne(m: Mount, i: number, input: MountPlanInput): MountStep {
+  if (m.type === 'sysfs' && input.userns && input.sharedNetns) {
+    // Only an owner of the current network namespace may mount sysfs: a user namespace left in the runtime's
+    // network namespace gets EPERM. Bind the host's /sys instead, as `spec --rootless` does (and crun on EPERM).
+    return planOne({...m, type: 'bind', source: '/sys', options: [...(m.options ?? []), 'rbind']}, i, input)
+  }
   const opts = parseMountOptions(m.options ?? [])
   const target = path.posix.normalize(m.destination)
   if (isBind(m)) {

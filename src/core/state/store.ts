@@ -33,12 +33,21 @@ export function fifoPath(rt: Runtime, id: string): string {
   return path.join(rt.root, id, FIFO_FILE)
 }
 
-/** Makes the state root (0700: state files name host paths and pids) if missing. */
+/**
+ * Makes the state root (0700: state files name host paths and pids) if missing. Rootless, the root must be our
+ * own: a directory another user made in advance (say /tmp/ocirt-<uid>, the default without XDG_RUNTIME_DIR) could
+ * feed us forged state files.
+ */
 export function ensureRoot(rt: Runtime, verb: string): void {
+  let owner: number
   try {
     fs.mkdirSync(rt.root, {recursive: true, mode: 0o700})
+    owner = fs.statSync(rt.root).uid
   } catch (err) {
     throw wrapSysError(err, {verb, step: `create state root ${rt.root}`})
+  }
+  if (rt.rootless && owner !== rt.euid) {
+    throw new OcirtError(`state root ${rt.root} belongs to uid ${owner}, not to uid ${rt.euid}: use --root or XDG_RUNTIME_DIR`, {verb, step: 'create state root'})
   }
 }
 

@@ -1,0 +1,132 @@
+// Small conveniences for integration tests that start real containers: a bundle with its own cgroupsPath
+// (removed by the cleanup), a `create` whose container writes to a file the test can read at any time,
+// polling with a deadline, and views of /proc and the cgroup hierarchies.
+import {spawn} from 'node:child_process'
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import {makeBundle, type Bundle, type BundleOptions, type SpecOverride} from './bundle'
+import type {AfterHost, Cleanup} from './cleanup'
+import {ocirt, type OcirtOptions, type OcirtResult} from './ocirt'
+import {OCIRT_BIN} from './paths'
+
+export interface TestBundle extends Bundle {
+  /** linux.cgroupsPath of the container, e.g. /ocirt-test-t-123-1-ab12 */
+  cgroupsPath: string
+  /** `ocirt --root <root> ...args` */
+  ocirt(args: string[], opts?: OcirtOptions): Promise<OcirtResult>
+}
+
+/** makeBundle with linux.cgroupsPath set to /ocirt-test-<id> and that cgroup registered with the cleanup. */
+export function containerBundle(owner: Cleanup | AfterHost, override?: SpecOverride, opts?: BundleOptions): TestBundle {
+  const b = makeBundle(owner, override, opts) as TestBundle
+  b.cgroupsPath = `/ocirt-test-${b.id}`
+  b.cleanup.cgroup(b.cgroupsPath)
+  b.spec.linux = {...b.spec.linux, cgroupsPath: b.cgroupsPath}
+  b.writeSpec()
+  b.ocirt = (args, o = {}) => ocirt(args, {root: b.root, ...o})
+  return b
+}
+
+/**
+ * `ocirt create` with the container's stdout and stderr going to `<bundle>/out` (readable with readOut), so
+ * a detached container's output can be inspected while it runs. Resolves with ocirt's result.
+ */
+export function createWithOutput(b: Bundle, extra: string[] = [], opts: {globals?: string[]} = {}): Promise<OcirtResult> {
+  const file = outFile(b)
+  const fd = fs.openSync(file, 'a', 0o644)
+  const errFile = `${file}.ocirt-stderr`
+  const efd = fs.openSync(errFile, 'w', 0o644)
+  const argv = ['--root', b.root, ...(opts.globals ?? []), 'create', ...extra, '--bundle', b.dir, b.id]
+  return new Promise((resolve, reject) => {
+    const child = spawn(OCIRT_BIN, argv, {stdio: ['ignore', fd, efd]})
+    fs.closeSync(fd)
+    fs.closeSync(efd)
+    child.once('error', reject)
+    child.once('exit', (code, signal) => {
+      const stderr = fs.readFileSync(errFile, 'utf8')
+      fs.rmSync(errFile, {force: true})
+      resolve({argv, code: code ?? 128, signal, stdout: '', stderr, json: () => JSON.parse('')})
+    })
+  })
+}
+
+export function outFile(b: Bundle): string {
+  return path.join(b.dir, 'out')
+}
+
+export function readOut(b: Bundle): string {
+  try {
+    return fs.readFileSync(outFile(b), 'utf8')
+  } catch {
+    return ''
+  }
+}
+
+/** Poll `fn` until it returns a truthy value (returned) or `ms` pass (throws, naming `what`). */
+export async function waitFor<T>(what: string, fn: () => T | Promise<T>, ms = 10_000, every = 20): Promise<T> {
+  const deadline = Date.now() + ms
+  let last: unknown
+  for (;;) {
+    try {
+      const v = await fn()
+      if (v) return v
+      last = v
+    } catch (e) {
+      last = e
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what} (last: ${String(last)})`)
+    await sleep(every)
+  }
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** The container's state as `ocirt state` prints it; throws with ocirt's stderr when it fails. */
+export async function stateOf(b: TestBundle): Promise<{status: string; pid: number; [k: string]: unknown}> {
+  const r = await b.ocirt(['state', b.id])
+  if (r.code !== 0) throw new Error(`ocirt state ${b.id} exited ${r.code}: ${r.stderr.trim()}`)
+  return r.json()
+}
+
+export function waitStatus(b: TestBundle, status: string, ms = 10_000): Promise<unknown> {
+  return waitFor(`${b.id} to be ${status}`, async () => (await stateOf(b)).status === status, ms)
+}
+
+/** The process exists and is not a zombie. */
+export function alive(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
+  } catch {
+    return false
+  }
+}
+
+/** readlink /proc/<pid>/ns/<name>, or undefined when the process is gone. */
+export function nsOf(pid: number | 'self', name: string): string | undefined {
+  try {
+    return fs.readlinkSync(`/proc/${pid}/ns/${name}`)
+  } catch {
+    return undefined
+  }
+}
+
+/** Every cgroup v1 hierarchy and the unified one, as mounted under /sys/fs/cgroup. */
+export function cgroupMounts(): string[] {
+  return fs.readdirSync('/sys/fs/cgroup', {withFileTypes: true})
+    .filter((e) => e.isDirectory()).map((e) => path.join('/sys/fs/cgroup', e.name))
+}
+
+/** The hierarchies under /sys/fs/cgroup that hold a directory for cgroupsPath. */
+export function cgroupDirsLeft(cgroupsPath: string): string[] {
+  return cgroupMounts().map((m) => path.join(m, cgroupsPath)).filter((d) => fs.existsSync(d))
+}
+
+/** ocirt exited with `code` and its stderr holds `text`; the message shows both on failure. */
+export function expectFail(r: OcirtResult, text: string | RegExp, code = 1): void {
+  const okText = typeof text === 'string' ? r.stderr.includes(text) : text.test(r.stderr)
+  if (r.code !== code || !okText) {
+    throw new Error(`expected \`ocirt ${r.argv.join(' ')}\` to exit ${code} with ${String(text)} on stderr; ` +
+      `got ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`)
+  }
+}
