@@ -162,7 +162,7 @@ detect_mirror() {
   for f in /etc/apt/sources.list.d/*.sources; do
     [ -f "$f" ] && [ "$f" != "$SOURCES" ] || continue
     uri=$(awk '
-      function flush() { if (suite && uri && !found) { print uri; found = 1 } suite = 0; uri = "" }
+      function flush() { if (suite > 0 && uri && !found) { print uri; found = 1 } suite = 0; uri = "" }
       /^[[:space:]]*$/ { flush(); next }
       /^[[:space:]]*#/ { next }
       tolower($1) == "enabled:" && tolower($2) == "no" { suite = -1000 }

@@ -8,8 +8,10 @@
 //
 // unit tests run with node's default file concurrency. integration and e2e start real containers as root and
 // share host resources (cgroups, mounts, netns), so a run that includes them goes one file at a time
-// (--test-concurrency=1), and each of their tests gets a timeout (OCIRT_TEST_TIMEOUT_MS, default 300000) so a
-// hung container cannot eat the CI's time. Node 20's `node --test` takes no globs: files are listed here.
+// (--test-concurrency=1) under --test-timeout (OCIRT_TEST_TIMEOUT_MS, default 600000): node applies it to each
+// test AND to each file as a whole, so a file that leaves a process or handle behind (a container holding a
+// pipe, an sshd) fails after 10 minutes instead of eating the CI's 90. Give slow tests their own, tighter
+// {timeout}. Node 20's `node --test` takes no globs: the files are listed here.
 // The reporter is node's default: TAP when stdout is not a terminal (CI), spec on a terminal.
 import {spawn} from 'node:child_process'
 import {existsSync, readdirSync} from 'node:fs'
@@ -62,7 +64,7 @@ if (files.length === 0) {
 
 const args = ['--test']
 if (tiers.some((t) => SERIAL.has(t))) {
-  args.push('--test-concurrency=1', `--test-timeout=${process.env.OCIRT_TEST_TIMEOUT_MS || 300000}`)
+  args.push('--test-concurrency=1', `--test-timeout=${process.env.OCIRT_TEST_TIMEOUT_MS || 600000}`)
 }
 args.push(...passThrough, ...files.map((f) => relative(REPO, f)))
 

@@ -58,11 +58,12 @@ if [ "${#missing[@]}" -gt 0 ]; then
   own_policy=0
   if [ ! -e "$policy" ]; then
     printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod 755 "$policy" && own_policy=1
+    trap 'rm -f "$policy"' EXIT
   fi
   rc=0
   log=$(mktemp /tmp/ocirt-setup-apt.XXXXXX)
   apt-get install -y -q --no-install-recommends "${missing[@]}" >"$log" 2>&1 || rc=$?
-  [ "$own_policy" = 0 ] || rm -f "$policy"
+  [ "$own_policy" = 0 ] || { rm -f "$policy"; trap - EXIT; }
   [ "$rc" = 0 ] || { tail -40 "$log" >&2; rm -f "$log"; die "apt-get install failed (output above)"; }
   grep -E '^(Setting up|E:|W:)' "$log" || true
   rm -f "$log"
