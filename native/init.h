@@ -39,6 +39,7 @@ _Noreturn void die(const char *step, int err, const char *fmt, ...) OCIRT_PRINTF
 int write_file(const char *path, const char *value); /* -1 with errno on failure */
 void ns_set_rlimits(const struct plan *p);
 void ns_write_oom_score_adj(const struct plan *p);
+void ns_join_cgroups(const struct plan *p);
 void ns_join(const struct plan *p);
 void ns_unshare_time(const struct plan *p);
 pid_t ns_clone_stage1(const struct plan *p);

@@ -153,6 +153,7 @@ static _Noreturn void run_plan(void)
   if (plan.mode != PLAN_MODE_INIT && plan.mode != PLAN_MODE_EXEC) die("plan", EINVAL, "bad MODE %u", plan.mode);
   if (plan.mode == PLAN_MODE_INIT && !plan.rootfs) die("plan", EINVAL, "an init plan needs ROOTFS");
 
+  ns_join_cgroups(&plan);
   ns_set_rlimits(&plan);
   ns_write_oom_score_adj(&plan);
   int fifo = exec_fifo_create(&plan);

@@ -37,6 +37,14 @@ void ns_set_rlimits(const struct plan *p)
   }
 }
 
+/* Writing 0 to cgroup.procs moves the writer; the clone then starts the container inside these cgroups
+ * (which a new cgroup namespace takes as its root). */
+void ns_join_cgroups(const struct plan *p)
+{
+  for (uint32_t i = 0; i < p->n_cgroup_procs; i++)
+    if (write_file(p->cgroup_procs[i], "0") < 0) die("join cgroup", errno, "writing to %s", p->cgroup_procs[i]);
+}
+
 void ns_write_oom_score_adj(const struct plan *p)
 {
   if (p->oom_score_adj && write_file("/proc/self/oom_score_adj", p->oom_score_adj) < 0)

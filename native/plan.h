@@ -55,6 +55,8 @@ enum plan_attr {
   ATTR_PERSONALITY = 38,     /* U32: personality(2) domain */
   ATTR_SYNC_FD = 39,         /* reserved: the sync fd is passed on the command line, not in the plan */
   ATTR_FIFO_FD = 40,         /* reserved: stage0 creates the fifo from FIFO_PATH (no --fifo-fd) */
+  ATTR_CGROUP_PROCS = 41,    /* repeated: STR path of a cgroup.procs file; stage0 writes "0" to each before it
+                                joins namespaces and clones, so the container starts inside its cgroups */
 };
 
 enum plan_mode {
@@ -80,6 +82,7 @@ enum plan_mode {
 #define PLAN_MAX_ENV 4096
 #define PLAN_MAX_HOOKS 64
 #define PLAN_MAX_GIDS 65536     /* NGROUPS_MAX */
+#define PLAN_MAX_CGROUPS 32
 
 struct plan_ns_join { uint32_t nstype; const char *path; };
 struct plan_rlimit { uint32_t resource; uint64_t soft, hard; };
@@ -113,7 +116,7 @@ struct plan {
   uint32_t n_gids, seccomp_flags, seccomp_len;
 
   uint32_t n_ns_joins, n_rlimits, n_mounts, n_devices, n_symlinks, n_masks, n_readonly, n_sysctls;
-  uint32_t n_args, n_env, n_hooks;
+  uint32_t n_args, n_env, n_hooks, n_cgroup_procs;
   struct plan_ns_join ns_joins[PLAN_MAX_NS_JOINS];
   struct plan_rlimit rlimits[PLAN_MAX_RLIMITS];
   struct plan_mount mounts[PLAN_MAX_MOUNTS];
@@ -123,6 +126,7 @@ struct plan {
   const char *readonly[PLAN_MAX_PATHS];
   struct plan_sysctl sysctls[PLAN_MAX_SYSCTLS];
   struct plan_hook hooks[PLAN_MAX_HOOKS];
+  const char *cgroup_procs[PLAN_MAX_CGROUPS];
   char *argv[PLAN_MAX_ARGS + 1];  /* NULL-terminated, ready for execve */
   char *envp[PLAN_MAX_ENV + 1];
 };

@@ -2,6 +2,7 @@
 import type {Process} from '../spec/types'
 import {NAMESPACES, type NamespaceType} from '../namespaces'
 import {processPlan} from './process-plan'
+import {cgroupProcsFiles} from './build-plan'
 import type {InitPlan} from './plan'
 
 // user first (it grants the rights for the others), mount last (it changes the root for later paths)
@@ -18,6 +19,8 @@ export interface ExecPlanInput {
   consoleSocket?: string
   preserveFds: number
   rootless: boolean
+  /** host cgroup directories of the container, joined before the clone */
+  cgroupPaths: Record<string, string>
   /** keep the caller's identity and capabilities (hooks): no setgroups/setuid/capset */
   keepIdentity?: boolean
 }
@@ -28,6 +31,7 @@ export function buildExecPlan(input: ExecPlanInput): InitPlan {
   return {
     mode: 'exec',
     detach: input.detach,
+    cgroupProcs: cgroupProcsFiles(input.cgroupPaths),
     cloneFlags: 0,
     nsJoins: JOIN_ORDER.filter((t) => input.namespaces[t]).map((t) => ({flag: NAMESPACES[t].flag, path: input.namespaces[t]})),
     consoleSocket: input.consoleSocket,

@@ -22,6 +22,8 @@ export interface InitPlanInput {
   rootless: boolean
   cgroupVersion: 'v1' | 'v2'
   cgroupPaths: Record<string, string>
+  /** the cgroup directories the container's processes join (the manager's own, not those only mounted) */
+  joinCgroups: string[]
 }
 
 // setns order: the user namespace first (it decides what the others may do), the mount namespace last
@@ -47,6 +49,7 @@ export function buildInitPlan(input: InitPlanInput): InitPlan {
   return {
     mode: 'init',
     detach: input.detach,
+    cgroupProcs: input.joinCgroups.map((dir) => `${dir}/cgroup.procs`),
     cloneFlags: cloneFlagsFor(newTypes),
     nsJoins,
     timensOffsets: timensOffsets(spec),
@@ -71,6 +74,11 @@ export function buildInitPlan(input: InitPlanInput): InitPlan {
     personality: personality(spec),
     ...proc,
   }
+}
+
+/** The cgroup.procs file of every hierarchy the container has a directory in. */
+export function cgroupProcsFiles(paths: Record<string, string>): string[] {
+  return [...new Set(Object.values(paths))].map((dir) => `${dir}/cgroup.procs`)
 }
 
 function rootPropagation(value: string | undefined, ctx: {verb: string; id: string}): {pre: number; post: number} {

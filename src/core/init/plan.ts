@@ -62,6 +62,8 @@ export interface InitPlan {
   mode: 'init' | 'exec'
   /** stage1 is re-parented to ocirt (CLONE_PARENT) and stage0 exits; otherwise stage0 mirrors its exit */
   detach: boolean
+  /** cgroup.procs files the helper joins before it clones (the container's cgroups) */
+  cgroupProcs: string[]
   cloneFlags: number
   nsJoins: NsJoin[]
   rlimits: RlimitStep[]

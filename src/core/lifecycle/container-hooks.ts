@@ -12,7 +12,7 @@ export async function runContainerHooks(hooks: Hook[] | undefined, facts: Contai
   for (const [i, hook] of (hooks ?? []).entries()) {
     const step = `createContainer hook #${i} (${hook.path})`
     const plan = buildExecPlan({
-      id: facts.id, verb: ctx.verb, namespaces: facts.namespaces,
+      id: facts.id, verb: ctx.verb, namespaces: facts.namespaces, cgroupPaths: facts.cgroup.paths,
       process: {args: hook.args?.length ? hook.args : [hook.path], env: hook.env ?? [], cwd: '/', user: {uid: 0, gid: 0}},
       detach: false, preserveFds: 0, rootless: facts.rootless, keepIdentity: true,
     })

@@ -91,6 +91,7 @@ export async function create(rt: Runtime, opts: CreateOptions): Promise<Created>
       cgroupVersion: cgroup.version,
       // rootless, in each hierarchy not delegated the container stays in our cgroup and is shown that one
       cgroupPaths: rt.rootless ? {...ownCgroupDirs(), ...cgroup.paths()} : cgroup.paths(),
+      joinCgroups: cgroup.exists() ? [...new Set(Object.values(cgroup.paths()))] : [],
     })
 
     debug(`create ${id}: cgroup ready, plan built`)
@@ -102,8 +103,6 @@ export async function create(rt: Runtime, opts: CreateOptions): Promise<Created>
         // already gone
       }
     })
-    // the helper joins the cgroup before it clones, so the container (and its cgroup namespace) start there
-    step(ctx, 'join cgroup', () => cgroup.addProcess(session.helperPid))
     session.send(FRAME.PLAN, encodePlan(plan))
     const pid = (await session.expect(FRAME.PID, 'start container process')).readUInt32LE(0)
     undo.push('kill container process', () => killQuietly(pid))
