@@ -1,5 +1,6 @@
 // The rootless policies that need no user to test: when auto means rootless, where a cgroup-less container's
-// /sys/fs/cgroup comes from, and sysfs in a user namespace that shares the runtime's network namespace.
+// /sys/fs/cgroup comes from, sysfs in a user namespace that shares the runtime's network namespace, and
+// additional groups.
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {isRootless} from '../../src/core/runtime'
@@ -7,6 +8,7 @@ import {ownCgroupDirs} from '../../src/core/cgroups'
 import {planMounts} from '../../src/core/mounts/plan'
 import {MS} from '../../src/core/mounts/options'
 import {rootlessSpec} from '../../src/core/spec/defaults'
+import {processPlan} from '../../src/core/init/process-plan'
 import {HOST_MOUNTINFO, HOST_PROC_CGROUP} from './cgroups/fakefs'
 
 test('--rootless auto: a non-root euid, or root of a user namespace other than the initial one', () => {
@@ -47,4 +49,12 @@ test('sysfs in a user namespace left in the runtime\'s network namespace becomes
   assert.deepEqual(step, plan().mounts.find((m) => m.target === '/sys'))
   // with a network namespace of its own, sysfs can be mounted
   assert.equal(plan(spec, false).mounts.find((m) => m.target === '/sys')!.fstype, 'sysfs')
+})
+
+test('additional groups are refused in a rootless user namespace (runc\'s message), allowed with root', () => {
+  const p = {args: ['x'], cwd: '/', user: {uid: 0, gid: 0, additionalGids: [5]}}
+  const ctx = {verb: 'create', id: 'c'}
+  assert.throws(() => processPlan(p, {ctx, rootless: true, userns: true}), /cannot set any additional groups in a rootless container/)
+  assert.equal(processPlan(p, {ctx, rootless: false, userns: true}).setgroupsAllowed, true)
+  assert.equal(processPlan({...p, user: {uid: 0, gid: 0}}, {ctx, rootless: true, userns: true}).setgroupsAllowed, false)
 })

@@ -14,6 +14,10 @@ type ProcessFields = Pick<InitPlan, 'args' | 'env' | 'cwd' | 'uid' | 'gid' | 'ad
 export function processPlan(p: Process, opts: {rootfs?: string; ctx: {verb: string; id: string}; rootless: boolean; userns: boolean}): ProcessFields {
   if (!p.args || p.args.length === 0) throw new InvalidInput('process.args: must not be empty', opts.ctx)
   const uid = p.user?.uid ?? 0
+  if (opts.rootless && opts.userns && (p.user?.additionalGids?.length ?? 0) > 0) {
+    // setgroups is denied (or, as in runc, never called) in a rootless user namespace: refuse rather than drop
+    throw new InvalidInput('process.user.additionalGids: cannot set any additional groups in a rootless container', opts.ctx)
+  }
   const env = withHome(p.env ?? [], uid, opts.rootfs)
   return {
     args: p.args,
