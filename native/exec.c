@@ -42,7 +42,9 @@ int exec_fifo_create(const struct plan *p)
 }
 
 /* Blocks until `ocirt start` opens the read end. Reopening the O_PATH fd through /proc works from inside the
- * rootfs, where the host path is not visible. */
+ * rootfs, where the host path is not visible. The write end stays open (O_CLOEXEC) through the startContainer
+ * hooks until execve closes it: `ocirt start` reads up to that EOF, so its poststart hooks run after the
+ * user's process was executed, as the spec asks. */
 void exec_fifo_wait(int fifo_fd)
 {
   char path[32];
@@ -51,7 +53,6 @@ void exec_fifo_wait(int fifo_fd)
   while ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
     if (errno != EINTR) die("exec fifo", errno, "open %s", path);
   if (write(fd, "0", 1) != 1) die("exec fifo", errno, "write to the exec fifo");
-  close(fd);
   close(fifo_fd);
 }
 

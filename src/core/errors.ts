@@ -6,6 +6,7 @@ export const SENTINEL = {
   notExist: 'container does not exist',
   exists: 'container with given ID already exists',
   notRunning: 'container not running',
+  notPaused: 'container not paused',
   notCreated: 'cannot start a container that has stopped',
   paused: 'container paused',
 } as const

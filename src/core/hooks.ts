@@ -4,6 +4,7 @@
 import {spawn} from 'node:child_process'
 import type {Hook} from './spec/types'
 import {OcirtError} from './errors'
+import {warn} from './log'
 
 export type HookPhase = 'prestart' | 'createRuntime' | 'createContainer' | 'startContainer' | 'poststart' | 'poststop'
 
@@ -14,6 +15,20 @@ export interface HookFailure extends OcirtError {
 export async function runHooks(phase: HookPhase, hooks: Hook[] | undefined, stateJson: string, ctx: {verb: string; id: string}): Promise<void> {
   for (const [i, hook] of (hooks ?? []).entries()) {
     await runHook(hook, stateJson, (detail) => new OcirtError(detail, {...ctx, step: `${phase} hook #${i} (${hook.path})`}))
+  }
+}
+
+/**
+ * poststart and poststop: the spec says a failing hook is logged as a warning and "the remaining hooks and
+ * lifecycle continue as if the hook had succeeded", so every hook of the phase runs whatever the others do.
+ */
+export async function runHooksWarnOnly(phase: HookPhase, hooks: Hook[] | undefined, stateJson: string, ctx: {verb: string; id: string}): Promise<void> {
+  for (const [i, hook] of (hooks ?? []).entries()) {
+    try {
+      await runHook(hook, stateJson, (detail) => new OcirtError(detail, {...ctx, step: `${phase} hook #${i} (${hook.path})`}))
+    } catch (err) {
+      warn((err as Error).message)
+    }
   }
 }
 

@@ -1,7 +1,7 @@
 // Small conveniences for integration tests that start real containers: a bundle with its own cgroupsPath
 // (removed by the cleanup), a `create` whose container writes to a file the test can read at any time,
 // polling with a deadline, and views of /proc and the cgroup hierarchies.
-import {spawn} from 'node:child_process'
+import {spawn, spawnSync} from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import {makeBundle, type Bundle, type BundleOptions, type SpecOverride} from './bundle'
@@ -62,14 +62,16 @@ export function readOut(b: Bundle): string {
   }
 }
 
+type Truthy<T> = Exclude<T, false | null | undefined | 0 | ''>
+
 /** Poll `fn` until it returns a truthy value (returned) or `ms` pass (throws, naming `what`). */
-export async function waitFor<T>(what: string, fn: () => T | Promise<T>, ms = 10_000, every = 20): Promise<T> {
+export async function waitFor<T>(what: string, fn: () => T | Promise<T>, ms = 10_000, every = 20): Promise<Truthy<T>> {
   const deadline = Date.now() + ms
   let last: unknown
   for (;;) {
     try {
       const v = await fn()
-      if (v) return v
+      if (v) return v as Truthy<T>
       last = v
     } catch (e) {
       last = e
@@ -122,11 +124,49 @@ export function cgroupDirsLeft(cgroupsPath: string): string[] {
   return cgroupMounts().map((m) => path.join(m, cgroupsPath)).filter((d) => fs.existsSync(d))
 }
 
-/** ocirt exited with `code` and its stderr holds `text`; the message shows both on failure. */
+/** stderr with logrus-style lines (`time=... level=error msg="..."`) turned into their plain message. */
+export function stderrText(stderr: string): string {
+  return stderr.split('\n').map((line) => {
+    const m = /^time="[^"]*" level=\w+ msg=(".*")$/.exec(line)
+    if (!m) return line
+    try {
+      return JSON.parse(m[1]) as string
+    } catch {
+      return line
+    }
+  }).join('\n')
+}
+
+/** ocirt exited with `code` and its stderr (logrus quoting undone) holds `text`; failures show both. */
 export function expectFail(r: OcirtResult, text: string | RegExp, code = 1): void {
-  const okText = typeof text === 'string' ? r.stderr.includes(text) : text.test(r.stderr)
+  const err = stderrText(r.stderr)
+  const okText = typeof text === 'string' ? err.includes(text) : text.test(err)
   if (r.code !== code || !okText) {
     throw new Error(`expected \`ocirt ${r.argv.join(' ')}\` to exit ${code} with ${String(text)} on stderr; ` +
       `got ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`)
   }
+}
+
+/** `ocirt run` of the bundle in the foreground; its stdout, or throws with ocirt's output. */
+export async function runOut(b: TestBundle, opts: OcirtOptions = {}): Promise<string> {
+  const r = await b.ocirt(['run', '--bundle', b.dir, b.id], opts)
+  if (r.code !== 0) throw new Error(`ocirt run ${b.id} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`)
+  return r.stdout
+}
+
+/**
+ * `runc run` of the same bundle (the reference), in the foreground, under its own state root and id; the
+ * cleanup deletes it. Tests compare its output with ocirt's where runc's behaviour is the definition.
+ */
+export function runcRun(b: Bundle, timeoutMs = 30_000): {code: number | null; stdout: string; stderr: string} {
+  const root = path.join(path.dirname(b.dir), 'runc-state')
+  const id = `${b.id}-runc`
+  b.cleanup.add(`runc delete ${id}`, () => spawnSync('runc', ['--root', root, 'delete', '--force', id], {stdio: 'ignore', timeout: 30_000}))
+  const r = spawnSync('runc', ['--root', root, 'run', '--bundle', b.dir, id], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs})
+  return {code: r.status, stdout: r.stdout, stderr: r.stderr}
+}
+
+/** A shell command line run by the rootfs's busybox sh: several probes in one container. */
+export function sh(script: string): string[] {
+  return ['/bin/sh', '-c', script]
 }

@@ -53,13 +53,16 @@ test('state JSON has runc\'s keys in runc\'s order and the same status values', 
   const spec = {process: {args: [PROBE, 'sleep', '30']}, annotations: {'org.test.key': 'v'}}
   const b = containerBundle(t, spec)
   const r = containerBundle(t, spec) // runc's twin: its own bundle, root and cgroup
-  const runc = (args: string[]) => spawnSync('runc', ['--root', r.root, ...args], {encoding: 'utf8', cwd: r.dir})
+  r.id += '-runc' // not the id the cleanup deletes with ocirt: runc's state dir is runc's to remove
+  // runc's container inherits runc's stdio: only `state` gets a pipe, or spawnSync would wait for the container
+  const runc = (args: string[]) => spawnSync('runc', ['--root', r.root, ...args],
+    {encoding: 'utf8', cwd: r.dir, stdio: ['ignore', args[0] === 'state' ? 'pipe' : 'ignore', args[0] === 'state' ? 'pipe' : 'ignore'], timeout: 30_000})
   b.cleanup.add(`runc delete ${r.id}`, () => runc(['delete', '--force', r.id]))
 
   const both = async (verb: string, ...more: string[]) => {
     assertOk(await b.ocirt([verb, ...more.map((m) => (m === 'BUNDLE' ? b.dir : m)), b.id]), verb)
     const rr = runc([verb, ...more.map((m) => (m === 'BUNDLE' ? r.dir : m)), r.id])
-    assert.equal(rr.status, 0, `runc ${verb}: ${rr.stderr}`)
+    assert.equal(rr.status, 0, `runc ${verb} failed`)
   }
   const compare = async (status: string) => {
     const mine = await stateOf(b)

@@ -1,7 +1,6 @@
 // `ocirt list`: runc's table (Go tabwriter: min width 12, padding 3) or JSON array.
 import {defineVerb} from './types'
 import {list} from '../../core/lifecycle/query'
-import type {OciState} from '../../core/state/facts'
 
 export const verb = defineVerb({
   summary: 'lists containers started by ocirt with the given root',
@@ -13,16 +12,11 @@ export const verb = defineVerb({
   async run({rt, flags, stdout}) {
     const all = list(rt)
     if (flags.quiet) return void stdout(all.map((s) => s.id + '\n').join(''))
-    if (flags.format === 'json') return void stdout(JSON.stringify(all.map(listEntry)) + '\n')
+    if (flags.format === 'json') return void stdout(JSON.stringify(all) + '\n')
     stdout(table([['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER'],
       ...all.map((s) => [s.id, String(s.pid), s.status, s.bundle, s.created, s.owner])]))
   },
 })
-
-function listEntry(s: OciState): OciState {
-  const {annotations, ...rest} = s
-  return annotations ? {...rest, annotations} : rest
-}
 
 export function table(rows: string[][]): string {
   const widths = rows[0].map((_, c) => Math.max(12, ...rows.map((r) => r[c].length + 3)))

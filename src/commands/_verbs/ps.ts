@@ -11,11 +11,13 @@ export const verb = defineVerb({
   flags: {
     format: {type: 'string', char: 'f', description: 'select one of: table or json', options: ['table', 'json'], default: 'table'},
   },
-  stopAtPositional: false,
+  // runc's ps: everything after the id goes to ps(1) (`ocirt ps ID -o pid,comm`)
+  stopAtPositional: true,
   variadic: true,
   async run({rt, args, rest, flags, stdout}) {
     const pids = ps(rt, args.id!)
-    if (flags.format === 'json') return void stdout(JSON.stringify(pids) + '\n')
+    // runc marshals a nil slice: `null` when there is no process (a stopped container)
+    if (flags.format === 'json') return void stdout(JSON.stringify(pids.length ? pids : null) + '\n')
     const r = spawnSync('ps', rest.length ? rest : ['-ef'], {encoding: 'utf8'})
     if (r.status !== 0) throw new OcirtError(`ps failed: ${r.stderr || r.error?.message}`, {verb: 'ps', id: args.id})
     const lines = r.stdout.split('\n')

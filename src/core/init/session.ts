@@ -9,9 +9,17 @@ import {cstrings, decodeError, encodeFrame, FRAME, FrameReader, LOG_LEVEL, type 
 
 export class InitFailed extends OcirtError {
   constructor(verb: string, id: string, step: string, message: string, errno: number) {
-    super(message, {verb, id, step, errno: errnoName(errno)})
+    // engines turn a failed exec into 127 or 126 by matching runc's strerror text ("no such file or
+    // directory", "permission denied"; ENGINES.md), so an exec failure carries that text before the errno name
+    const text = step === 'exec' && errno ? errnoText(errno) : undefined
+    super(text ? `${message}: ${text}` : message, {verb, id, step, errno: errnoName(errno)})
     this.name = 'InitFailed'
   }
+}
+
+/** strerror-like text, lower case as Go prints it ("no such file or directory"). */
+function errnoText(errno: number): string | undefined {
+  return (require('node:util') as typeof import('node:util')).getSystemErrorMap().get(-errno)?.[1]
 }
 
 const ERRNO_NAMES = new Map<number, string>()

@@ -21,9 +21,12 @@ export function loadContainer(rt: Runtime, id: string, verb: string): Loaded {
 export function requireAllowed(op: Operation, loaded: Loaded, verb: string): void {
   if (allowed(op, loaded.status)) return
   const id = loaded.facts.id
-  if (loaded.status === 'stopped' && (op === 'kill' || op === 'exec' || op === 'pause' || op === 'ps' || op === 'checkpoint')) {
+  if (loaded.status === 'stopped' && (op === 'kill' || op === 'exec' || op === 'pause' || op === 'checkpoint')) {
     throw new OcirtError(SENTINEL.notRunning, {verb, id})
   }
+  // runc's libcontainer: Pause of a paused container is ErrNotRunning, Resume of anything unpaused ErrNotPaused
+  if (op === 'pause' && loaded.status === 'paused') throw new OcirtError(SENTINEL.notRunning, {verb, id})
+  if (op === 'resume') throw new OcirtError(SENTINEL.notPaused, {verb, id})
   if (loaded.status === 'paused' && op === 'exec') throw new OcirtError(SENTINEL.paused, {verb, id})
   if (op === 'start' && loaded.status === 'stopped') throw new OcirtError(SENTINEL.notCreated, {verb, id})
   throw new OcirtError(`cannot ${op} a container that is ${loaded.status}`, {verb, id})
@@ -55,6 +58,21 @@ export function pidsWithoutCgroup(facts: ContainerFacts): number[] {
   return pids.sort((a, b) => a - b)
 }
 
+/**
+ * The state hooks read on stdin: the runtime spec's State, as runc sends it (specs.State: ociVersion, id,
+ * status, pid omitted when 0, bundle, annotations omitted when empty). Not `ocirt state`'s shape.
+ */
+export function hookState(facts: ContainerFacts, status: Status): string {
+  return JSON.stringify({
+    ociVersion: facts.ociVersion,
+    id: facts.id,
+    status,
+    ...(status !== 'stopped' && facts.pid ? {pid: facts.pid} : {}),
+    bundle: facts.bundle,
+    ...(facts.annotations && Object.keys(facts.annotations).length ? {annotations: facts.annotations} : {}),
+  })
+}
+
 export function ociState(facts: ContainerFacts, status: Status): OciState {
   const state: OciState = {
     ociVersion: facts.ociVersion,
@@ -64,9 +82,10 @@ export function ociState(facts: ContainerFacts, status: Status): OciState {
     bundle: facts.bundle,
     rootfs: facts.rootfs,
     created: facts.created,
+    // runc's containerState: annotations (omitted when empty) come before owner, in state and list JSON
+    ...(facts.annotations && Object.keys(facts.annotations).length ? {annotations: facts.annotations} : {}),
     owner: facts.owner,
   }
-  if (facts.annotations && Object.keys(facts.annotations).length) state.annotations = facts.annotations
   return state
 }
 

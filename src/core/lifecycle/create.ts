@@ -21,7 +21,7 @@ import {writeIdMaps} from '../userns'
 import {runHooks} from '../hooks'
 import {runContainerHooks} from './container-hooks'
 import {UndoStack} from '../util/undo'
-import {currentOwner, ociState} from './container'
+import {currentOwner, hookState} from './container'
 import {debug} from '../log'
 
 export interface CreateOptions {
@@ -116,11 +116,11 @@ export async function create(rt: Runtime, opts: CreateOptions): Promise<Created>
     const facts = buildFacts(rt, {id, pid, bundle, rootfs, spec, cgroup, cgroupPath})
     await session.expect(FRAME.HOOKS, 'prepare container')
     debug(`create ${id}: mounts done`)
-    const creating = JSON.stringify({...ociState(facts, 'created'), status: 'creating'})
+    const creating = hookState(facts, 'creating')
     await runHooks('prestart', spec.hooks?.prestart, creating, ctx)
     await runHooks('createRuntime', spec.hooks?.createRuntime, creating, ctx)
     await runContainerHooks(spec.hooks?.createContainer, facts, creating, ctx)
-    session.send(FRAME.HOOKS_DONE, Buffer.from(JSON.stringify(ociState(facts, 'created'))))
+    session.send(FRAME.HOOKS_DONE, Buffer.from(hookState(facts, 'created')))
     await awaitReady(session, pid, opts)
 
     debug(`create ${id}: ready`)

@@ -7,9 +7,8 @@ import {containerDir, hasStateFile, loadConfig, removeContainerDir, validateId} 
 import {initAlive} from '../state/status'
 import {lockContainer} from '../state/lock'
 import {reopenCgroup} from '../cgroups'
-import {runHooks} from '../hooks'
-import {warn} from '../log'
-import {loadContainer, ociState} from './container'
+import {runHooksWarnOnly} from '../hooks'
+import {hookState, loadContainer} from './container'
 
 export interface DeleteOptions {
   force?: boolean
@@ -44,11 +43,7 @@ export async function deleteContainer(rt: Runtime, id: string, opts: DeleteOptio
       cgroup.killAll(SIGKILL)
     }
     const spec = loadConfig(rt, id, verb)
-    try {
-      await runHooks('poststop', spec.hooks?.poststop, JSON.stringify(ociState(facts, 'stopped')), {verb, id})
-    } catch (err) {
-      warn((err as Error).message)
-    }
+    await runHooksWarnOnly('poststop', spec.hooks?.poststop, hookState(facts, 'stopped'), {verb, id})
     try {
       cgroup.destroy()
     } catch (err) {

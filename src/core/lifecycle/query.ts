@@ -29,5 +29,5 @@ export function ps(rt: Runtime, id: string, verb = 'ps'): number[] {
   requireAllowed('ps', loaded, verb)
   const cgroup = reopenCgroup(loaded.facts.cgroup, {id, rootless: loaded.facts.rootless, verb})
   if (cgroup.exists()) return cgroup.pids(true)
-  return pidsWithoutCgroup(loaded.facts)
+  return loaded.status === 'stopped' ? [] : pidsWithoutCgroup(loaded.facts)
 }

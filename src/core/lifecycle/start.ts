@@ -5,9 +5,8 @@ import type {Runtime} from '../runtime'
 import {fifoPath, loadConfig} from '../state/store'
 import {initAlive} from '../state/status'
 import {lockContainer} from '../state/lock'
-import {runHooks} from '../hooks'
-import {loadContainer, ociState, requireAllowed} from './container'
-import {warn} from '../log'
+import {runHooksWarnOnly} from '../hooks'
+import {hookState, loadContainer, requireAllowed} from './container'
 
 export async function start(rt: Runtime, id: string, verb = 'start'): Promise<void> {
   const loaded = loadContainer(rt, id, verb)
@@ -16,13 +15,9 @@ export async function start(rt: Runtime, id: string, verb = 'start'): Promise<vo
   try {
     await releaseFifo(fifoPath(rt, id), loaded.facts, {verb, id})
     const spec = loadConfig(rt, id, verb)
-    const state = JSON.stringify(ociState(loaded.facts, 'running'))
-    try {
-      await runHooks('poststart', spec.hooks?.poststart, state, {verb, id})
-    } catch (err) {
-      // the spec: a failing poststart hook is logged, the container keeps running
-      warn((err as Error).message)
-    }
+    const state = hookState(loaded.facts, 'running')
+    // the spec: a failing poststart hook is logged, the others still run and the container keeps running
+    await runHooksWarnOnly('poststart', spec.hooks?.poststart, state, {verb, id})
   } finally {
     unlock()
   }
@@ -52,6 +47,18 @@ async function releaseFifo(fifo: string, facts: {pid: number; pidStartTime: stri
       if (i % 20 === 0 && !initAlive(facts)) {
         throw new OcirtError('the container process exited before it was started', {...ctx, step: 'read exec fifo'})
       }
+      await new Promise((r) => setTimeout(r, i < 100 ? 1 : 10))
+    }
+    // the init keeps its write end open (close-on-exec) through the startContainer hooks: EOF means its
+    // execve happened (or it died), so poststart hooks run after the user's process started (the spec)
+    for (let i = 0; ; i++) {
+      let n = 1
+      try {
+        n = fs.readSync(fd, buf, 0, 1, null)
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err
+      }
+      if (n === 0) break
       await new Promise((r) => setTimeout(r, i < 100 ? 1 : 10))
     }
   } finally {

@@ -33,8 +33,8 @@ export interface OciState {
   bundle: string
   rootfs: string
   created: string
-  owner: string
   annotations?: Record<string, string>
+  owner: string
 }
 
 export type Status = 'creating' | 'created' | 'running' | 'paused' | 'stopped'

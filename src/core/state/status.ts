@@ -45,8 +45,9 @@ export function cgroupFrozen(cgroup: ContainerFacts['cgroup']): boolean {
 
 export function deriveStatus(facts: ContainerFacts, fifo: string): Status {
   if (!initAlive(facts)) return 'stopped'
-  if (fs.existsSync(fifo)) return 'created'
+  // runc checks the freezer first: a created container can be paused (and resumed back to created)
   if (cgroupFrozen(facts.cgroup)) return 'paused'
+  if (fs.existsSync(fifo)) return 'created'
   return 'running'
 }
 
@@ -55,14 +56,15 @@ export type Operation = 'start' | 'pause' | 'resume' | 'exec' | 'kill' | 'delete
 /** Which statuses each operation accepts (runc's CLI rules; special cases live in the verbs). */
 export const ALLOWED: Record<Operation, readonly Status[]> = {
   start: ['created'],
-  pause: ['running'],
+  pause: ['running', 'created'],
   resume: ['paused'],
   exec: ['created', 'running'],
   kill: ['created', 'running', 'paused'],
   delete: ['stopped', 'created'],
   checkpoint: ['running'],
   update: ['created', 'running', 'paused'],
-  ps: ['created', 'running', 'paused'],
+  // runc lists what is left of a stopped container (usually nothing) without an error
+  ps: ['created', 'running', 'paused', 'stopped'],
 }
 
 export function allowed(op: Operation, status: Status): boolean {

@@ -102,11 +102,19 @@ export function loadFacts(rt: Runtime, id: string, verb: string): ContainerFacts
     if (code === 'ENOENT' || code === 'ENOTDIR') throw new OcirtError(SENTINEL.notExist, {verb, id})
     throw wrapSysError(err, {verb, id, step: 'read state'})
   }
+  let facts: ContainerFacts
   try {
-    return JSON.parse(text) as ContainerFacts
+    facts = JSON.parse(text) as ContainerFacts
   } catch (err) {
     throw new OcirtError(`state file is corrupt: ${(err as Error).message}`, {verb, id, step: 'read state'})
   }
+  // another runtime's state.json (runc keeps one under the same name) or a damaged one: say so, instead of
+  // failing later on a missing field
+  const f = facts as Partial<ContainerFacts> | null
+  if (typeof f !== 'object' || f === null || typeof f.pid !== 'number' || typeof f.cgroup?.paths !== 'object' || f.cgroup.paths === null) {
+    throw new OcirtError('state file is corrupt or not ocirt\'s (no pid or cgroup paths)', {verb, id, step: 'read state'})
+  }
+  return facts
 }
 
 /** The ids under the root that have a state directory (sorted, like runc's list). */
