@@ -1,6 +1,6 @@
 // `ocirt create`: flags as runc's create.
-import {defineVerb, type FlagSpec} from './types'
-import {create} from '../../core/lifecycle/create'
+import {defineVerb, type FlagSpec, type FlagValues, type VerbContext} from './types'
+import {create, type CreateOptions} from '../../core/lifecycle/create'
 
 export const CREATE_FLAGS: Record<string, FlagSpec> = {
   bundle: {type: 'string', char: 'b', description: 'path to the root of the bundle directory, defaults to the current directory'},
@@ -17,17 +17,22 @@ export const verb = defineVerb({
   args: [{name: 'id', description: 'container id', required: true}],
   flags: CREATE_FLAGS,
   async run({rt, args, flags}) {
-    await create(rt, {
-      id: args.id!,
-      bundle: (flags.bundle as string | undefined) ?? process.cwd(),
-      pidFile: flags['pid-file'] as string | undefined,
-      consoleSocket: flags['console-socket'] as string | undefined,
-      noPivot: flags['no-pivot'] === true,
-      noNewKeyring: flags['no-new-keyring'] === true,
-      preserveFds: preservedFdCount(flags['preserve-fds'] as number),
-    })
+    await create(rt, createOptionsFrom(args, flags))
   },
 })
+
+/** The options every verb that makes a container shares (create, run, restore), from CREATE_FLAGS. */
+export function createOptionsFrom(args: VerbContext['args'], flags: FlagValues): CreateOptions {
+  return {
+    id: args.id!,
+    bundle: (flags.bundle as string | undefined) ?? process.cwd(),
+    pidFile: flags['pid-file'] as string | undefined,
+    consoleSocket: flags['console-socket'] as string | undefined,
+    noPivot: flags['no-pivot'] === true,
+    noNewKeyring: flags['no-new-keyring'] === true,
+    preserveFds: preservedFdCount(flags['preserve-fds'] as number),
+  }
+}
 
 /** runc passes $LISTEN_FDS socket-activation fds on top of --preserve-fds. */
 export function preservedFdCount(preserve: number): number {

@@ -1,6 +1,6 @@
 // `ocirt run`: create + start; in the foreground it relays signals and returns the container's exit status.
 import {defineVerb} from './types'
-import {CREATE_FLAGS, preservedFdCount} from './create'
+import {CREATE_FLAGS, createOptionsFrom} from './create'
 import {run} from '../../core/lifecycle/run'
 
 export const verb = defineVerb({
@@ -14,13 +14,7 @@ export const verb = defineVerb({
   },
   async run({rt, args, flags}) {
     return run(rt, {
-      id: args.id!,
-      bundle: (flags.bundle as string | undefined) ?? process.cwd(),
-      pidFile: flags['pid-file'] as string | undefined,
-      consoleSocket: flags['console-socket'] as string | undefined,
-      noPivot: flags['no-pivot'] === true,
-      noNewKeyring: flags['no-new-keyring'] === true,
-      preserveFds: preservedFdCount(flags['preserve-fds'] as number),
+      ...createOptionsFrom(args, flags),
       detach: flags.detach === true,
       keep: flags.keep === true,
     })

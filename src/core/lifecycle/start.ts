@@ -34,35 +34,31 @@ async function releaseFifo(fifo: string, facts: {pid: number; pidStartTime: stri
   } catch (err) {
     throw new OcirtError('cannot start an already running container', {...ctx, step: 'open exec fifo', errno: (err as NodeJS.ErrnoException).code})
   }
-  const buf = Buffer.alloc(1)
   try {
-    for (let i = 0; ; i++) {
-      let n = 0
-      try {
-        n = fs.readSync(fd, buf, 0, 1, null)
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err
-      }
-      if (n === 1) break
-      if (i % 20 === 0 && !initAlive(facts)) {
-        throw new OcirtError('the container process exited before it was started', {...ctx, step: 'read exec fifo'})
-      }
-      await new Promise((r) => setTimeout(r, i < 100 ? 1 : 10))
-    }
+    await pollRead(fd, (n) => n === 1, () => {
+      if (!initAlive(facts)) throw new OcirtError('the container process exited before it was started', {...ctx, step: 'read exec fifo'})
+    })
     // the init keeps its write end open (close-on-exec) through the startContainer hooks: EOF means its
     // execve happened (or it died), so poststart hooks run after the user's process started (the spec)
-    for (let i = 0; ; i++) {
-      let n = 1
-      try {
-        n = fs.readSync(fd, buf, 0, 1, null)
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err
-      }
-      if (n === 0) break
-      await new Promise((r) => setTimeout(r, i < 100 ? 1 : 10))
-    }
+    await pollRead(fd, (n) => n === 0)
   } finally {
     fs.closeSync(fd)
   }
   fs.rmSync(fifo, {force: true})
+}
+
+/** Reads one byte at a time from a non-blocking fd until `done(bytesRead)`, polling quickly at first. */
+async function pollRead(fd: number, done: (n: number) => boolean, everyTwentieth?: () => void): Promise<void> {
+  const buf = Buffer.alloc(1)
+  for (let i = 0; ; i++) {
+    let n = -1
+    try {
+      n = fs.readSync(fd, buf, 0, 1, null)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err
+    }
+    if (n >= 0 && done(n)) return
+    if (i % 20 === 0) everyTwentieth?.()
+    await new Promise((r) => setTimeout(r, i < 100 ? 1 : 10))
+  }
 }
