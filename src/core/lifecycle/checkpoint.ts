@@ -1,0 +1,172 @@
+// checkpoint: dump a running container with CRIU into an image directory, with what a restore needs beside
+// the images (ocirt-checkpoint.json). Without --leave-running the container is then destroyed, as runc does
+// (state and cgroup removed: the id is free for the restore). A failed dump leaves it running as it was:
+// CRIU resumes the tasks it froze, and nothing of ocirt's state has changed by then.
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import {InvalidInput, OcirtError, wrapSysError} from '../errors'
+import type {Runtime} from '../runtime'
+import {loadConfig} from '../state/store'
+import {lockContainer, type Unlock} from '../state/lock'
+import {loadContainer} from './container'
+import {deleteContainer} from './delete'
+import {dumpArgs, DUMP_LOG, type DumpOptions, type ManageCgroupsMode} from '../criu/args'
+import {checkMountPoints, dumpExtMounts, dumpExternals, externalMounts, externalNsArg, joinedNamespaces} from '../criu/plan'
+import {criuFeatureMissing, requireUsableCriu, runCriu} from '../criu/client'
+import {maskedFiles, readDescriptors, writeCheckpointInfo} from '../criu/images'
+import {debug, warn} from '../log'
+
+export interface CheckpointOptions {
+  /** default: ./checkpoint, as runc */
+  imagePath?: string
+  /** default: the image path */
+  workPath?: string
+  /** images of a previous pre-dump, relative to imagePath */
+  parentPath?: string
+  leaveRunning?: boolean
+  tcpEstablished?: boolean
+  extUnixSk?: boolean
+  shellJob?: boolean
+  lazyPages?: boolean
+  /** an fd of the caller where CRIU writes \0 once lazy pages can be fetched */
+  statusFd?: number
+  /** ADDRESS:PORT */
+  pageServer?: string
+  fileLocks?: boolean
+  preDump?: boolean
+  manageCgroupsMode?: string
+  /** extra namespaces to leave empty (runc accepts "network" only, which is always left empty anyway) */
+  emptyNs?: string[]
+  autoDedup?: boolean
+}
+
+export const ROOTLESS_UNSUPPORTED = 'checkpoint and restore need root: rootless containers are not supported yet (CRIU runs privileged)'
+
+export async function checkpoint(rt: Runtime, id: string, opts: CheckpointOptions = {}, verb = 'checkpoint'): Promise<void> {
+  const ctx = {verb, id}
+  const loaded = loadContainer(rt, id, verb)
+  if (rt.rootless || loaded.facts.rootless) throw new InvalidInput(ROOTLESS_UNSUPPORTED, ctx)
+  if (loaded.status === 'created' || loaded.status === 'stopped') {
+    // runc's text
+    throw new OcirtError(`Container cannot be checkpointed in ${loaded.status} state`, ctx)
+  }
+  if (loaded.status !== 'running') throw new OcirtError(`cannot checkpoint a container that is ${loaded.status}`, ctx)
+  const dump = dumpOptions(opts, ctx)
+  let unlock: Unlock | undefined = await lockContainer(rt, id, verb)
+  try {
+    const {facts} = loadContainer(rt, id, verb) // again, under the lock
+    if (facts.terminal) {
+      throw new InvalidInput('checkpoint of a container with a terminal is not supported yet (its pty master lives outside the container)', ctx)
+    }
+    const spec = loadConfig(rt, id, verb)
+    const criu = requireUsableCriu(rt, ctx)
+    requireFeatures(rt, dump, ctx)
+    makeDir(dump.imagePath, ctx, 'create image directory')
+    makeDir(dump.workPath, ctx, 'create work directory')
+    if (dump.parentPath) checkParent(dump.imagePath, dump.parentPath, ctx)
+
+    const mounts = externalMounts(spec, facts.bundle, facts.cgroup)
+    checkMountPoints(mounts, ctx)
+    const extMounts = dumpExtMounts(mounts, maskedFiles(facts.pid, spec))
+    const descriptors = readDescriptors(facts.pid)
+    const externals = dumpExternals(descriptors)
+    for (const ns of joinedNamespaces(spec).external) externals.push(externalNsArg(ns.type, fs.statSync(ns.path).ino, ns.key))
+    if (!dump.preDump) {
+      writeCheckpointInfo(dump.imagePath, {
+        id, created: new Date().toISOString(), criu: criu.text, bundle: facts.bundle, rootfs: facts.rootfs,
+        cgroupPath: facts.cgroup.path, descriptors, extMountKeys: extMounts.map((m) => m.value), spec,
+      })
+    }
+
+    const freezer = facts.cgroup.version === 'v1' ? facts.cgroup.paths.freezer : facts.cgroup.paths['']
+    const argv = dumpArgs(dump, {pid: facts.pid, rootfs: facts.rootfs, freezerCgroup: freezer, extMounts, externals})
+    await runCriu(rt, argv, {
+      ctx: {...ctx, step: dump.preDump ? 'criu pre-dump' : 'criu dump'},
+      logFile: path.join(dump.workPath, DUMP_LOG),
+      extraFds: opts.statusFd !== undefined && opts.statusFd >= 0 ? [opts.statusFd] : [],
+    })
+    debug(`checkpoint ${id}: images in ${dump.imagePath}`)
+    if (dump.leaveRunning || dump.preDump) return
+    // CRIU killed the tasks: destroy the container as runc does (poststop hooks, cgroup, state directory)
+    unlock()
+    unlock = undefined
+    await deleteContainer(rt, id, {force: true}, verb).catch((err) => warn(`checkpoint ${id}: removing the dumped container: ${(err as Error).message}`))
+  } finally {
+    unlock?.()
+  }
+}
+
+function dumpOptions(opts: CheckpointOptions, ctx: {verb: string; id: string}): DumpOptions {
+  const imagePath = path.resolve(opts.imagePath || 'checkpoint')
+  return {
+    imagePath,
+    workPath: opts.workPath ? path.resolve(opts.workPath) : imagePath,
+    parentPath: opts.parentPath || undefined,
+    leaveRunning: opts.leaveRunning,
+    tcpEstablished: opts.tcpEstablished,
+    extUnixSk: opts.extUnixSk,
+    shellJob: opts.shellJob,
+    fileLocks: opts.fileLocks,
+    preDump: opts.preDump,
+    autoDedup: opts.autoDedup,
+    lazyPages: opts.lazyPages,
+    // the status fd is passed to criu as its fd 3 (runCriu's first extra fd)
+    statusFd: opts.statusFd !== undefined && opts.statusFd >= 0 ? 3 : undefined,
+    pageServer: opts.pageServer ? parsePageServer(opts.pageServer, ctx) : undefined,
+    manageCgroupsMode: parseManageCgroupsMode(opts.manageCgroupsMode, ctx),
+    emptyNs: emptyNamespaces(opts.emptyNs, ctx),
+  }
+}
+
+/** runc's --manage-cgroups-mode values (empty = CRIU's default, soft). */
+export function parseManageCgroupsMode(mode: string | undefined, ctx: {verb: string; id: string}): ManageCgroupsMode | undefined {
+  if (!mode) return undefined
+  if (mode === 'soft' || mode === 'full' || mode === 'strict' || mode === 'ignore') return mode
+  throw new InvalidInput(`invalid --manage-cgroups-mode ${JSON.stringify(mode)}: expected soft, full, strict or ignore`, ctx)
+}
+
+/** runc always leaves the network namespace empty (networking belongs to the engine); --empty-ns may only repeat it. */
+export function emptyNamespaces(extra: string[] | undefined, ctx: {verb: string; id: string}): string[] {
+  for (const ns of extra ?? []) {
+    if (ns !== 'network') throw new InvalidInput(`namespace ${JSON.stringify(ns)} is not supported by --empty-ns (only "network")`, ctx)
+  }
+  return ['network']
+}
+
+function parsePageServer(value: string, ctx: {verb: string; id: string}): {address: string; port: number} {
+  const m = /^(.*):(\d+)$/.exec(value)
+  const address = m?.[1].replace(/^\[(.*)\]$/, '$1')
+  if (!m || !address) throw new InvalidInput('Use --page-server ADDRESS:PORT to specify page server', ctx)
+  return {address, port: Number(m[2])}
+}
+
+/** Refuses, before anything runs, what this kernel cannot do: pre-copy needs dirty-page tracking, lazy pages uffd. */
+function requireFeatures(rt: Runtime, dump: DumpOptions, ctx: {verb: string; id: string}): void {
+  if (dump.preDump || dump.parentPath) {
+    const why = criuFeatureMissing(rt, 'mem_dirty_track')
+    if (why) {
+      const flag = dump.preDump ? '--pre-dump' : '--parent-path'
+      throw new OcirtError(`${flag} needs memory dirty tracking, which this kernel lacks (no CONFIG_MEM_SOFT_DIRTY; \`criu check --feature mem_dirty_track\` says: ${why}); take a plain checkpoint instead`, {...ctx, step: 'check criu features'})
+    }
+  }
+  if (dump.lazyPages) {
+    const why = criuFeatureMissing(rt, 'uffd-noncoop')
+    if (why) throw new OcirtError(`--lazy-pages needs userfaultfd (criu check --feature uffd-noncoop: ${why})`, {...ctx, step: 'check criu features'})
+  }
+}
+
+function makeDir(dir: string, ctx: {verb: string; id: string}, step: string): void {
+  try {
+    // images hold the container's memory: only root may read them
+    fs.mkdirSync(dir, {recursive: true, mode: 0o700})
+    if (!fs.statSync(dir).isDirectory()) throw Object.assign(new Error(`${dir} is not a directory`), {code: 'ENOTDIR'})
+  } catch (err) {
+    throw wrapSysError(err, {...ctx, step: `${step} ${dir}`})
+  }
+}
+
+function checkParent(imagePath: string, parent: string, ctx: {verb: string; id: string}): void {
+  if (path.isAbsolute(parent)) throw new InvalidInput('--parent-path must be relative', ctx)
+  const real = path.join(imagePath, parent)
+  if (!fs.existsSync(real) || !fs.statSync(real).isDirectory()) throw new InvalidInput(`invalid --parent-path: ${real} is not a directory`, ctx)
+}

@@ -1,0 +1,260 @@
+// restore: bring a checkpointed container back as container <id> from the bundle given (any id, any bundle:
+// the target of a migration has neither the checkpoint's id nor its paths). The cgroup is new and made here;
+// CRIU recreates the namespaces and the process tree inside it. Afterwards the container is an ordinary one
+// (state.json facts, so state, kill, pause, delete and checkpoint work). Every step that changes the system
+// pushes its undo, so a failed restore leaves no state directory, cgroup, mount or process behind.
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import {InvalidInput, OcirtError, wrapSysError} from '../errors'
+import type {Runtime} from '../runtime'
+import type {ContainerFacts} from '../state/facts'
+import type {Spec} from '../spec/types'
+import {containerDir, removeContainerDir, reserveId, saveConfig, saveFacts, validateId} from '../state/store'
+import {readProcStat} from '../state/status'
+import {loadBundleSpec} from '../spec/load'
+import {validateSpec} from '../spec/validate'
+import {openCgroup, resolveCgroupsPath, type CgroupManager} from '../cgroups'
+import {parseCgroupMounts} from '../cgroups/paths'
+import {deviceCgroupRules} from '../mounts/devices'
+import {nsFileName, type NamespaceType} from '../namespaces'
+import {UndoStack} from '../util/undo'
+import {restoreArgs, RESTORE_LOG, type RestoreOptions as CriuRestoreOptions} from '../criu/args'
+import {cgroupRoots, externalMounts, inheritPlan, joinedNamespaces, restoreExtMounts, type Descriptor, type Inherited} from '../criu/plan'
+import {criuFeatureMissing, requireUsableCriu, runCriu} from '../criu/client'
+import {readCheckpointInfo} from '../criu/images'
+import {bindRootfs, isMountPoint, prepareMountpoints, unbindRootfs} from '../criu/rootfs'
+import {emptyNamespaces, parseManageCgroupsMode, ROOTLESS_UNSUPPORTED} from './checkpoint'
+import {currentOwner} from './container'
+import {writePidFile} from './create'
+import {deleteContainer} from './delete'
+import {debug, warn} from '../log'
+
+export interface RestoreOptions {
+  id: string
+  bundle: string
+  /** default: ./checkpoint, as runc */
+  imagePath?: string
+  /** default: the image path */
+  workPath?: string
+  tcpEstablished?: boolean
+  extUnixSk?: boolean
+  shellJob?: boolean
+  fileLocks?: boolean
+  manageCgroupsMode?: string
+  emptyNs?: string[]
+  autoDedup?: boolean
+  lazyPages?: boolean
+  lsmProfile?: string
+  lsmMountContext?: string
+  /** return once the container runs; otherwise wait for it, relay signals, delete it and return its status */
+  detach?: boolean
+  pidFile?: string
+  consoleSocket?: string
+  /** accepted for runc compatibility: ocirt never makes itself a subreaper for a restored container */
+  noSubreaper?: boolean
+  /** accepted for runc compatibility: CRIU restores the mount namespace itself, pivot_root is not used */
+  noPivot?: boolean
+}
+
+const SIGKILL = 9
+const FORWARDED: NodeJS.Signals[] = ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH', 'SIGCONT']
+
+export async function restore(rt: Runtime, opts: RestoreOptions, verb = 'restore'): Promise<number> {
+  const {id} = opts
+  const ctx = {verb, id}
+  validateId(id, verb)
+  if (rt.rootless) throw new InvalidInput(ROOTLESS_UNSUPPORTED, ctx)
+  if (rt.systemdCgroup) throw new InvalidInput('the systemd cgroup driver is not supported yet (no systemd driver): drop --systemd-cgroup to use cgroupfs', ctx)
+  const {spec, bundle, rootfs} = loadBundleSpec(opts.bundle, ctx)
+  validateSpec(spec, {...ctx, requireProcess: true, rootless: rt.rootless})
+  if (spec.process?.terminal || opts.consoleSocket) {
+    throw new InvalidInput('restore of a container with a terminal is not supported yet (--console-socket)', ctx)
+  }
+  const imagePath = path.resolve(opts.imagePath || 'checkpoint')
+  const workPath = opts.workPath ? path.resolve(opts.workPath) : imagePath
+  const info = readCheckpointInfo(imagePath, ctx)
+  const criuOpts: Omit<CriuRestoreOptions, 'pidFile'> = {
+    imagePath, workPath,
+    tcpEstablished: opts.tcpEstablished, extUnixSk: opts.extUnixSk, shellJob: opts.shellJob, fileLocks: opts.fileLocks,
+    autoDedup: opts.autoDedup, lazyPages: opts.lazyPages, lsmProfile: opts.lsmProfile, lsmMountContext: opts.lsmMountContext,
+    manageCgroupsMode: parseManageCgroupsMode(opts.manageCgroupsMode, ctx),
+    emptyNs: emptyNamespaces(opts.emptyNs, ctx),
+  }
+  requireUsableCriu(rt, ctx)
+  if (opts.lazyPages) {
+    const why = criuFeatureMissing(rt, 'uffd-noncoop')
+    if (why) throw new OcirtError(`--lazy-pages needs userfaultfd (criu check --feature uffd-noncoop: ${why})`, {...ctx, step: 'check criu features'})
+  }
+  // CRIU numbers the fds it inherits from its own fd 3 up: our stdio (and other external files), then namespaces
+  const stdio = inheritPlan(info.descriptors, (i) => 3 + i)
+  for (const h of stdio) requireInheritable(h, info.descriptors.find((d) => d.fd === h.ours)!, ctx)
+  step(ctx, `create work directory ${workPath}`, () => fs.mkdirSync(workPath, {recursive: true, mode: 0o700}))
+
+  const undo = new UndoStack()
+  const nsFds: number[] = []
+  try {
+    reserveId(rt, id, verb)
+    const root = path.join(containerDir(rt, id), 'criu-root')
+    undo.push('remove state directory', () => {
+      // never recurse into a rootfs that is still bound there
+      if (isMountPoint(root)) throw new Error(`${root} is still mounted; left in place`)
+      removeContainerDir(rt, id)
+    })
+    saveConfig(rt, id, spec)
+
+    const cgroupPath = resolveCgroupsPath(spec.linux?.cgroupsPath, id, {rootless: rt.rootless})
+    const cgroup = openCgroup(cgroupPath, {id, rootless: rt.rootless, verb})
+    step(ctx, 'create cgroup', () => cgroup.create())
+    undo.push('remove cgroup', () => destroyCgroup(cgroup))
+    step(ctx, 'apply cgroup resources', () => cgroup.apply({...spec.linux?.resources, devices: deviceCgroupRules(spec)}))
+    const view = {version: cgroup.version, paths: cgroup.paths()}
+
+    const mounts = externalMounts(spec, bundle, view)
+    const extMounts = restoreExtMounts(info.extMountKeys, mounts, {...ctx, step: 'map external mounts'})
+    prepareMountpoints(spec, bundle, rootfs)
+    const joined = joinedNamespaces(spec)
+    const inherit = stdio.map((h) => ({fd: h.fd, key: h.key}))
+    for (const ns of joined.external) {
+      nsFds.push(step(ctx, `open namespace ${ns.path}`, () => fs.openSync(ns.path, 'r')))
+      inherit.push({fd: 3 + stdio.length + nsFds.length - 1, key: ns.key})
+    }
+
+    bindRootfs(rootfs, root, spec.root?.readonly === true, ctx)
+    undo.push('unmount criu root', () => unbindRootfs(root))
+    const pidFile = path.join(containerDir(rt, id), 'criu.pid')
+    const argv = restoreArgs({...criuOpts, pidFile}, {
+      root,
+      cgroupRoots: cgroupRoots(view, parseCgroupMounts(fs.readFileSync('/proc/self/mountinfo', 'utf8'))),
+      extMounts,
+      inheritFds: inherit,
+      joinNs: joined.join,
+    })
+    const procs = [...new Set(Object.values(view.paths))].map((d) => path.join(d, 'cgroup.procs'))
+    await runCriu(rt, argv, {
+      ctx: {...ctx, step: 'criu restore'},
+      logFile: path.join(workPath, RESTORE_LOG),
+      extraFds: [...stdio.map((h) => h.ours), ...nsFds],
+      joinCgroupProcs: procs,
+    })
+    const pid = readPid(pidFile, ctx)
+    undo.push('kill restored process', () => killQuietly(pid))
+    unbindRootfs(root)
+    fs.rmSync(pidFile, {force: true})
+
+    const facts = restoredFacts(rt, {id, pid, bundle, rootfs, spec, cgroup, cgroupPath})
+    saveFacts(rt, facts)
+    if (opts.pidFile) writePidFile(opts.pidFile, pid, ctx)
+    undo.clear()
+    debug(`restore ${id}: pid ${pid} from ${imagePath}`)
+    if (opts.detach) return 0
+    return await foreground(rt, id, pid, verb)
+  } catch (err) {
+    const problems = await undo.run()
+    for (const p of problems) warn(`${verb} ${id}: cleanup: ${p}`)
+    throw wrapSysError(err, {...ctx, step: 'restore'})
+  } finally {
+    for (const fd of nsFds) fs.closeSync(fd)
+  }
+}
+
+/** The restored init is our child (--restore-sibling): wait for it, relay signals, then delete the container. */
+async function foreground(rt: Runtime, id: string, pid: number, verb: string): Promise<number> {
+  const {waitForChild} = require('../criu/wait') as typeof import('../criu/wait')
+  const forward = (sig: NodeJS.Signals) => killQuietly(pid, sig)
+  for (const s of FORWARDED) process.on(s, forward)
+  try {
+    return (await waitForChild(pid)).code
+  } finally {
+    for (const s of FORWARDED) process.off(s, forward)
+    await deleteContainer(rt, id, {force: true}, verb).catch((err) => warn((err as Error).message))
+  }
+}
+
+function restoredFacts(rt: Runtime, c: {id: string; pid: number; bundle: string; rootfs: string; spec: Spec; cgroup: CgroupManager; cgroupPath: string}): ContainerFacts {
+  const namespaces: Record<string, string> = {}
+  for (const ns of c.spec.linux?.namespaces ?? []) {
+    namespaces[ns.type] = ns.path || `/proc/${c.pid}/ns/${nsFileName(ns.type as NamespaceType)}`
+  }
+  // CRIU restores the tree into a time namespace of its own (the clocks continue from the checkpoint)
+  if (!namespaces.time && nsLink(c.pid, 'time') !== undefined && nsLink(c.pid, 'time') !== nsLink('self', 'time')) {
+    namespaces.time = `/proc/${c.pid}/ns/time`
+  }
+  return {
+    ociVersion: c.spec.ociVersion,
+    id: c.id,
+    pid: c.pid,
+    pidStartTime: readProcStat(c.pid)?.startTime ?? '',
+    bundle: c.bundle,
+    rootfs: c.rootfs,
+    created: new Date().toISOString(),
+    owner: currentOwner(),
+    annotations: c.spec.annotations ?? {},
+    cgroup: {version: c.cgroup.version, path: c.cgroupPath, paths: c.cgroup.paths()},
+    namespaces,
+    rootless: rt.rootless,
+    terminal: false,
+    restored: true,
+  }
+}
+
+function nsLink(pid: number | 'self', file: string): string | undefined {
+  try {
+    return fs.readlinkSync(`/proc/${pid}/ns/${file}`)
+  } catch {
+    return undefined
+  }
+}
+
+function readPid(file: string, ctx: {verb: string; id: string}): number {
+  let text = ''
+  try {
+    text = fs.readFileSync(file, 'utf8')
+  } catch (err) {
+    throw wrapSysError(err, {...ctx, step: 'read restored pid'})
+  }
+  const pid = Number(text.trim())
+  if (!Number.isInteger(pid) || pid <= 0) throw new OcirtError(`criu wrote no pid to ${file} (${JSON.stringify(text)})`, {...ctx, step: 'read restored pid'})
+  return pid
+}
+
+/**
+ * The fds of ours that CRIU is to hand over must be open. One that CRIU reopens (plan.ts inheritPlan) must also be
+ * something open(2) accepts through /proc/self/fd: a socket (Node and some engines pass socketpairs as stdio)
+ * fails deep inside CRIU with ENXIO, so say so before anything is made.
+ */
+function requireInheritable(h: Inherited, d: Descriptor, ctx: {verb: string; id: string}): void {
+  let st: fs.Stats
+  try {
+    st = fs.fstatSync(h.ours)
+  } catch {
+    throw new InvalidInput(`the checkpointed container had fd ${h.ours} (${d.link}) opened outside the container; restore gives it ocirt's fd ${h.ours}, which is not open`, {...ctx, step: 'inherit fds'})
+  }
+  if (h.reopen && st.isSocket()) {
+    throw new InvalidInput(`ocirt's fd ${h.ours} is a socket, which criu cannot reopen as the restored container's fd ${h.ours} (${d.link} at checkpoint): give restore a file, a pipe or /dev/null there`, {...ctx, step: 'inherit fds'})
+  }
+}
+
+/** Kills what CRIU may have left in the cgroup (nothing, normally: it kills the tree it fails to restore). */
+async function destroyCgroup(cgroup: CgroupManager): Promise<void> {
+  if (cgroup.exists() && cgroup.pids(true).length) {
+    cgroup.killAll(SIGKILL)
+    for (let i = 0; i < 200 && cgroup.pids(true).length; i++) await new Promise((r) => setTimeout(r, 10))
+  }
+  cgroup.destroy()
+}
+
+function step<T>(ctx: {verb: string; id: string}, name: string, fn: () => T): T {
+  try {
+    return fn()
+  } catch (err) {
+    throw wrapSysError(err, {...ctx, step: name})
+  }
+}
+
+function killQuietly(pid: number, sig: NodeJS.Signals | number = SIGKILL): void {
+  try {
+    process.kill(pid, sig)
+  } catch {
+    // already gone
+  }
+}
