@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // bench/lifecycle: ocirt beside runc in the same run (hyperfine), on the same bundle: `run` of /bin/true,
-// create+start+delete, `state`, and bare `node -e 0`. Prints medians and ratios; `--json FILE` saves them.
+// create+start+delete, `state`, `exec` of /bin/probe true in a running container, and bare `node -e 0`. Prints
+// medians and ratios; `--json FILE` saves them.
 // Needs root, hyperfine, runc and a built tree (npm run build; test fixtures from scripts/setup.sh).
 import {execFileSync, spawnSync} from 'node:child_process'
 import * as fs from 'node:fs'
@@ -34,10 +35,11 @@ for (const [name, base] of Object.entries(rt)) {
   cases.push({group: 'run /bin/true', name, cmd: `${q(base)} run -b ${bundle} bench-run`})
   cases.push({group: 'create+start+delete', name, cmd: `sh -c "${q(base)} create -b ${bundle} bench-csd >/dev/null && ${q(base)} start bench-csd && ${q(base)} delete -f bench-csd"`})
 }
-// a long-running container per runtime for `state`
+// a long-running container per runtime for `state` and `exec`
 for (const [name, base] of Object.entries(rt)) {
   execFileSync(base[0], [...base.slice(1), 'run', '-d', '-b', sleepBundle, 'bench-state'], {stdio: 'inherit'})
   cases.push({group: 'state', name, cmd: `${q(base)} state bench-state`})
+  cases.push({group: 'exec /bin/probe true', name, cmd: `${q(base)} exec bench-state /bin/probe true`})
 }
 cases.push({group: 'node -e 0', name: 'node (env as given)', cmd: 'node -e 0'})
 cases.push({group: 'node -e 0', name: 'node (no NODE_EXTRA_CA_CERTS)', cmd: 'env -u NODE_EXTRA_CA_CERTS node -e 0'})
@@ -60,7 +62,7 @@ const med = (group, name) => results.find((r) => r.group === group && r.name ===
 const nodeBare = med('node -e 0', 'node (no NODE_EXTRA_CA_CERTS)')
 console.log(`\n| case | runc (ms) | ocirt (ms) | ocirt / runc | ocirt - bare node (ms) |`)
 console.log(`|---|---|---|---|---|`)
-for (const g of ['run /bin/true', 'create+start+delete', 'state']) {
+for (const g of ['run /bin/true', 'create+start+delete', 'state', 'exec /bin/probe true']) {
   const a = med(g, 'runc')
   const b = med(g, 'ocirt')
   console.log(`| ${g} | ${a.toFixed(1)} | ${b.toFixed(1)} | ${(b / a).toFixed(2)}x | ${(b - nodeBare).toFixed(1)} |`)

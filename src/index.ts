@@ -13,7 +13,7 @@ import {pluginOverride, runPluginCommand, type PluginCommand} from './commands/_
 async function main(argv: string[]): Promise<number> {
   const {global, verb, rest} = splitGlobal(argv, GLOBAL_FLAGS)
   if (global.includes('--version') || global.includes('-v')) return printVersion()
-  const wantsHelp = [...global, ...rest].some((a) => a === '--help' || a === '-h')
+  const wantsHelp = global.some(isHelp) || (verb !== undefined && verbWantsHelp(verb, rest))
   const override = verb && VERBS[verb] && !wantsHelp ? pluginOverride(verb) : undefined
   if (!verb || wantsHelp || !VERBS[verb] || override) return humanDoor(global, verb, rest, override)
 
@@ -44,11 +44,34 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+function isHelp(token: string): boolean {
+  return token === '--help' || token === '-h'
+}
+
+/** `-h` is a help request only where the verb parses flags: `ocirt exec c1 ls -h` runs `ls -h`, as with runc. */
+function verbWantsHelp(verb: string, rest: string[]): boolean {
+  const spec = VERBS[verb]?.()
+  if (!spec) return rest.some(isHelp)
+  for (let i = 0; i < rest.length; i++) {
+    const tok = rest[i]
+    if (tok === '--') return false
+    if (isHelp(tok)) return true
+    if (tok.startsWith('-') && tok !== '-') {
+      const key = tok.replace(/^--?/, '').split('=')[0]
+      const flag = spec.flags[key] ?? Object.values(spec.flags).find((f) => f.char === key)
+      if (flag && flag.type !== 'boolean' && !tok.includes('=')) i++ // skip the flag's value
+    } else if (spec.stopAtPositional) {
+      return false
+    }
+  }
+  return false
+}
+
 function bindArgs(verb: string, spec: VerbSpec, positionals: string[]): {args: Record<string, string | undefined>; extra: string[]} {
   const required = spec.args.filter((a) => a.required).length
   if (positionals.length < required || (!spec.variadic && positionals.length > spec.args.length)) {
     const n = spec.args.length
-    const what = required === n ? `exactly ${n}` : `between ${required} and ${n}`
+    const what = spec.variadic ? `a minimum of ${required}` : required === n ? `exactly ${n}` : `between ${required} and ${n}`
     throw new UsageError(`ocirt: "${verb}" requires ${what} argument(s)`)
   }
   const args: Record<string, string | undefined> = {}

@@ -16,8 +16,9 @@ export function oclifFlags(table: Record<string, FlagSpec>): Record<string, AnyF
   for (const [name, f] of Object.entries(table)) {
     const common = {description: f.description, char: f.char as never, hidden: f.hidden}
     if (f.type === 'boolean') out[name] = Flags.boolean({...common, allowNo: false}) as AnyFlag
-    else if (f.type === 'integer') out[name] = Flags.integer({...common, default: f.default as number | undefined, multiple: f.multiple as false}) as AnyFlag
-    else out[name] = Flags.string({...common, default: f.default as string | undefined, options: f.options as string[] | undefined, multiple: f.multiple as false}) as AnyFlag
+    // one value per occurrence (`-e A -e B id cmd`), as runc's flags: oclif's multiple flags are greedy otherwise
+    else if (f.type === 'integer') out[name] = Flags.integer({...common, default: f.default as number | undefined, multiple: f.multiple as false, multipleNonGreedy: f.multiple}) as AnyFlag
+    else out[name] = Flags.string({...common, default: f.default as string | undefined, options: f.options as string[] | undefined, multiple: f.multiple as false, multipleNonGreedy: f.multiple}) as AnyFlag
   }
   return out
 }

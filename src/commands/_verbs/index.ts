@@ -6,6 +6,7 @@ export const VERBS: Record<string, () => VerbSpec> = {
   create: () => require('./create').verb,
   start: () => require('./start').verb,
   run: () => require('./run').verb,
+  exec: () => require('./exec').verb,
   state: () => require('./state').verb,
   list: () => require('./list').verb,
   kill: () => require('./kill').verb,
@@ -15,4 +16,6 @@ export const VERBS: Record<string, () => VerbSpec> = {
   ps: () => require('./ps').verb,
   spec: () => require('./spec').verb,
   features: () => require('./features').verb,
+  checkpoint: () => require('./checkpoint').verb,
+  restore: () => require('./restore').verb,
 }
