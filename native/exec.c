@@ -45,7 +45,7 @@ int exec_fifo_create(const struct plan *p)
  * rootfs, where the host path is not visible. The write end stays open (O_CLOEXEC) through the startContainer
  * hooks until execve closes it: `ocirt start` reads up to that EOF, so its poststart hooks run after the
  * user's process was executed, as the spec asks. */
-void exec_fifo_wait(int fifo_fd)
+int exec_fifo_wait(int fifo_fd)
 {
   char path[32];
   int fd;
@@ -54,6 +54,14 @@ void exec_fifo_wait(int fifo_fd)
     if (errno != EINTR) die("exec fifo", errno, "open %s", path);
   if (write(fd, "0", 1) != 1) die("exec fifo", errno, "write to the exec fifo");
   close(fifo_fd);
+  return fd;
+}
+
+/* After the startContainer hooks passed: `start` succeeds only if it reads this byte before the EOF that
+ * execve (close-on-exec) produces; a failed hook kills the init without it. */
+void exec_fifo_confirm(int fd)
+{
+  if (fd >= 0 && write(fd, "1", 1) != 1) die("exec fifo", errno, "confirm the start on the exec fifo");
 }
 
 /* Tried before the identity change (a cwd only root may enter) and, if refused, again after it (a cwd root
@@ -91,7 +99,8 @@ const char *exec_lookup(const struct plan *p)
   struct stat st;
   if (!name) die("exec", EINVAL, "no process arguments");
   if (strchr(name, '/')) {
-    if (stat(name, &st) < 0) die("exec", errno, "exec: \"%s\": stat %s", name, name);
+    if (stat(name, &st) < 0) die("exec", errno, "\"%s\": stat %s", name, name);
+    if (S_ISDIR(st.st_mode) || !(st.st_mode & 0111)) die("exec", EACCES, "\"%s\"", name); /* TS adds the errno words */
     return name;
   }
   for (const char *dir = env_path(p), *end; *dir; dir = *end ? end + 1 : end) {
@@ -100,7 +109,7 @@ const char *exec_lookup(const struct plan *p)
                          : snprintf(found, sizeof found, "%.*s/%s", (int)(end - dir), dir, name);
     if (len > 0 && (size_t)len < sizeof found && is_executable(found)) return found;
   }
-  die("exec", ENOENT, "exec: \"%s\": executable file not found in $PATH", name);
+  die("exec", ENOENT, "\"%s\": executable file not found in $PATH", name);
 }
 
 /* Only stdio and the preserved fds may reach the container (CVE-2024-21626: a leaked fd of a host directory

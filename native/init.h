@@ -40,6 +40,7 @@ int write_file(const char *path, const char *value); /* -1 with errno on failure
 void ns_set_rlimits(const struct plan *p);
 void ns_write_oom_score_adj(const struct plan *p);
 void ns_join_cgroups(const struct plan *p);
+void ns_leave_cgroups(const struct plan *p);
 void ns_join(const struct plan *p);
 void ns_unshare_time(const struct plan *p);
 pid_t ns_clone_stage1(const struct plan *p);
@@ -76,13 +77,12 @@ void hooks_run_start(const struct plan *p, const unsigned char *state, uint32_t 
 void exec_set_names(const struct plan *p);
 void exec_join_session_keyring(const struct plan *p);
 int exec_fifo_create(const struct plan *p);
-void exec_fifo_wait(int fifo_fd);
+int exec_fifo_wait(int fifo_fd);
+void exec_fifo_confirm(int fd);
 void exec_chdir(const struct plan *p, int after_identity);
 const char *exec_lookup(const struct plan *p);
 void exec_mark_cloexec(const struct plan *p);
 _Noreturn void exec_container(const struct plan *p, const char *path);
 
-/* lock.c */
-int lock_main(int argc, char **argv);
 
 #endif

@@ -40,9 +40,10 @@
  *  at any point ◄── LOG(level, text)    ◄── ERROR(errno, step, message), then the helper exits 1
  *
  * Usage: ocirt-init init --sync-fd N | ocirt-init --decode-plan < plan | ocirt-init --version
- *        ocirt-init flock --fd N --timeout S   (lock.c)
  */
 #include <errno.h>
+#include <sched.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,10 +112,26 @@ static void set_identity_and_seccomp(void)
   }
 }
 
+/* Until execve, stage1 is the pid 1 of its namespace with default dispositions, and a pid 1 ignores every
+ * signal it has no handler for: `kill c TERM` of a created container would do nothing (podman stop would
+ * wait out its timeout). These handlers make it exit; execve resets them to the defaults. */
+static void exit_on_signal(int sig)
+{
+  _exit(128 + sig);
+}
+
+static void exit_on_termination_signals(void)
+{
+  static const int sigs[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
+  struct sigaction sa = {.sa_handler = exit_on_signal};
+  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) sigaction(sigs[i], &sa, NULL);
+}
+
 static _Noreturn void stage1(int fifo, int console_socket)
 {
   unsigned char *state = NULL;
   uint32_t state_len = 0;
+  exit_on_termination_signals();
   chan_expect(FRAME_GO);
   if (setsid() < 0) die("setsid", errno, "setsid");
   caps_become_userns_root(&plan);
@@ -139,9 +156,17 @@ static _Noreturn void stage1(int fifo, int console_socket)
   exec_chdir(&plan, 1);
   const char *path = exec_lookup(&plan);
   if (chan_send(FRAME_READY, NULL, 0) < 0) die("sync", errno, "sending READY");
-  if (fifo >= 0) exec_fifo_wait(fifo);
+  int started = fifo >= 0 ? exec_fifo_wait(fifo) : -1;
   hooks_run_start(&plan, state, state_len);
+  exec_fifo_confirm(started);
   exec_container(&plan, path);
+}
+
+static int joins_mount_ns(const struct plan *p)
+{
+  for (uint32_t i = 0; i < p->n_ns_joins; i++)
+    if (p->ns_joins[i].nstype == CLONE_NEWNS) return 1;
+  return 0;
 }
 
 static _Noreturn void run_plan(void)
@@ -152,6 +177,14 @@ static _Noreturn void run_plan(void)
   if (err) die("plan", EINVAL, "%s", err);
   if (plan.mode != PLAN_MODE_INIT && plan.mode != PLAN_MODE_EXEC) die("plan", EINVAL, "bad MODE %u", plan.mode);
   if (plan.mode == PLAN_MODE_INIT && !plan.rootfs) die("plan", EINVAL, "an init plan needs ROOTFS");
+  /* Every mount step, the propagation change of "/" and pivot_root would otherwise hit the host's own mount
+   * namespace. TypeScript refuses such configs; this is the last guard. */
+  if (plan.mode == PLAN_MODE_INIT && !(plan.clone_flags & CLONE_NEWNS) && !joins_mount_ns(&plan))
+    die("plan", EINVAL, "an init plan needs a new or joined mount namespace");
+
+  /* Order matters: the cgroups first (cgroupfs checks permissions in the host's user namespace, before any
+   * setns), then the rlimits (inherited by the clone), the fifo and console socket on host paths, and only
+   * then the namespace joins, after which host paths may be out of reach. */
 
   ns_join_cgroups(&plan);
   ns_set_rlimits(&plan);
@@ -166,6 +199,7 @@ static _Noreturn void run_plan(void)
   chan_send_u32(FRAME_PID, (uint32_t)pid);
   if (plan.detach) _exit(0);
   chan_close();
+  ns_leave_cgroups(&plan); /* a foreground stage0 must not count as one of the container's processes */
   ns_wait_and_mirror(pid);
 }
 
@@ -184,10 +218,9 @@ int main(int argc, char **argv)
     return 0;
   }
   if (argc == 2 && !strcmp(argv[1], "--decode-plan")) return plan_print_stdin();
-  if (argc >= 2 && !strcmp(argv[1], "flock")) return lock_main(argc, argv);
   int sync_fd = argc == 4 && !strcmp(argv[1], "init") && !strcmp(argv[2], "--sync-fd") ? parse_fd(argv[3]) : -1;
   if (sync_fd < 0) {
-    fprintf(stderr, "usage: ocirt-init init --sync-fd N | flock --fd N | --decode-plan | --version\n");
+    fprintf(stderr, "usage: ocirt-init init --sync-fd N | --decode-plan | --version\n");
     return 2;
   }
   chan_init(sync_fd);

@@ -45,6 +45,14 @@ void ns_join_cgroups(const struct plan *p)
     if (write_file(p->cgroup_procs[i], "0") < 0) die("join cgroup", errno, "writing to %s", p->cgroup_procs[i]);
 }
 
+/* CGROUP_LEAVE: where a foreground stage0 goes back to after the clone (the cgroups it started in). Best
+ * effort: a rootless caller may not be allowed to write its own session's cgroup, and staying is harmless
+ * enough not to abandon the container it is waiting for. */
+void ns_leave_cgroups(const struct plan *p)
+{
+  for (uint32_t i = 0; i < p->n_cgroup_leave; i++) (void)write_file(p->cgroup_leave[i], "0");
+}
+
 void ns_write_oom_score_adj(const struct plan *p)
 {
   if (p->oom_score_adj && write_file("/proc/self/oom_score_adj", p->oom_score_adj) < 0)

@@ -52,6 +52,7 @@ static const struct attr_spec { const char *name, *fields; } specs[] = {
   [ATTR_SETGROUPS_ALLOWED] = {"SETGROUPS_ALLOWED", "u:value"},
   [ATTR_PERSONALITY] = {"PERSONALITY", "u:value"},
   [ATTR_CGROUP_PROCS] = {"CGROUP_PROCS", "s:value"},
+  [ATTR_CGROUP_LEAVE] = {"CGROUP_LEAVE", "s:value"},
 };
 
 static char error_text[160];
@@ -216,6 +217,10 @@ static const char *store(struct plan *p, enum plan_attr attr, const struct plan_
   case ATTR_CGROUP_PROCS:
     if (p->n_cgroup_procs == PLAN_MAX_CGROUPS) return plan_error(attr, "too many");
     p->cgroup_procs[p->n_cgroup_procs++] = s;
+    break;
+  case ATTR_CGROUP_LEAVE:
+    if (p->n_cgroup_leave == PLAN_MAX_CGROUPS) return plan_error(attr, "too many");
+    p->cgroup_leave[p->n_cgroup_leave++] = s;
     break;
   case ATTR_ARG:
     if (p->n_args == PLAN_MAX_ARGS) return plan_error(attr, "too many");

@@ -57,6 +57,8 @@ enum plan_attr {
   ATTR_FIFO_FD = 40,         /* reserved: stage0 creates the fifo from FIFO_PATH (no --fifo-fd) */
   ATTR_CGROUP_PROCS = 41,    /* repeated: STR path of a cgroup.procs file; stage0 writes "0" to each before it
                                 joins namespaces and clones, so the container starts inside its cgroups */
+  ATTR_CGROUP_LEAVE = 42,    /* repeated: STR path of a cgroup.procs file a foreground stage0 moves back to after
+                                the clone, so only the container's own processes stay in its cgroups */
 };
 
 enum plan_mode {
@@ -116,7 +118,7 @@ struct plan {
   uint32_t n_gids, seccomp_flags, seccomp_len;
 
   uint32_t n_ns_joins, n_rlimits, n_mounts, n_devices, n_symlinks, n_masks, n_readonly, n_sysctls;
-  uint32_t n_args, n_env, n_hooks, n_cgroup_procs;
+  uint32_t n_args, n_env, n_hooks, n_cgroup_procs, n_cgroup_leave;
   struct plan_ns_join ns_joins[PLAN_MAX_NS_JOINS];
   struct plan_rlimit rlimits[PLAN_MAX_RLIMITS];
   struct plan_mount mounts[PLAN_MAX_MOUNTS];
@@ -127,6 +129,7 @@ struct plan {
   struct plan_sysctl sysctls[PLAN_MAX_SYSCTLS];
   struct plan_hook hooks[PLAN_MAX_HOOKS];
   const char *cgroup_procs[PLAN_MAX_CGROUPS];
+  const char *cgroup_leave[PLAN_MAX_CGROUPS];
   char *argv[PLAN_MAX_ARGS + 1];  /* NULL-terminated, ready for execve */
   char *envp[PLAN_MAX_ENV + 1];
 };

@@ -12,29 +12,41 @@ export interface HookFailure extends OcirtError {
   phase: HookPhase
 }
 
-export async function runHooks(phase: HookPhase, hooks: Hook[] | undefined, stateJson: string, ctx: {verb: string; id: string}): Promise<void> {
+/** ctx.bundle is the hooks' working directory, as with runc (hooks may use relative paths from there). */
+export interface HookContext {
+  verb: string
+  id: string
+  bundle: string
+}
+
+export async function runHooks(phase: HookPhase, hooks: Hook[] | undefined, stateJson: string, ctx: HookContext): Promise<void> {
   for (const [i, hook] of (hooks ?? []).entries()) {
-    await runHook(hook, stateJson, (detail) => new OcirtError(detail, {...ctx, step: `${phase} hook #${i} (${hook.path})`}))
+    await runHook(hook, stateJson, (detail) => hookError(detail, phase, i, hook, ctx), ctx.bundle)
   }
+}
+
+function hookError(detail: string, phase: HookPhase, i: number, hook: Hook, ctx: HookContext): OcirtError {
+  return new OcirtError(detail, {verb: ctx.verb, id: ctx.id, step: `${phase} hook #${i} (${hook.path})`})
 }
 
 /**
  * poststart and poststop: the spec says a failing hook is logged as a warning and "the remaining hooks and
  * lifecycle continue as if the hook had succeeded", so every hook of the phase runs whatever the others do.
  */
-export async function runHooksWarnOnly(phase: HookPhase, hooks: Hook[] | undefined, stateJson: string, ctx: {verb: string; id: string}): Promise<void> {
+export async function runHooksWarnOnly(phase: HookPhase, hooks: Hook[] | undefined, stateJson: string, ctx: HookContext): Promise<void> {
   for (const [i, hook] of (hooks ?? []).entries()) {
     try {
-      await runHook(hook, stateJson, (detail) => new OcirtError(detail, {...ctx, step: `${phase} hook #${i} (${hook.path})`}))
+      await runHook(hook, stateJson, (detail) => hookError(detail, phase, i, hook, ctx), ctx.bundle)
     } catch (err) {
       warn((err as Error).message)
     }
   }
 }
 
-export function runHook(hook: Hook, stateJson: string, fail: (detail: string) => OcirtError): Promise<void> {
+export function runHook(hook: Hook, stateJson: string, fail: (detail: string) => OcirtError, cwd?: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(hook.path, (hook.args ?? [hook.path]).slice(1), {
+      cwd,
       argv0: hook.args?.[0] ?? hook.path,
       env: Object.fromEntries((hook.env ?? []).map((e) => splitEnv(e))),
       stdio: ['pipe', 'ignore', 'pipe'],

@@ -66,6 +66,14 @@ const CASES: Case[] = [
     expect: 'exec: "/bin/nonexistent": stat /bin/nonexistent: no such file or directory',
   },
   {
+    name: 'a process that is not executable', edit: (s) => void (s.process!.args = ['/etc/passwd']),
+    expect: 'exec: "/etc/passwd": permission denied: EACCES',
+  },
+  {
+    name: 'no mount namespace', edit: (s) => void (s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== 'mount')),
+    expect: 'linux.namespaces: a container needs a mount namespace',
+  },
+  {
     name: 'a bind mount of a missing source',
     edit: (s) => void s.mounts!.push({destination: '/mnt', type: 'bind', source: '/nonexistent-source', options: ['rbind']}),
     expect: 'bind source /nonexistent-source does not exist',

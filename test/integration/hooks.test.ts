@@ -114,6 +114,22 @@ test('poststart hooks run after the startContainer hooks and the user\'s process
   assert.equal(fs.readlinkSync(`/proc/${pid}/exe`), '/bin/probe', 'the user\'s process runs when start returns')
 })
 
+test('a failing startContainer hook makes start fail and stops the container', async (t) => {
+  if (!requires(t, 'root', 'probe', 'ocirt')) return
+  const b = hookBundle(t, () => ({startContainer: [{path: '/bin/sh', args: ['sh', '-c', 'exit 4']}]}))
+  assertOk(await b.ocirt(['create', '--bundle', b.dir, b.id]), 'create')
+  const r = await b.ocirt(['start', b.id])
+  expectFail(r, `start ${b.id}: startContainer hooks: a startContainer hook failed`)
+  await waitStatus(b, 'stopped')
+})
+
+test('prestart hooks run in the bundle directory, as with runc', async (t) => {
+  if (!requires(t, 'root', 'probe', 'ocirt')) return
+  const b = hookBundle(t, () => ({prestart: [{path: '/bin/sh', args: ['sh', '-c', 'pwd > prestart.cwd']}]}))
+  assertOk(await b.ocirt(['create', '--bundle', b.dir, b.id]), 'create')
+  assert.equal(fs.readFileSync(path.join(b.dir, 'prestart.cwd'), 'utf8').trim(), fs.realpathSync(b.dir))
+})
+
 for (const phase of ['prestart', 'createRuntime', 'createContainer'] as Phase[]) {
   test(`a failing ${phase} hook makes create fail and leaves nothing behind`, async (t) => {
     if (!requires(t, 'root', 'probe', 'ocirt')) return

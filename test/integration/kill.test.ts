@@ -92,3 +92,12 @@ test('kill of an unknown container fails with "does not exist"', async (t) => {
   const b = containerBundle(t)
   expectFail(await b.ocirt(['kill', b.id, 'KILL']), 'container does not exist')
 })
+
+test('a created container dies of SIGTERM (its init is pid 1 of its namespace, yet not deaf)', async (t) => {
+  if (!requires(t, 'root', 'probe', 'ocirt')) return
+  const b = containerBundle(t, {process: {args: [PROBE, 'sleep', '600']}})
+  assertOk(await createWithOutput(b), 'create')
+  assert.equal((await stateOf(b)).status, 'created')
+  assertOk(await b.ocirt(['kill', b.id, 'TERM']), 'kill TERM')
+  await waitStatus(b, 'stopped')
+})

@@ -108,3 +108,17 @@ test('run -d returns while the container runs', async (t) => {
   assertOk(await b.ocirt(['delete', b.id]), 'delete')
   await assertGone(b)
 })
+
+test('in the foreground, only the container\'s processes are in its cgroup (the helper steps out)', async (t) => {
+  if (!requires(t, 'root', 'probe', 'ocirt')) return
+  const b = containerBundle(t, {process: {args: [PROBE, 'sleep', '600']}})
+  const {child} = startRun(b)
+  await waitStatus(b, 'running')
+  const {pid} = await stateOf(b)
+  const ps = assertOk(await b.ocirt(['ps', '--format', 'json', b.id]), 'ps').json()
+  assert.deepEqual(ps, [pid], 'ps lists the container process only')
+  const procs = fs.readFileSync(`/sys/fs/cgroup/pids${b.cgroupsPath}/cgroup.procs`, 'utf8').trim().split('\n').map(Number)
+  assert.deepEqual(procs, [pid], 'pids cgroup holds the container process only')
+  assertOk(await b.ocirt(['kill', b.id, 'KILL']), 'kill')
+  assert.equal((await exitOf(child)).code, 137)
+})

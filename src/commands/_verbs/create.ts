@@ -1,6 +1,7 @@
 // `ocirt create`: flags as runc's create.
 import {defineVerb, type FlagSpec, type FlagValues, type VerbContext} from './types'
 import {create, type CreateOptions} from '../../core/lifecycle/create'
+import {UsageError} from './argv'
 
 export const CREATE_FLAGS: Record<string, FlagSpec> = {
   bundle: {type: 'string', char: 'b', description: 'path to the root of the bundle directory, defaults to the current directory'},
@@ -34,8 +35,13 @@ export function createOptionsFrom(args: VerbContext['args'], flags: FlagValues):
   }
 }
 
-/** runc passes $LISTEN_FDS socket-activation fds on top of --preserve-fds. */
+/**
+ * runc passes $LISTEN_FDS socket-activation fds on top of --preserve-fds, but only when $LISTEN_PID names
+ * this process (stale variables inherited from someone else's activation must not hand over an engine's fds).
+ */
 export function preservedFdCount(preserve: number): number {
+  if (preserve < 0) throw new UsageError(`invalid value "${preserve}" for flag --preserve-fds: must not be negative`)
   const listen = Number(process.env.LISTEN_FDS ?? 0)
-  return (Number.isInteger(listen) && listen > 0 ? listen : 0) + (preserve || 0)
+  const ours = process.env.LISTEN_PID === String(process.pid)
+  return (ours && Number.isInteger(listen) && listen > 0 ? listen : 0) + (preserve || 0)
 }

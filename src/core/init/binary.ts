@@ -10,12 +10,11 @@ export function initBinary(): string {
   if (cached) return cached
   const override = process.env.OCIRT_INIT
   if (override) return (cached = override)
-  // dist/ocirt.js (bundle) and dist/src/core/init/*.js (tsc output) sit at different depths
-  let dir = __dirname
-  for (let i = 0; i < 6; i++) {
-    const candidate = path.join(dir, 'native', 'build', 'ocirt-init')
+  // only the package's own two layouts: dist/ocirt-main.js (bundle) and dist/src/core/init/*.js (tsc output);
+  // never a search further up, where a binary planted by someone else could be found and run as root
+  for (const up of ['..', '../../../..']) {
+    const candidate = path.resolve(__dirname, up, 'native', 'build', 'ocirt-init')
     if (fs.existsSync(candidate)) return (cached = candidate)
-    dir = path.dirname(dir)
   }
   throw new OcirtError('the init helper native/build/ocirt-init is missing: run `npm run build:native`', {step: 'find init helper'})
 }

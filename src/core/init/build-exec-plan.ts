@@ -2,7 +2,7 @@
 import type {Process} from '../spec/types'
 import {NAMESPACES, type NamespaceType} from '../namespaces'
 import {processPlan} from './process-plan'
-import {cgroupProcsFiles} from './build-plan'
+import {cgroupLeaveFiles, cgroupProcsFiles} from './build-plan'
 import type {InitPlan} from './plan'
 
 // user first (it grants the rights for the others), mount last (it changes the root for later paths)
@@ -32,6 +32,7 @@ export function buildExecPlan(input: ExecPlanInput): InitPlan {
     mode: 'exec',
     detach: input.detach,
     cgroupProcs: cgroupProcsFiles(input.cgroupPaths),
+    cgroupLeave: input.detach ? [] : cgroupLeaveFiles(input.cgroupPaths),
     cloneFlags: 0,
     nsJoins: JOIN_ORDER.filter((t) => input.namespaces[t]).map((t) => ({flag: NAMESPACES[t].flag, path: input.namespaces[t]})),
     consoleSocket: input.consoleSocket,

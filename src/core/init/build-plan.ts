@@ -6,6 +6,7 @@ import {cloneFlagsFor, NAMESPACES, type NamespaceType} from '../namespaces'
 import {planMounts} from '../mounts/plan'
 import {MS, propagationFlags} from '../mounts/options'
 import {processPlan} from './process-plan'
+import {ownCgroupDirs} from '../cgroups'
 import type {InitPlan, NsJoin} from './plan'
 
 export interface InitPlanInput {
@@ -23,7 +24,7 @@ export interface InitPlanInput {
   cgroupVersion: 'v1' | 'v2'
   cgroupPaths: Record<string, string>
   /** the cgroup directories the container's processes join (the manager's own, not those only mounted) */
-  joinCgroups: string[]
+  joinCgroups: Record<string, string>
 }
 
 // setns order: the user namespace first (it decides what the others may do), the mount namespace last
@@ -49,7 +50,8 @@ export function buildInitPlan(input: InitPlanInput): InitPlan {
   return {
     mode: 'init',
     detach: input.detach,
-    cgroupProcs: input.joinCgroups.map((dir) => `${dir}/cgroup.procs`),
+    cgroupProcs: cgroupProcsFiles(input.joinCgroups),
+    cgroupLeave: input.detach ? [] : cgroupLeaveFiles(input.joinCgroups),
     cloneFlags: cloneFlagsFor(newTypes),
     nsJoins,
     timensOffsets: timensOffsets(spec),
@@ -79,6 +81,14 @@ export function buildInitPlan(input: InitPlanInput): InitPlan {
 /** The cgroup.procs file of every hierarchy the container has a directory in. */
 export function cgroupProcsFiles(paths: Record<string, string>): string[] {
   return [...new Set(Object.values(paths))].map((dir) => `${dir}/cgroup.procs`)
+}
+
+/** For a foreground helper: our own cgroup in each hierarchy (by controller) where it joins the container's. */
+export function cgroupLeaveFiles(joined: Record<string, string>): string[] {
+  const keys = Object.keys(joined)
+  if (keys.length === 0) return []
+  const own = ownCgroupDirs()
+  return cgroupProcsFiles(Object.fromEntries(keys.filter((k) => own[k]).map((k) => [k, own[k]])))
 }
 
 function rootPropagation(value: string | undefined, ctx: {verb: string; id: string}): {pre: number; post: number} {

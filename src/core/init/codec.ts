@@ -42,6 +42,7 @@ export const ATTR = {
   SETGROUPS_ALLOWED: 37,
   PERSONALITY: 38,
   CGROUP_PROCS: 41,
+  CGROUP_LEAVE: 42,
 } as const
 
 export const PLAN_MODE = {INIT: 1, EXEC: 2} as const
@@ -95,6 +96,7 @@ export function encodePlan(plan: InitPlan): Buffer {
   w.add(ATTR.MODE, u32(plan.mode === 'init' ? PLAN_MODE.INIT : PLAN_MODE.EXEC))
   w.add(ATTR.DETACH, u32(plan.detach ? 1 : 0))
   for (const p of plan.cgroupProcs) w.add(ATTR.CGROUP_PROCS, str(p))
+  for (const p of plan.cgroupLeave) w.add(ATTR.CGROUP_LEAVE, str(p))
   if (plan.cloneFlags) w.add(ATTR.CLONE_FLAGS, u64(plan.cloneFlags))
   for (const j of plan.nsJoins) w.add(ATTR.NS_JOIN, u32(j.flag), str(j.path))
   for (const r of plan.rlimits) w.add(ATTR.RLIMIT, u32(r.resource), u64(r.soft), u64(r.hard))

@@ -64,6 +64,8 @@ export interface InitPlan {
   detach: boolean
   /** cgroup.procs files the helper joins before it clones (the container's cgroups) */
   cgroupProcs: string[]
+  /** cgroup.procs files a foreground stage0 moves back to after the clone (where it started) */
+  cgroupLeave: string[]
   cloneFlags: number
   nsJoins: NsJoin[]
   rlimits: RlimitStep[]

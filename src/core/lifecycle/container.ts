@@ -1,7 +1,7 @@
 // Loading a container for a verb: its recorded facts, its derived status and the OCI state JSON.
 import * as fs from 'node:fs'
-import * as os from 'node:os'
 import {OcirtError, SENTINEL} from '../errors'
+import {lockContainer, type Unlock} from '../state/lock'
 import type {Runtime} from '../runtime'
 import type {ContainerFacts, OciState, Status} from '../state/facts'
 import {deriveStatus, allowed, initAlive, type Operation} from '../state/status'
@@ -17,6 +17,23 @@ export function loadContainer(rt: Runtime, id: string, verb: string): Loaded {
   return {facts, status: deriveStatus(facts, fifoPath(rt, id))}
 }
 
+/**
+ * Loads a container for a mutating verb: checks the status, takes the container's lock, then loads and checks
+ * again, because the wait for the lock (behind a checkpoint or a migration) may have changed everything.
+ */
+export async function lockForOperation(rt: Runtime, id: string, op: Operation, verb: string): Promise<Loaded & {unlock: Unlock}> {
+  requireAllowed(op, loadContainer(rt, id, verb), verb)
+  const unlock = await lockContainer(rt, id, verb)
+  try {
+    const loaded = loadContainer(rt, id, verb)
+    requireAllowed(op, loaded, verb)
+    return {...loaded, unlock}
+  } catch (err) {
+    unlock()
+    throw err
+  }
+}
+
 /** Throws runc's message when `op` is not allowed in the container's current status. */
 export function requireAllowed(op: Operation, loaded: Loaded, verb: string): void {
   if (allowed(op, loaded.status)) return
@@ -28,7 +45,12 @@ export function requireAllowed(op: Operation, loaded: Loaded, verb: string): voi
   if (op === 'pause' && loaded.status === 'paused') throw new OcirtError(SENTINEL.notRunning, {verb, id})
   if (op === 'resume') throw new OcirtError(SENTINEL.notPaused, {verb, id})
   if (loaded.status === 'paused' && op === 'exec') throw new OcirtError(SENTINEL.paused, {verb, id})
-  if (op === 'start' && loaded.status === 'stopped') throw new OcirtError(SENTINEL.notCreated, {verb, id})
+  if (op === 'start') {
+    // runc's start: one text per status
+    const text = {stopped: SENTINEL.notCreated, running: 'cannot start an already running container',
+      paused: 'cannot start a container in the paused state'}[loaded.status as 'stopped' | 'running' | 'paused']
+    if (text) throw new OcirtError(text, {verb, id})
+  }
   throw new OcirtError(`cannot ${op} a container that is ${loaded.status}`, {verb, id})
 }
 
@@ -92,10 +114,14 @@ export function ociState(facts: ContainerFacts, status: Status): OciState {
 let ownerName: string | undefined
 export function currentOwner(): string {
   if (ownerName === undefined) {
+    // /etc/passwd directly, as runc does: os.userInfo() goes through NSS (sssd, LDAP), slow on some hosts
+    const uid = String(process.geteuid?.() ?? 0)
+    ownerName = uid
     try {
-      ownerName = os.userInfo().username
+      const line = fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.split(':')[2] === uid)
+      if (line) ownerName = line.split(':')[0]
     } catch {
-      ownerName = String(process.geteuid?.() ?? '')
+      // no passwd file: the numeric uid
     }
   }
   return ownerName

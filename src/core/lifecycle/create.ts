@@ -21,6 +21,7 @@ import {writeIdMaps} from '../userns'
 import {runHooks} from '../hooks'
 import {runContainerHooks} from './container-hooks'
 import {UndoStack} from '../util/undo'
+import {lockContainer} from '../state/lock'
 import {currentOwner, hookState} from './container'
 import {debug} from '../log'
 
@@ -70,6 +71,9 @@ export async function create(rt: Runtime, opts: CreateOptions): Promise<Created>
     debug(`create ${id}: validated config`)
     reserveId(rt, id, verb)
     undo.push('remove state directory', () => removeContainerDir(rt, id))
+    // held until the container is ready: a concurrent start or delete waits instead of acting on half a
+    // container; if this process dies, the lock is stale and the facts saved below let delete -f clean up
+    const unlock = await lockContainer(rt, id, verb)
     saveConfig(rt, id, spec)
 
     const cgroupPath = resolveCgroupsPath(spec.linux?.cgroupsPath, id, {rootless: rt.rootless})
@@ -91,7 +95,7 @@ export async function create(rt: Runtime, opts: CreateOptions): Promise<Created>
       cgroupVersion: cgroup.version,
       // rootless, in each hierarchy not delegated the container stays in our cgroup and is shown that one
       cgroupPaths: rt.rootless ? {...ownCgroupDirs(), ...cgroup.paths()} : cgroup.paths(),
-      joinCgroups: cgroup.exists() ? [...new Set(Object.values(cgroup.paths()))] : [],
+      joinCgroups: cgroup.exists() ? cgroup.paths() : {},
     })
 
     debug(`create ${id}: cgroup ready, plan built`)
@@ -111,24 +115,26 @@ export async function create(rt: Runtime, opts: CreateOptions): Promise<Created>
       writeIdMaps(pid, spec.linux.uidMappings ?? [], spec.linux.gidMappings ?? [], {rootless: rootlessIds(rt), ctx})
     }
     debug(`create ${id}: container process ${pid} cloned`)
+    const facts = buildFacts(rt, {id, pid, bundle, rootfs, spec, cgroup, cgroupPath})
+    facts.pidStartTime = readProcStat(pid)?.startTime ?? ''
+    saveFacts(rt, facts) // from here on, `delete --force` can find and remove what an interrupted create left
     session.send(FRAME.GO)
 
-    const facts = buildFacts(rt, {id, pid, bundle, rootfs, spec, cgroup, cgroupPath})
     await session.expect(FRAME.HOOKS, 'prepare container')
     debug(`create ${id}: mounts done`)
     const creating = hookState(facts, 'creating')
-    await runHooks('prestart', spec.hooks?.prestart, creating, ctx)
-    await runHooks('createRuntime', spec.hooks?.createRuntime, creating, ctx)
+    await runHooks('prestart', spec.hooks?.prestart, creating, {...ctx, bundle})
+    await runHooks('createRuntime', spec.hooks?.createRuntime, creating, {...ctx, bundle})
     await runContainerHooks(spec.hooks?.createContainer, facts, creating, ctx)
     session.send(FRAME.HOOKS_DONE, Buffer.from(hookState(facts, 'created')))
     await awaitReady(session, pid, opts)
 
     debug(`create ${id}: ready`)
-    facts.pidStartTime = readProcStat(pid)?.startTime ?? ''
     saveFacts(rt, facts)
     if (opts.pidFile) writePidFile(opts.pidFile, pid, ctx)
     if (opts.detach !== false) session.close()
     undo.clear()
+    unlock()
     return {facts, session}
   } catch (err) {
     await undo.run()

@@ -1,9 +1,8 @@
 // delete: remove a stopped (or created) container: its processes, cgroup and state; --force kills a running
 // one first. Poststop hooks run once the processes are gone; their failures are only warnings (the spec).
-import * as fs from 'node:fs'
 import {OcirtError, SENTINEL} from '../errors'
 import type {Runtime} from '../runtime'
-import {containerDir, hasStateFile, loadConfig, removeContainerDir, validateId} from '../state/store'
+import {hasStateFile, loadConfig, removeContainerDir, validateId} from '../state/store'
 import {initAlive} from '../state/status'
 import {lockContainer} from '../state/lock'
 import {reopenCgroup} from '../cgroups'
@@ -20,10 +19,9 @@ export async function deleteContainer(rt: Runtime, id: string, opts: DeleteOptio
   validateId(id, verb)
   if (!hasStateFile(rt, id)) {
     // an aborted create can leave a directory without state.json: runc removes it, and --force succeeds
-    const existed = fs.existsSync(containerDir(rt, id))
+    // (without --force runc still answers "does not exist", which containerd's shim ignores)
     removeContainerDir(rt, id)
     if (opts.force) return
-    if (!existed) throw new OcirtError(SENTINEL.notExist, {verb, id})
     throw new OcirtError(SENTINEL.notExist, {verb, id})
   }
   const unlock = await lockContainer(rt, id, verb)
@@ -33,25 +31,42 @@ export async function deleteContainer(rt: Runtime, id: string, opts: DeleteOptio
     if ((status === 'running' || status === 'paused') && !opts.force) {
       throw new OcirtError(`cannot delete container ${id} that is not stopped: ${status}`, {verb, id})
     }
+    const spec = loadConfig(rt, id, verb)
     const cgroup = reopenCgroup(facts.cgroup, {id, rootless: facts.rootless, verb})
+    const ownPidNs = (spec.linux?.namespaces ?? []).some((n) => n.type === 'pid' && !n.path)
     if (status !== 'stopped') {
-      if (cgroup.exists()) cgroup.killAll(SIGKILL)
-      else process.kill(facts.pid, SIGKILL)
+      // with its own pid namespace, the init's death takes every process of the container with it; a shared
+      // cgroupsPath must not cost the neighbours their processes. A paused cgroup is thawed by killAll.
+      if (cgroup.exists() && (status === 'paused' || !ownPidNs)) cgroup.killAll(SIGKILL)
+      else signalQuietly(facts.pid, SIGKILL)
       await waitGone(facts)
-    } else if (cgroup.exists() && cgroup.pids(true).length) {
+    } else if (!ownPidNs && cgroup.exists() && cgroup.pids(true).length) {
       // the init is gone but it left processes behind (no pid namespace): they die with the container
       cgroup.killAll(SIGKILL)
     }
-    const spec = loadConfig(rt, id, verb)
-    await runHooksWarnOnly('poststop', spec.hooks?.poststop, hookState(facts, 'stopped'), {verb, id})
+    await runHooksWarnOnly('poststop', spec.hooks?.poststop, hookState(facts, 'stopped'), {verb, id, bundle: facts.bundle})
+    let cgroupError: unknown
     try {
       cgroup.destroy()
     } catch (err) {
-      throw new OcirtError(`cannot remove cgroup ${facts.cgroup.path}: ${(err as Error).message}`, {verb, id, step: 'remove cgroup'})
+      cgroupError = err
     }
+    // like runc, the container is gone even when its cgroup could not be removed: a retry must not run the
+    // poststop hooks (network teardown) again
     removeContainerDir(rt, id)
+    if (cgroupError) {
+      throw new OcirtError(`cannot remove cgroup ${facts.cgroup.path}: ${(cgroupError as Error).message}`, {verb, id, step: 'remove cgroup'})
+    }
   } finally {
     unlock()
+  }
+}
+
+function signalQuietly(pid: number, sig: number): void {
+  try {
+    process.kill(pid, sig)
+  } catch {
+    // already gone
   }
 }
 

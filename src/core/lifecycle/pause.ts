@@ -1,9 +1,8 @@
 // pause / resume: freeze and thaw every process of the container through its cgroup's freezer.
 import {OcirtError} from '../errors'
 import type {Runtime} from '../runtime'
-import {lockContainer} from '../state/lock'
 import {reopenCgroup} from '../cgroups'
-import {loadContainer, requireAllowed} from './container'
+import {lockForOperation} from './container'
 
 export async function pause(rt: Runtime, id: string, verb = 'pause'): Promise<void> {
   await setFrozen(rt, id, true, verb)
@@ -14,9 +13,7 @@ export async function resume(rt: Runtime, id: string, verb = 'resume'): Promise<
 }
 
 async function setFrozen(rt: Runtime, id: string, frozen: boolean, verb: string): Promise<void> {
-  const loaded = loadContainer(rt, id, verb)
-  requireAllowed(frozen ? 'pause' : 'resume', loaded, verb)
-  const unlock = await lockContainer(rt, id, verb)
+  const {unlock, ...loaded} = await lockForOperation(rt, id, frozen ? 'pause' : 'resume', verb)
   try {
     const cgroup = reopenCgroup(loaded.facts.cgroup, {id, rootless: loaded.facts.rootless, verb})
     if (!cgroup.exists()) throw new OcirtError('the container has no cgroup to freeze (rootless without a delegated cgroup)', {verb, id})

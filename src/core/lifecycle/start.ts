@@ -4,20 +4,17 @@ import {OcirtError} from '../errors'
 import type {Runtime} from '../runtime'
 import {fifoPath, loadConfig} from '../state/store'
 import {initAlive} from '../state/status'
-import {lockContainer} from '../state/lock'
 import {runHooksWarnOnly} from '../hooks'
-import {hookState, loadContainer, requireAllowed} from './container'
+import {hookState, lockForOperation} from './container'
 
 export async function start(rt: Runtime, id: string, verb = 'start'): Promise<void> {
-  const loaded = loadContainer(rt, id, verb)
-  requireAllowed('start', loaded, verb)
-  const unlock = await lockContainer(rt, id, verb)
+  const {unlock, ...loaded} = await lockForOperation(rt, id, 'start', verb)
   try {
     await releaseFifo(fifoPath(rt, id), loaded.facts, {verb, id})
     const spec = loadConfig(rt, id, verb)
     const state = hookState(loaded.facts, 'running')
     // the spec: a failing poststart hook is logged, the others still run and the container keeps running
-    await runHooksWarnOnly('poststart', spec.hooks?.poststart, state, {verb, id})
+    await runHooksWarnOnly('poststart', spec.hooks?.poststart, state, {verb, id, bundle: loaded.facts.bundle})
   } finally {
     unlock()
   }
@@ -38,9 +35,17 @@ async function releaseFifo(fifo: string, facts: {pid: number; pidStartTime: stri
     await pollRead(fd, (n) => n === 1, () => {
       if (!initAlive(facts)) throw new OcirtError('the container process exited before it was started', {...ctx, step: 'read exec fifo'})
     })
-    // the init keeps its write end open (close-on-exec) through the startContainer hooks: EOF means its
-    // execve happened (or it died), so poststart hooks run after the user's process started (the spec)
-    await pollRead(fd, (n) => n === 0)
+    // The init keeps its write end open (close-on-exec) through the startContainer hooks and writes "1" once
+    // they passed: EOF then means its execve happened, so poststart hooks run after the user's process
+    // started (the spec). EOF without the "1" means a hook failed and the init died.
+    let confirmed = false
+    await pollRead(fd, (n, byte) => {
+      if (n === 1 && byte === 0x31) confirmed = true
+      return n === 0
+    })
+    if (!confirmed) {
+      throw new OcirtError('a startContainer hook failed: the container was stopped (its stderr has the hook\'s error)', {...ctx, step: 'startContainer hooks'})
+    }
   } finally {
     fs.closeSync(fd)
   }
@@ -48,7 +53,7 @@ async function releaseFifo(fifo: string, facts: {pid: number; pidStartTime: stri
 }
 
 /** Reads one byte at a time from a non-blocking fd until `done(bytesRead)`, polling quickly at first. */
-async function pollRead(fd: number, done: (n: number) => boolean, everyTwentieth?: () => void): Promise<void> {
+async function pollRead(fd: number, done: (n: number, byte: number) => boolean, everyTwentieth?: () => void): Promise<void> {
   const buf = Buffer.alloc(1)
   for (let i = 0; ; i++) {
     let n = -1
@@ -57,7 +62,7 @@ async function pollRead(fd: number, done: (n: number) => boolean, everyTwentieth
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err
     }
-    if (n >= 0 && done(n)) return
+    if (n >= 0 && done(n, buf[0])) return
     if (i % 20 === 0) everyTwentieth?.()
     await new Promise((r) => setTimeout(r, i < 100 ? 1 : 10))
   }

@@ -21,6 +21,8 @@ export function checkLinux(spec: Spec, opts: {rootless: boolean; host: HostSuppo
   const linux: Linux = (spec.linux ?? {}) as unknown as Linux
   const ns = checkNamespaces(linux.namespaces, opts.host, report)
   checkUserNamespace(linux, ns, opts.rootless, report)
+  // runc falls back to chroot without one; ocirt's mounts and pivot_root would act on the host's own table
+  if (!ns.has('mount')) report('linux.namespaces', 'a container needs a mount namespace (new or joined): add {"type": "mount"}')
   for (const field of ['hostname', 'domainname'] as const) {
     if (spec[field] && !ns.has('uts')) report(field, `unable to set ${field} without a private UTS namespace`)
   }

@@ -55,7 +55,7 @@ function readOwner(lock: string): string | undefined {
 
 function isStale(lock: string): boolean {
   const owner = readOwner(lock)
-  if (owner === undefined) {
+  if (owner === undefined || !/^\d+ \d+$/.test(owner)) {
     // made but not yet signed: stale only if it stays unsigned for a while (its maker died in between)
     try {
       return Date.now() - fs.statSync(lock).mtimeMs > 2000
@@ -67,12 +67,25 @@ function isStale(lock: string): boolean {
   return ownerToken(Number(pid)) !== `${pid} ${start}` || readProcStat(Number(pid)) === undefined
 }
 
+/**
+ * Moves a stale lock aside. Two waiters may both judge the same dead owner's lock stale; if the first broke
+ * it and took a fresh lock before the second renames, the second has moved a live lock: it checks what it
+ * moved and puts a live one back.
+ */
 function breakLock(lock: string): void {
   const aside = `${lock}.stale.${process.pid}.${Date.now()}`
   try {
     fs.renameSync(lock, aside)
   } catch {
     return // someone else broke it first
+  }
+  if (!isStale(aside)) {
+    try {
+      fs.renameSync(aside, lock)
+      return
+    } catch {
+      // a third process locked meanwhile; the live owner we moved will find its lock gone when it releases
+    }
   }
   fs.rmSync(aside, {recursive: true, force: true})
 }

@@ -34,7 +34,7 @@ export function cgroupFrozen(cgroup: ContainerFacts['cgroup']): boolean {
   try {
     if (cgroup.version === 'v1') {
       const dir = cgroup.paths.freezer
-      return dir !== undefined && fs.readFileSync(path.join(dir, 'freezer.state'), 'utf8').trim() !== 'THAWED'
+      return dir !== undefined && fs.readFileSync(path.join(dir, 'freezer.state'), 'utf8').trim() === 'FROZEN'
     }
     const dir = cgroup.paths['']
     return dir !== undefined && /^frozen 1$/m.test(fs.readFileSync(path.join(dir, 'cgroup.events'), 'utf8'))

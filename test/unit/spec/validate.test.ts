@@ -112,8 +112,9 @@ test('hostname and domainname need a UTS namespace (a joined one counts, as in r
   assert.deepEqual(problems((s) => { ns(s)[3].path = '/proc/self/ns/uts' }), [])
 })
 
-test('masked and read-only paths need a mount namespace', () => {
+test('a container needs a mount namespace; masked and read-only paths too', () => {
   assert.deepEqual(problems(without('mount')), [
+    'linux.namespaces: a container needs a mount namespace (new or joined): add {"type": "mount"}',
     'linux.maskedPaths: unable to restrict sys entries without a private MNT namespace',
     'linux.readonlyPaths: unable to restrict sys entries without a private MNT namespace',
   ])
@@ -207,6 +208,7 @@ test('malformed shapes are problems, not crashes', () => {
   assert.deepEqual(odd((s) => { s.mounts = {} }), ['mounts: must be an array'])
   assert.deepEqual(odd((s) => { (s.linux as Record<string, unknown>).namespaces = 'pid' }), [
     'linux.namespaces: must be an array',
+    'linux.namespaces: a container needs a mount namespace (new or joined): add {"type": "mount"}',
     'hostname: unable to set hostname without a private UTS namespace',
     'linux.maskedPaths: unable to restrict sys entries without a private MNT namespace',
     'linux.readonlyPaths: unable to restrict sys entries without a private MNT namespace',
