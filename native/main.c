@@ -2,16 +2,18 @@
  * program carries the plan out with syscalls, in this order (docs/init-protocol.md has the details):
  *
  *  ocirt (TS)                             ocirt-init stage0                stage1 = the container process
- *  spawn the helper; write its pid to
- *  the container cgroup(s)
- *  PLAN ────────────────────────────────► decode; rlimits; oom_score_adj;
+ *  spawn the helper
+ *  PLAN ────────────────────────────────► decode; join the container's
+ *                                         cgroups (CGROUP_PROCS); rlimits;
+ *                                         oom_score_adj;
  *                                         mkfifo + open O_PATH; connect
  *                                         the console socket; setns joins
  *                                         (plan order); unshare(NEWTIME);
  *                                         clone(CLONE_NEW* [| CLONE_PARENT]) ─► waits for GO
  *  ◄──────────────────────────────── PID(u32 stage1 pid)
  *                                         detach: exit 0
- *                                         else: wait for stage1, exit with
+ *                                         else: back to its own cgroups
+ *                                         (CGROUP_LEAVE), wait for stage1, exit with
  *                                         its code (128+signal if killed)
  *  write uid_map/gid_map
  *  GO ───────────────────────────────────────────────────────────────────► setsid; [new userns: become its

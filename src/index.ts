@@ -6,7 +6,7 @@ import {parseArgv, splitGlobal, UsageError} from './commands/_verbs/argv'
 import type {FlagValues, VerbSpec} from './commands/_verbs/types'
 import type {Runtime} from './core/runtime'
 import {runtimeFrom} from './commands/_verbs/runtime-from'
-import {configureLog, logLine} from './core/log'
+import {configureLog, reportError} from './core/log'
 import {OcirtError} from './core/errors'
 import {pluginOverride, runPluginCommand, type PluginCommand} from './commands/_verbs/plugin-overrides'
 
@@ -82,9 +82,7 @@ function bindArgs(verb: string, spec: VerbSpec, positionals: string[]): {args: R
 /** runc's error reporting: with --log, a plain line on stderr and a formatted one in the log; else logrus text. */
 function fail(err: unknown): number {
   const msg = err instanceof Error ? err.message : String(err)
-  const logged = logLine('error', msg)
-  if (logged) process.stderr.write(msg + '\n')
-  else process.stderr.write(`time="${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}" level=error msg=${JSON.stringify(msg)}\n`)
+  reportError(msg)
   if (!(err instanceof OcirtError) && !(err instanceof UsageError) && process.env.OCIRT_DEBUG_STACK) process.stderr.write(`${(err as Error).stack}\n`)
   return err instanceof OcirtError ? err.exitCode : 1
 }

@@ -5,7 +5,7 @@ import {Args, Command, Flags, type Interfaces} from '@oclif/core'
 import {GLOBAL_FLAGS} from './_verbs/global-flags'
 import type {FlagSpec, FlagValues, VerbSpec} from './_verbs/types'
 import {runtimeFrom} from './_verbs/runtime-from'
-import {configureLog, logLine} from '../core/log'
+import {configureLog, reportError} from '../core/log'
 import {OcirtError} from '../core/errors'
 import type {Runtime} from '../core/runtime'
 
@@ -52,8 +52,7 @@ export class VerbCommand extends Command {
 
   protected override async catch(err: Error & {exitCode?: number}): Promise<void> {
     if (!(err instanceof OcirtError)) return super.catch(err)
-    if (logLine('error', err.message)) process.stderr.write(err.message + '\n')
-    else process.stderr.write(`time="${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}" level=error msg=${JSON.stringify(err.message)}\n`)
+    reportError(err.message)
     process.exitCode = err.exitCode
   }
 }

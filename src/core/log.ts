@@ -14,14 +14,20 @@ export function configureLog(s: LogSink): void {
   sink = s
 }
 
+type Level = 'error' | 'warning' | 'debug' | 'info'
+
+/** logrus's text line, as runc writes it (whole seconds). */
+function textLine(level: Level, msg: string): string {
+  return `time="${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}" level=${level} msg=${JSON.stringify(msg)}\n`
+}
+
 /** Writes to the --log file; returns false when there is none (the caller then reports on stderr). */
-export function logLine(level: 'error' | 'warning' | 'debug' | 'info', msg: string): boolean {
+export function logLine(level: Level, msg: string): boolean {
   if (level === 'debug' && !sink.debug) return false
-  const time = new Date().toISOString().replace(/\.\d+Z$/, 'Z') // runc (logrus) writes whole seconds
   if (sink.file) {
     const line = sink.format === 'json'
-      ? JSON.stringify({level, msg, time}) + '\n'
-      : `time="${time}" level=${level} msg=${JSON.stringify(msg)}\n`
+      ? JSON.stringify({level, msg, time: new Date().toISOString().replace(/\.\d+Z$/, 'Z')}) + '\n'
+      : textLine(level, msg)
     try {
       fs.appendFileSync(sink.file, line)
     } catch {
@@ -30,6 +36,15 @@ export function logLine(level: 'error' | 'warning' | 'debug' | 'info', msg: stri
     return true
   }
   return false
+}
+
+/**
+ * runc's error reporting: with --log, the formatted line goes to the log and the plain message to stderr
+ * (conmon and containerd read the log); without --log, the logrus text line goes to stderr.
+ */
+export function reportError(msg: string): void {
+  if (logLine('error', msg)) process.stderr.write(msg + '\n')
+  else process.stderr.write(textLine('error', msg))
 }
 
 export function warn(msg: string): void {

@@ -1,10 +1,10 @@
 // Frames on the sync socket between ocirt and the C helper; the ids mirror native/proto.h.
 //
 //  ocirt (TS)                                  ocirt-init stage0 (C)          stage1 = container process (C)
-//  spawn helper; helper pid → cgroup
-//  PLAN ─────────────────────────────────────► rlimits; setns joins; mkfifo;
+//  spawn helper
+//  PLAN ─────────────────────────────────────► join cgroups; rlimits; mkfifo; setns;
 //                                              clone(CLONE_NEW* [|CLONE_PARENT]) ──► waits for GO
-//  ◄──────────────────────────────────── PID   (detach: exit 0; else wait + mirror exit)
+//  ◄──────────────────────────────────── PID   (detach: exit 0; else leave the cgroups, wait, mirror exit)
 //  uid/gid maps
 //  GO ──────────────────────────────────────────────────────────────────────► setsid, hostname, mounts,
 //  ◄──────────────────────────────────────────────────────────────────────── HOOKS          devices
