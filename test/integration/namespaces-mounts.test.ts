@@ -173,3 +173,34 @@ test('user namespace: root inside, the mapped host uid outside', async (t) => {
   assert.equal(st.gid, HOST)
   assert.notEqual(parseNs(ns).user, nsOf('self', 'user'))
 })
+
+test('cgroup and time namespaces: the container sees its cgroup as / and its own boot-time clock offset', async (t) => {
+  if (!requires(t, 'root', 'probe', 'ocirt')) return
+  const b = containerBundle(t, (s) => {
+    s.linux!.namespaces!.push({type: 'cgroup'}, {type: 'time'})
+    s.linux!.timeOffsets = {boottime: {secs: 86400 * 365, nanosecs: 0}}
+    s.process!.args = sh(`${PROBE} ns; ${PROBE} read /proc/self/cgroup; cat /proc/uptime`)
+  })
+  const [nsLine, ...rest] = (await runOut(b)).split('\n')
+  const ns = parseNs(nsLine)
+  assert.notEqual(ns.cgroup, nsOf('self', 'cgroup'), 'cgroup namespace is new')
+  assert.notEqual(ns.time, nsOf('self', 'time'), 'time namespace is new')
+  const cgroupLines = rest.filter((l) => /^\d+:/.test(l))
+  assert.ok(cgroupLines.length > 0 && cgroupLines.every((l) => l.endsWith(':/')), `every hierarchy is rooted at the container's cgroup:\n${cgroupLines.join('\n')}`)
+  const uptime = Number(rest.find((l) => /^\d+\.\d+ /.test(l))!.split(' ')[0])
+  assert.ok(uptime > 86400 * 365, `boot-relative clock shifted by the offset? /proc/uptime says ${uptime}`)
+})
+
+test('--no-pivot runs the container with MS_MOVE + chroot, and rootfsPropagation is applied', async (t) => {
+  if (!requires(t, 'root', 'probe', 'ocirt')) return
+  const b = containerBundle(t, (s) => {
+    s.linux!.rootfsPropagation = 'private'
+    s.process!.args = sh(`${PROBE} stat /bin/probe >/dev/null && echo rooted; ${PROBE} mounts`)
+  })
+  const r = await b.ocirt(['run', '--no-pivot', '--bundle', b.dir, b.id])
+  assert.equal(r.code, 0, r.stderr)
+  assert.ok(r.stdout.startsWith('rooted\n'), r.stdout)
+  const root = r.stdout.split('\n').find((l) => l.split(' ')[4] === '/')
+  assert.ok(root, 'a mount at /')
+  assert.ok(!/\bshared:|\bmaster:/.test(root!.split(' - ')[0]), `/ is private: ${root}`)
+})
