@@ -44,20 +44,24 @@ for (const [name, base] of Object.entries(rt)) {
 cases.push({group: 'node -e 0', name: 'node (env as given)', cmd: 'node -e 0'})
 cases.push({group: 'node -e 0', name: 'node (no NODE_EXTRA_CA_CERTS)', cmd: 'env -u NODE_EXTRA_CA_CERTS node -e 0'})
 
-const results = []
+// Rounds of a few runs of every case, one hyperfine call per round, so that the machine's drift (other
+// load, CPU frequency) spreads over all cases alike instead of favouring whichever ran first.
+const ROUND = 5
+const samples = cases.map(() => [])
 try {
-  for (const c of cases) {
+  for (let round = 0; round * ROUND < runs; round++) {
     const out = path.join(work, 'h.json')
-    const r = spawnSync('hyperfine', ['-N', '-w', '3', '-r', String(runs), '--export-json', out, c.cmd], {stdio: ['ignore', 'ignore', 'inherit']})
-    if (r.status !== 0) throw new Error(`hyperfine failed for ${c.cmd}`)
-    const res = JSON.parse(fs.readFileSync(out, 'utf8')).results[0]
-    results.push({...c, median_ms: res.median * 1000, mean_ms: res.mean * 1000, stddev_ms: res.stddev * 1000})
+    const r = spawnSync('hyperfine', ['-N', '-w', '1', '-r', String(ROUND), '--export-json', out, ...cases.map((c) => c.cmd)], {stdio: ['ignore', 'ignore', 'inherit']})
+    if (r.status !== 0) throw new Error('hyperfine failed')
+    JSON.parse(fs.readFileSync(out, 'utf8')).results.forEach((res, i) => samples[i].push(...res.times))
   }
 } finally {
   for (const base of Object.values(rt)) spawnSync(base[0], [...base.slice(1), 'delete', '-f', 'bench-state'])
   fs.rmSync(work, {recursive: true, force: true})
 }
 
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] * 1000
+const results = cases.map((c, i) => ({...c, runs: samples[i].length, median_ms: median(samples[i])}))
 const med = (group, name) => results.find((r) => r.group === group && r.name === name)?.median_ms
 const nodeBare = med('node -e 0', 'node (no NODE_EXTRA_CA_CERTS)')
 console.log(`\n| case | runc (ms) | ocirt (ms) | ocirt / runc | ocirt - bare node (ms) |`)

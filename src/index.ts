@@ -1,5 +1,6 @@
 // The ocirt executable. Two doors (ARCHITECTURE.md §3): the runc verbs engines call go through a small
 // dispatcher that never loads oclif (~100 ms); help, plugins, migrate and unknown verbs go to oclif.
+import * as fs from 'node:fs'
 import {GLOBAL_FLAGS} from './commands/_verbs/global-flags'
 import {VERBS} from './commands/_verbs'
 import {parseArgv, splitGlobal, UsageError} from './commands/_verbs/argv'
@@ -36,11 +37,27 @@ async function main(argv: string[]): Promise<number> {
       args,
       rest: extra,
       flags: parsed.flags,
-      stdout: (text) => void process.stdout.write(text),
+      stdout: writeStdout,
     })
     return code ?? 0
   } catch (err) {
     return fail(err)
+  }
+}
+
+/**
+ * Straight to fd 1: touching process.stdout builds Node's whole stream stack (~2 ms of every `state`).
+ * A non-blocking stdout (inherited from an event-loop parent) may say EAGAIN: wait and retry.
+ */
+function writeStdout(text: string): void {
+  const buf = Buffer.from(text)
+  for (let off = 0; off < buf.length;) {
+    try {
+      off += fs.writeSync(1, buf, off)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1)
+    }
   }
 }
 

@@ -3,7 +3,6 @@
 // plugin is installed. Reads what @oclif/plugin-plugins 5.x writes: <dataDir>/package.json, `oclif.plugins`
 // = [{type: 'user', name} (in <dataDir>/node_modules) | {type: 'link', name, root}].
 import * as fs from 'node:fs'
-import * as os from 'node:os'
 import * as path from 'node:path'
 
 export interface PluginCommand {
@@ -22,7 +21,7 @@ interface PluginEntry {
 /** oclif's Config.dataDir for bin "ocirt": $OCIRT_DATA_DIR, else $XDG_DATA_HOME/ocirt, else ~/.local/share/ocirt. */
 export function pluginDataDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.OCIRT_DATA_DIR) return env.OCIRT_DATA_DIR
-  const base = env.XDG_DATA_HOME || path.join(env.HOME || os.homedir(), '.local', 'share')
+  const base = env.XDG_DATA_HOME || path.join(env.HOME || (require('node:os') as typeof import('node:os')).homedir(), '.local', 'share')
   return path.join(base, 'ocirt')
 }
 
