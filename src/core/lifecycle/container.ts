@@ -4,7 +4,10 @@ import {OcirtError, SENTINEL} from '../errors'
 import {lockContainer, type Unlock} from '../state/lock'
 import type {Runtime} from '../runtime'
 import type {ContainerFacts, OciState, Status} from '../state/facts'
-import {deriveStatus, allowed, initAlive, type Operation} from '../state/status'
+import {deriveStatus, allowed, initAlive, readProcStat, type Operation} from '../state/status'
+import type {Spec} from '../spec/types'
+import type {CgroupManager} from '../cgroups'
+import {nsFileName, type NamespaceType} from '../namespaces'
 import {fifoPath, loadFacts} from '../state/store'
 
 export interface Loaded {
@@ -125,4 +128,37 @@ export function currentOwner(): string {
     }
   }
   return ownerName
+}
+
+export interface NewContainer {
+  id: string
+  pid: number
+  bundle: string
+  rootfs: string
+  spec: Spec
+  cgroup: CgroupManager
+  cgroupPath: string
+}
+
+/** The facts of a container whose init just came to life (create, restore). */
+export function newFacts(rt: Runtime, c: NewContainer): ContainerFacts {
+  const namespaces: Record<string, string> = {}
+  for (const ns of c.spec.linux?.namespaces ?? []) {
+    namespaces[ns.type] = ns.path || `/proc/${c.pid}/ns/${nsFileName(ns.type as NamespaceType)}`
+  }
+  return {
+    ociVersion: c.spec.ociVersion,
+    id: c.id,
+    pid: c.pid,
+    pidStartTime: readProcStat(c.pid)?.startTime ?? '',
+    bundle: c.bundle,
+    rootfs: c.rootfs,
+    created: new Date().toISOString(),
+    owner: currentOwner(),
+    annotations: c.spec.annotations ?? {},
+    cgroup: {version: c.cgroup.version, path: c.cgroupPath, paths: c.cgroup.paths()},
+    namespaces,
+    rootless: rt.rootless,
+    terminal: c.spec.process?.terminal === true,
+  }
 }

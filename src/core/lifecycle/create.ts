@@ -5,24 +5,21 @@ import type {StdioOptions} from 'node:child_process'
 import {InvalidInput, wrapSysError} from '../errors'
 import type {Runtime} from '../runtime'
 import type {ContainerFacts} from '../state/facts'
-import type {Spec} from '../spec/types'
 import {fifoPath, removeContainerDir, reserveId, saveConfig, saveFacts, validateId, writeFileAtomic} from '../state/store'
-import {readProcStat} from '../state/status'
 import {loadBundleSpec} from '../spec/load'
 import {validateSpec} from '../spec/validate'
-import {openCgroup, ownCgroupDirs, resolveCgroupsPath, type CgroupManager} from '../cgroups'
+import {openCgroup, ownCgroupDirs, resolveCgroupsPath} from '../cgroups'
 import {buildInitPlan} from '../init/build-plan'
 import {deviceCgroupRules} from '../mounts/devices'
 import {encodePlan} from '../init/codec'
 import {FRAME} from '../init/protocol'
 import {InitSession} from '../init/session'
-import {nsFileName, type NamespaceType} from '../namespaces'
 import {writeIdMaps} from '../userns'
 import {runHooks} from '../hooks'
 import {runContainerHooks} from './container-hooks'
 import {UndoStack} from '../util/undo'
 import {lockContainer} from '../state/lock'
-import {currentOwner, hookState} from './container'
+import {hookState, newFacts} from './container'
 import {debug} from '../log'
 
 export interface CreateOptions {
@@ -115,8 +112,7 @@ export async function create(rt: Runtime, opts: CreateOptions): Promise<Created>
       writeIdMaps(pid, spec.linux.uidMappings ?? [], spec.linux.gidMappings ?? [], {rootless: rootlessIds(rt), ctx})
     }
     debug(`create ${id}: container process ${pid} cloned`)
-    const facts = buildFacts(rt, {id, pid, bundle, rootfs, spec, cgroup, cgroupPath})
-    facts.pidStartTime = readProcStat(pid)?.startTime ?? ''
+    const facts = newFacts(rt, {id, pid, bundle, rootfs, spec, cgroup, cgroupPath})
     saveFacts(rt, facts) // from here on, `delete --force` can find and remove what an interrupted create left
     session.send(FRAME.GO)
 
@@ -189,24 +185,3 @@ export function writePidFile(file: string, pid: number, ctx: {verb: string; id: 
   step(ctx, `write pid file ${file}`, () => writeFileAtomic(path.resolve(file), String(pid), 0o644))
 }
 
-function buildFacts(rt: Runtime, c: {id: string; pid: number; bundle: string; rootfs: string; spec: Spec; cgroup: CgroupManager; cgroupPath: string}): ContainerFacts {
-  const namespaces: Record<string, string> = {}
-  for (const ns of c.spec.linux?.namespaces ?? []) {
-    namespaces[ns.type] = ns.path || `/proc/${c.pid}/ns/${nsFileName(ns.type as NamespaceType)}`
-  }
-  return {
-    ociVersion: c.spec.ociVersion,
-    id: c.id,
-    pid: c.pid,
-    pidStartTime: '',
-    bundle: c.bundle,
-    rootfs: c.rootfs,
-    created: new Date().toISOString(),
-    owner: currentOwner(),
-    annotations: c.spec.annotations ?? {},
-    cgroup: {version: c.cgroup.version, path: c.cgroupPath, paths: c.cgroup.paths()},
-    namespaces,
-    rootless: rt.rootless,
-    terminal: c.spec.process?.terminal === true,
-  }
-}

@@ -8,15 +8,12 @@ import * as path from 'node:path'
 import {InvalidInput, OcirtError, wrapSysError} from '../errors'
 import type {Runtime} from '../runtime'
 import type {ContainerFacts} from '../state/facts'
-import type {Spec} from '../spec/types'
 import {containerDir, removeContainerDir, reserveId, saveConfig, saveFacts, validateId} from '../state/store'
-import {readProcStat} from '../state/status'
 import {loadBundleSpec} from '../spec/load'
 import {validateSpec} from '../spec/validate'
 import {openCgroup, resolveCgroupsPath, type CgroupManager} from '../cgroups'
 import {parseCgroupMounts} from '../cgroups/paths'
 import {deviceCgroupRules} from '../mounts/devices'
-import {nsFileName, type NamespaceType} from '../namespaces'
 import {UndoStack} from '../util/undo'
 import {restoreArgs, RESTORE_LOG, type RestoreOptions as CriuRestoreOptions} from '../criu/args'
 import {cgroupRoots, externalMounts, inheritPlan, joinedNamespaces, restoreExtMounts, type Descriptor, type Inherited} from '../criu/plan'
@@ -24,7 +21,7 @@ import {criuFeatureMissing, requireUsableCriu, runCriu} from '../criu/client'
 import {readCheckpointInfo} from '../criu/images'
 import {bindRootfs, isMountPoint, prepareMountpoints, unbindRootfs} from '../criu/rootfs'
 import {emptyNamespaces, parseManageCgroupsMode, ROOTLESS_UNSUPPORTED} from './checkpoint'
-import {currentOwner} from './container'
+import {newFacts, type NewContainer} from './container'
 import {writePidFile} from './create'
 import {deleteContainer} from './delete'
 import {debug, warn} from '../log'
@@ -170,31 +167,13 @@ async function foreground(rt: Runtime, id: string, pid: number, verb: string): P
   }
 }
 
-function restoredFacts(rt: Runtime, c: {id: string; pid: number; bundle: string; rootfs: string; spec: Spec; cgroup: CgroupManager; cgroupPath: string}): ContainerFacts {
-  const namespaces: Record<string, string> = {}
-  for (const ns of c.spec.linux?.namespaces ?? []) {
-    namespaces[ns.type] = ns.path || `/proc/${c.pid}/ns/${nsFileName(ns.type as NamespaceType)}`
-  }
+function restoredFacts(rt: Runtime, c: NewContainer): ContainerFacts {
+  const facts = newFacts(rt, c)
   // CRIU restores the tree into a time namespace of its own (the clocks continue from the checkpoint)
-  if (!namespaces.time && nsLink(c.pid, 'time') !== undefined && nsLink(c.pid, 'time') !== nsLink('self', 'time')) {
-    namespaces.time = `/proc/${c.pid}/ns/time`
+  if (!facts.namespaces.time && nsLink(c.pid, 'time') !== undefined && nsLink(c.pid, 'time') !== nsLink('self', 'time')) {
+    facts.namespaces.time = `/proc/${c.pid}/ns/time`
   }
-  return {
-    ociVersion: c.spec.ociVersion,
-    id: c.id,
-    pid: c.pid,
-    pidStartTime: readProcStat(c.pid)?.startTime ?? '',
-    bundle: c.bundle,
-    rootfs: c.rootfs,
-    created: new Date().toISOString(),
-    owner: currentOwner(),
-    annotations: c.spec.annotations ?? {},
-    cgroup: {version: c.cgroup.version, path: c.cgroupPath, paths: c.cgroup.paths()},
-    namespaces,
-    rootless: rt.rootless,
-    terminal: false,
-    restored: true,
-  }
+  return {...facts, terminal: false, restored: true}
 }
 
 function nsLink(pid: number | 'self', file: string): string | undefined {
