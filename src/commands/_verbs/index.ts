@@ -18,4 +18,6 @@ export const VERBS: Record<string, () => VerbSpec> = {
   features: () => require('./features').verb,
   checkpoint: () => require('./checkpoint').verb,
   restore: () => require('./restore').verb,
+  update: () => require('./update').verb,
+  events: () => require('./events').verb,
 }
