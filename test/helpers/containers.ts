@@ -2,6 +2,7 @@
 // (removed by the cleanup), a `create` whose container writes to a file the test can read at any time,
 // polling with a deadline, and views of /proc and the cgroup hierarchies.
 import {spawn, spawnSync} from 'node:child_process'
+import type {ChildProcess} from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import {makeBundle, type Bundle, type BundleOptions, type SpecOverride} from './bundle'
@@ -169,4 +170,16 @@ export function runcRun(b: Bundle, timeoutMs = 30_000): {code: number | null; st
 /** A shell command line run by the rootfs's busybox sh: several probes in one container. */
 export function sh(script: string): string[] {
   return ['/bin/sh', '-c', script]
+}
+
+/** Resolves with how a spawned ocirt process exited; rejects after `ms`. */
+export function exitOf(child: ChildProcess, ms = 20_000): Promise<{code: number | null; signal: string | null}> {
+  return new Promise((resolve, reject) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve({code: child.exitCode, signal: child.signalCode})
+    const timer = setTimeout(() => reject(new Error(`ocirt (pid ${child.pid}) did not exit within ${ms} ms`)), ms)
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer)
+      resolve({code, signal})
+    })
+  })
 }

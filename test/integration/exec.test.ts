@@ -4,12 +4,12 @@
 // pid file; runc's exit 255 when exec itself fails; no fd leaks; delete -f takes exec'd processes down too.
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
-import {spawn, spawnSync, type ChildProcess} from 'node:child_process'
+import {spawn, spawnSync} from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import {assertOk, ocirt, spawnOcirt} from '../helpers/ocirt'
 import {requires} from '../helpers/requires'
-import {alive, containerBundle, createWithOutput, expectFail, nsOf, stateOf, waitFor, waitStatus, type TestBundle} from '../helpers/containers'
+import {alive, containerBundle, createWithOutput, expectFail, nsOf, stateOf, waitFor, waitStatus, type TestBundle, exitOf} from '../helpers/containers'
 import type {SpecOverride} from '../helpers/bundle'
 import {OCIRT_BIN, PROBE} from '../helpers/paths'
 
@@ -21,17 +21,6 @@ async function running(t: {after(fn: () => unknown): void}, override?: SpecOverr
   if (override) b.writeSpec(override)
   assertOk(await b.ocirt(['run', '-d', '--bundle', b.dir, b.id]), 'run -d')
   return {b, init: (await stateOf(b)).pid}
-}
-
-function exitOf(child: ChildProcess, ms = 20_000): Promise<{code: number | null; signal: string | null}> {
-  return new Promise((resolve, reject) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve({code: child.exitCode, signal: child.signalCode})
-    const timer = setTimeout(() => reject(new Error(`ocirt (pid ${child.pid}) did not exit within ${ms} ms`)), ms)
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer)
-      resolve({code, signal})
-    })
-  })
 }
 
 /** `probe caps` output → the five masks. */

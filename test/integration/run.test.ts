@@ -7,19 +7,8 @@ import * as path from 'node:path'
 import type {ChildProcess} from 'node:child_process'
 import {assertOk, spawnOcirt} from '../helpers/ocirt'
 import {requires} from '../helpers/requires'
-import {alive, cgroupDirsLeft, containerBundle, expectFail, stateOf, waitFor, waitStatus, type TestBundle} from '../helpers/containers'
+import {alive, cgroupDirsLeft, containerBundle, expectFail, stateOf, waitFor, waitStatus, type TestBundle, exitOf} from '../helpers/containers'
 import {PROBE} from '../helpers/paths'
-
-function exitOf(child: ChildProcess, ms = 20_000): Promise<{code: number | null; signal: string | null}> {
-  return new Promise((resolve, reject) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve({code: child.exitCode, signal: child.signalCode})
-    const timer = setTimeout(() => reject(new Error(`ocirt (pid ${child.pid}) did not exit within ${ms} ms`)), ms)
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer)
-      resolve({code, signal})
-    })
-  })
-}
 
 /** ocirt run in the background with piped stdio; stdout collected in `out.text`. */
 function startRun(b: TestBundle, extra: string[] = []): {child: ChildProcess; out: {text: string; err: string}} {
