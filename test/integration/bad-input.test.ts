@@ -70,6 +70,11 @@ const CASES: Case[] = [
     expect: 'exec: "/etc/passwd": permission denied: EACCES',
   },
   {
+    name: 'a seccomp profile (not implemented: refused rather than run unconfined)',
+    edit: (s) => void (s.linux!.seccomp = {defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{names: ['mkdir'], action: 'SCMP_ACT_ERRNO'}]}),
+    expect: 'linux.seccomp: seccomp filters are not implemented in ocirt yet',
+  },
+  {
     name: 'no mount namespace', edit: (s) => void (s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== 'mount')),
     expect: 'linux.namespaces: a container needs a mount namespace',
   },

@@ -18,6 +18,7 @@ import {writeIdMaps} from '../userns'
 import {runHooks} from '../hooks'
 import {runContainerHooks} from './container-hooks'
 import {UndoStack} from '../util/undo'
+import {readProcStat} from '../state/status'
 import {lockContainer} from '../state/lock'
 import {hookState, newFacts} from './container'
 import {debug} from '../log'
@@ -106,7 +107,7 @@ export async function create(rt: Runtime, opts: CreateOptions): Promise<Created>
     })
     session.send(FRAME.PLAN, encodePlan(plan))
     const pid = (await session.expect(FRAME.PID, 'start container process')).readUInt32LE(0)
-    undo.push('kill container process', () => killQuietly(pid))
+    undo.push('kill container process', () => killAndWait(pid))
 
     if (spec.linux?.namespaces?.some((n) => n.type === 'user' && !n.path)) {
       writeIdMaps(pid, spec.linux.uidMappings ?? [], spec.linux.gidMappings ?? [], {rootless: rootlessIds(rt), ctx})
@@ -173,11 +174,17 @@ function step<T>(ctx: {verb: string; id: string}, name: string, fn: () => T): T 
   }
 }
 
-function killQuietly(pid: number): void {
+/** SIGKILL, then wait (up to 2 s) until the process is gone or a zombie: a failed create leaves no process. */
+async function killAndWait(pid: number): Promise<void> {
   try {
     process.kill(pid, 'SIGKILL')
   } catch {
-    // already gone
+    return // already gone
+  }
+  for (let i = 0; i < 400; i++) {
+    const st = readProcStat(pid)
+    if (!st || st.state === 'Z' || st.state === 'X') return
+    await new Promise((r) => setTimeout(r, 5))
   }
 }
 

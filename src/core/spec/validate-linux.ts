@@ -138,6 +138,9 @@ function checkIntelRdt(rdt: unknown, host: HostSupport, report: Report): void {
 
 function checkSeccomp(sc: unknown, report: Report): void {
   if (!isObject(sc)) return report('linux.seccomp', 'must be an object')
+  if (!RUNTIME_SUPPORT.seccomp) {
+    report('linux.seccomp', 'seccomp filters are not implemented in ocirt yet, and the container would run without the filter it asks for: remove linux.seccomp to run it unconfined')
+  }
   const known = (list: readonly string[], v: unknown, where: string, what: string): void => {
     if (typeof v !== 'string' || !list.includes(v)) report(where, `unknown ${what} ${JSON.stringify(v)}`)
   }
