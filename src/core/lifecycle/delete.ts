@@ -6,6 +6,7 @@ import {hasStateFile, loadConfig, removeContainerDir, validateId} from '../state
 import {initAlive} from '../state/status'
 import {lockContainer} from '../state/lock'
 import {reopenCgroup} from '../cgroups'
+import {SIGKILL} from '../cgroups/manager'
 import {runHooksWarnOnly} from '../hooks'
 import {hookState, loadContainer} from './container'
 
@@ -13,7 +14,6 @@ export interface DeleteOptions {
   force?: boolean
 }
 
-const SIGKILL = 9
 
 export async function deleteContainer(rt: Runtime, id: string, opts: DeleteOptions = {}, verb = 'delete'): Promise<void> {
   validateId(id, verb)

@@ -13,6 +13,7 @@ import {loadBundleSpec} from '../spec/load'
 import {validateSpec} from '../spec/validate'
 import {openCgroup, resolveCgroupsPath, type CgroupManager} from '../cgroups'
 import {parseCgroupMounts} from '../cgroups/paths'
+import {SIGKILL} from '../cgroups/manager'
 import {deviceCgroupRules} from '../mounts/devices'
 import {UndoStack} from '../util/undo'
 import {restoreArgs, RESTORE_LOG, type RestoreOptions as CriuRestoreOptions} from '../criu/args'
@@ -53,7 +54,6 @@ export interface RestoreOptions {
   noPivot?: boolean
 }
 
-const SIGKILL = 9
 const FORWARDED: NodeJS.Signals[] = ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH', 'SIGCONT']
 
 export async function restore(rt: Runtime, opts: RestoreOptions, verb = 'restore'): Promise<number> {

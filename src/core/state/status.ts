@@ -1,8 +1,8 @@
 // Derives a container's status from recorded facts and the live system (crun/runc style), and says which
 // operations each status allows (youki's can_* as one table).
 import * as fs from 'node:fs'
-import * as path from 'node:path'
 import type {ContainerFacts, Status} from './facts'
+import {reopenCgroup} from '../cgroups'
 
 export interface ProcStat {
   state: string
@@ -30,14 +30,10 @@ export function initAlive(facts: Pick<ContainerFacts, 'pid' | 'pidStartTime'>): 
   return st !== undefined && st.state !== 'Z' && st.state !== 'X' && st.startTime === facts.pidStartTime
 }
 
-export function cgroupFrozen(cgroup: ContainerFacts['cgroup']): boolean {
+/** One definition of "paused": the cgroup manager's (v1: frozen by itself, not only by a parent; v2: cgroup.freeze). */
+export function cgroupFrozen(facts: Pick<ContainerFacts, 'id' | 'cgroup' | 'rootless'>): boolean {
   try {
-    if (cgroup.version === 'v1') {
-      const dir = cgroup.paths.freezer
-      return dir !== undefined && fs.readFileSync(path.join(dir, 'freezer.state'), 'utf8').trim() === 'FROZEN'
-    }
-    const dir = cgroup.paths['']
-    return dir !== undefined && /^frozen 1$/m.test(fs.readFileSync(path.join(dir, 'cgroup.events'), 'utf8'))
+    return reopenCgroup(facts.cgroup, {id: facts.id, rootless: facts.rootless}).isFrozen()
   } catch {
     return false
   }
@@ -46,7 +42,7 @@ export function cgroupFrozen(cgroup: ContainerFacts['cgroup']): boolean {
 export function deriveStatus(facts: ContainerFacts, fifo: string): Status {
   if (!initAlive(facts)) return 'stopped'
   // runc checks the freezer first: a created container can be paused (and resumed back to created)
-  if (cgroupFrozen(facts.cgroup)) return 'paused'
+  if (cgroupFrozen(facts)) return 'paused'
   if (fs.existsSync(fifo)) return 'created'
   return 'running'
 }
