@@ -45,7 +45,9 @@ function argvOf(args: string[], opts: OcirtOptions): string[] {
 }
 
 function envOf(opts: OcirtOptions): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {...process.env}
+  // Tests compare plain text: a CI that forces colours (FORCE_COLOR) must not colour oclif's output.
+  const env: NodeJS.ProcessEnv = {...process.env, NO_COLOR: '1'}
+  delete env.FORCE_COLOR
   for (const [k, v] of Object.entries(opts.env ?? {})) {
     if (v === undefined) delete env[k]
     else env[k] = v
