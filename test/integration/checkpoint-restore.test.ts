@@ -134,6 +134,27 @@ test('--leave-running keeps the container running; its images restore the state 
   assert.ok(first > before && first <= after + 1, `resumes from the checkpoint (${before} < ${first} <= ${after + 1})`)
 })
 
+test('a paused container is checkpointed; with --leave-running it stays frozen, and its images restore thawed', async (t) => {
+  if (!requires(t, ...NEEDS)) return
+  const b = counterBundle(t)
+  await runCounter(b)
+  const img = images(b)
+  assertOk(await b.ocirt(['pause', b.id]), 'pause')
+  const frozen = last(b.file)
+  assertOk(await b.ocirt(['checkpoint', '--image-path', img, '--leave-running', b.id]), 'checkpoint')
+  assert.equal((await stateOf(b)).status, 'paused', 'still frozen after the dump')
+  await sleep(400)
+  assert.equal(last(b.file), frozen, 'a frozen container does not count')
+
+  assertOk(await b.ocirt(['resume', b.id]), 'resume')
+  await waitFor('counting on after resume', () => last(b.file) > frozen + 2)
+  assertOk(await b.ocirt(['delete', '--force', b.id]), 'delete')
+  const offset = fs.statSync(b.file).size
+  assertOk(await b.ocirt(['restore', '-d', '--image-path', img, '--bundle', b.dir, b.id]), 'restore')
+  assert.equal((await stateOf(b)).status, 'running', 'restored thawed')
+  await assertContinues(b.file, frozen, offset)
+})
+
 test('restore under a new id, bundle, rootfs, data dir, cgroup and --root (migration)', async (t) => {
   if (!requires(t, ...NEEDS)) return
   const a = counterBundle(t)

@@ -50,7 +50,7 @@ export async function checkpoint(rt: Runtime, id: string, opts: CheckpointOption
     // runc's text
     throw new OcirtError(`Container cannot be checkpointed in ${loaded.status} state`, ctx)
   }
-  if (loaded.status !== 'running') throw new OcirtError(`cannot checkpoint a container that is ${loaded.status}`, ctx)
+  if (loaded.status !== 'running' && loaded.status !== 'paused') throw new OcirtError(`cannot checkpoint a container that is ${loaded.status}`, ctx)
   const dump = dumpOptions(opts, ctx)
   let unlock: Unlock | undefined = await lockContainer(rt, id, verb)
   try {

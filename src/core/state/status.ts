@@ -57,7 +57,7 @@ export const ALLOWED: Record<Operation, readonly Status[]> = {
   exec: ['created', 'running'],
   kill: ['created', 'running', 'paused'],
   delete: ['stopped', 'created'],
-  checkpoint: ['running'],
+  checkpoint: ['running', 'paused'],
   update: ['created', 'running', 'paused'],
   // runc lists what is left of a stopped container (usually nothing) without an error
   ps: ['created', 'running', 'paused', 'stopped'],
