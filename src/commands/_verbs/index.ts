@@ -20,4 +20,5 @@ export const VERBS: Record<string, () => VerbSpec> = {
   restore: () => require('./restore').verb,
   update: () => require('./update').verb,
   events: () => require('./events').verb,
+  'migrate-agent': () => require('./migrate-agent').verb,
 }

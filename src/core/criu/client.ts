@@ -169,6 +169,8 @@ export interface RunCriuOptions {
   extraFds?: number[]
   /** cgroup.procs files criu joins before it starts (restore: the restored tree is born in the new cgroup) */
   joinCgroupProcs?: string[]
+  /** aborting kills criu (SIGKILL): a migration that must roll back while a lazy dump still serves pages */
+  signal?: AbortSignal
 }
 
 /**
@@ -187,6 +189,9 @@ export async function runCriu(rt: Runtime, argv: string[], opts: RunCriuOptions)
   const started = Date.now()
   const {code, signal, output} = await new Promise<{code: number | null; signal: NodeJS.Signals | null; output: string}>((resolve, reject) => {
     const child = spawn(cmd, args, {stdio, env})
+    const kill = () => child.kill('SIGKILL')
+    opts.signal?.addEventListener('abort', kill, {once: true})
+    child.once('close', () => opts.signal?.removeEventListener('abort', kill))
     let output = ''
     child.stdout?.on('data', (b: Buffer) => (output += b.toString()))
     child.stderr?.on('data', (b: Buffer) => (output += b.toString()))

@@ -38,6 +38,8 @@ export interface CheckpointOptions {
   /** extra namespaces to leave empty (runc accepts "network" only, which is always left empty anyway) */
   emptyNs?: string[]
   autoDedup?: boolean
+  /** kills criu when aborted (the container is left as CRIU leaves it on failure: running, or frozen if it was) */
+  signal?: AbortSignal
 }
 
 export const ROOTLESS_UNSUPPORTED = 'checkpoint and restore need root: rootless containers are not supported yet (CRIU runs privileged)'
@@ -84,6 +86,7 @@ export async function checkpoint(rt: Runtime, id: string, opts: CheckpointOption
       ctx: {...ctx, step: dump.preDump ? 'criu pre-dump' : 'criu dump'},
       logFile: path.join(dump.workPath, DUMP_LOG),
       extraFds: opts.statusFd !== undefined && opts.statusFd >= 0 ? [opts.statusFd] : [],
+      signal: opts.signal,
     })
     debug(`checkpoint ${id}: images in ${dump.imagePath}`)
     if (dump.leaveRunning || dump.preDump) return

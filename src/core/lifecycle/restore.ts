@@ -52,6 +52,9 @@ export interface RestoreOptions {
   noSubreaper?: boolean
   /** accepted for runc compatibility: CRIU restores the mount namespace itself, pivot_root is not used */
   noPivot?: boolean
+  /** fds of ours to hand over where the checkpointed container's stdio came from outside (default: our 0, 1, 2);
+   * the migration agent's own stdio is its SSH channel, so it gives /dev/null or the bundle's log files instead */
+  inheritStdio?: [number, number, number]
 }
 
 const FORWARDED: NodeJS.Signals[] = ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH', 'SIGCONT']
@@ -84,7 +87,8 @@ export async function restore(rt: Runtime, opts: RestoreOptions, verb = 'restore
   }
   // CRIU numbers the fds it inherits from its own fd 3 up: our stdio (and other external files), then namespaces
   const stdio = inheritPlan(info.descriptors, (i) => 3 + i)
-  for (const h of stdio) requireInheritable(h, info.descriptors.find((d) => d.fd === h.ours)!, ctx)
+  const ours = (fd: number) => (fd <= 2 && opts.inheritStdio ? opts.inheritStdio[fd] : fd)
+  for (const h of stdio) requireInheritable({...h, ours: ours(h.ours)}, info.descriptors.find((d) => d.fd === h.ours)!, ctx)
   step(ctx, `create work directory ${workPath}`, () => fs.mkdirSync(workPath, {recursive: true, mode: 0o700}))
 
   const undo = new UndoStack()
@@ -130,7 +134,7 @@ export async function restore(rt: Runtime, opts: RestoreOptions, verb = 'restore
     await runCriu(rt, argv, {
       ctx: {...ctx, step: 'criu restore'},
       logFile: path.join(workPath, RESTORE_LOG),
-      extraFds: [...stdio.map((h) => h.ours), ...nsFds],
+      extraFds: [...stdio.map((h) => ours(h.ours)), ...nsFds],
       joinCgroupProcs: procs,
     })
     const pid = readPid(pidFile, ctx)

@@ -1,0 +1,16 @@
+// pipe2(2), which Node does not offer: an in-process reader of an fd a child writes to (CRIU's --status-fd).
+import {check, loadLibc} from './libc'
+
+const O_CLOEXEC = 0o2000000
+let pipe2: ((fds: number[], flags: number) => number) | undefined
+
+/** [read end, write end], both close-on-exec (hand the write end to a child through spawn's stdio). */
+export function makePipe(): [number, number] {
+  if (!pipe2) {
+    const {koffi} = loadLibc()
+    pipe2 = koffi.load('libc.so.6').func('int pipe2(_Out_ int *fds, int flags)') as unknown as typeof pipe2
+  }
+  const fds = [-1, -1]
+  check(pipe2!(fds, O_CLOEXEC), 'pipe2')
+  return [fds[0], fds[1]]
+}

@@ -1,0 +1,102 @@
+// The conversation between `ocirt migrate` (the source) and `ocirt migrate-agent` (started on the target through
+// the SSH connection): one JSON object per line each way. The source asks, the agent answers every request with
+// {id, ok, result} or {id, ok: false, error}. The agent undoes everything it made unless the source said `commit`
+// before the conversation ended, so a lost connection can never leave a half-made container on the target.
+import type {Readable, Writable} from 'node:stream'
+import type {HostFacts} from './facts'
+
+export interface PrepareRequest {
+  /** the container id on the target */
+  id: string
+  /** where the bundle goes on the target (made if missing; refused if it holds a config.json) */
+  bundleDir: string
+  /** a linux.cgroupsPath the target must be able to use (refused if that cgroup holds processes) */
+  cgroupsPath?: string
+  /** bytes the target must have free under bundleDir and under the image directory */
+  bundleBytes: number
+  imageBytes: number
+  /** absolute paths that must exist on the target (bind-mount sources outside the bundle) */
+  requiredPaths: string[]
+}
+
+export interface PrepareResult {
+  imageDir: string
+  workDir: string
+  freeBundleBytes: number
+  freeImageBytes: number
+}
+
+export interface RestoreRequest {
+  id: string
+  bundleDir: string
+  lazyPages: boolean
+  /** with lazyPages: where the agent's lazy-pages daemon finds the source's page server (a tunnel end on the target) */
+  pageServerPort?: number
+  /** files (relative to the bundle, or absolute) the restored container gets as fds 0, 1, 2; '' = /dev/null */
+  stdio: [string, string, string]
+  tcpEstablished?: boolean
+  extUnixSk?: boolean
+  fileLocks?: boolean
+  manageCgroupsMode?: string
+}
+
+export interface RestoreResult {
+  pid: number
+  status: string
+  /** ms the restore took on the target, CRIU included */
+  restoreMs: number
+}
+
+/** Everything the source may ask, with what each answers. */
+export interface Requests {
+  hello: {params: Record<string, never>; result: HostFacts}
+  prepare: {params: PrepareRequest; result: PrepareResult}
+  restore: {params: RestoreRequest; result: RestoreResult}
+  /** resolves when the lazy-pages daemon has every page (or failed) */
+  'lazy-done': {params: Record<string, never>; result: {ok: boolean; detail: string}}
+  /** removes files deleted on the source since the first bundle sync (paths relative to bundleDir) */
+  'remove-paths': {params: {bundleDir: string; paths: string[]}; result: {removed: number}}
+  /** writes the config the container runs with on the target (paths and cgroup rewritten by the source) */
+  'write-config': {params: {bundleDir: string; config: unknown}; result: Record<string, never>}
+  state: {params: {id: string}; result: {status: string; pid: number}}
+  /** the migration succeeded: keep what was made */
+  commit: {params: Record<string, never>; result: Record<string, never>}
+  /** undo everything made so far */
+  abort: {params: {reason: string}; result: {undone: string[]}}
+}
+export type Op = keyof Requests
+
+export interface RequestMessage {
+  id: number
+  op: Op
+  params: unknown
+}
+export type ResponseMessage = {id: number; ok: true; result: unknown} | {id: number; ok: false; error: string}
+
+/** Splits a byte stream into JSON lines; calls onMessage for each, onEnd once at EOF. */
+export function readLines(input: Readable, onMessage: (msg: unknown) => void, onEnd: () => void): void {
+  let buf = ''
+  input.setEncoding('utf8')
+  input.on('data', (chunk: string) => {
+    buf += chunk
+    for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+      const line = buf.slice(0, nl).trim()
+      buf = buf.slice(nl + 1)
+      if (!line) continue
+      let msg: unknown
+      try {
+        msg = JSON.parse(line)
+      } catch {
+        msg = {malformed: line.slice(0, 200)}
+      }
+      onMessage(msg)
+    }
+  })
+  input.once('end', onEnd)
+  input.once('close', onEnd)
+  input.once('error', onEnd)
+}
+
+export function writeLine(out: Writable, msg: unknown): void {
+  out.write(`${JSON.stringify(msg)}\n`)
+}

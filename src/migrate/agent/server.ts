@@ -1,0 +1,201 @@
+// `ocirt migrate-agent`: the target's half of a migration, started by the source through the SSH connection and
+// spoken to in JSON lines on stdin/stdout (protocol.ts). It makes the target's part (bundle directory, image
+// directory, the restored container, CRIU's lazy-pages daemon) and records an undo for each, so that `abort`, or
+// the end of the conversation without `commit` (the source died, the connection broke), leaves the target as it was.
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import type {Readable, Writable} from 'node:stream'
+import {OcirtError} from '../../core/errors'
+import type {Runtime} from '../../core/runtime'
+import {UndoStack} from '../../core/util/undo'
+import {containerDir, validateId, writeFileAtomic} from '../../core/state/store'
+import {restore} from '../../core/lifecycle/restore'
+import {deleteContainer} from '../../core/lifecycle/delete'
+import {state as containerState} from '../../core/lifecycle/query'
+import {freeBytes, hostFacts} from './facts'
+import {startLazyPages, waitLazyPages, type LazyPagesDaemon} from './lazy-pages'
+import {readLines, writeLine, type Op, type PrepareRequest, type PrepareResult, type Requests, type RestoreRequest, type RestoreResult} from './protocol'
+
+type Handler<K extends Op> = (params: Requests[K]['params']) => Promise<Requests[K]['result']>
+
+export class MigrationAgent {
+  private readonly undo = new UndoStack()
+  private committed = false
+  private staging?: string
+  private prepared?: PrepareRequest & PrepareResult
+  private lazy?: LazyPagesDaemon
+
+  constructor(private readonly rt: Runtime) {}
+
+  readonly handlers: {[K in Op]: Handler<K>} = {
+    hello: async () => hostFacts(this.rt),
+    prepare: (p) => this.prepare(p),
+    restore: (p) => this.restore(p),
+    'lazy-done': async () => {
+      if (!this.lazy) return {ok: true, detail: 'no lazy-pages daemon'}
+      return waitLazyPages(this.lazy)
+    },
+    'remove-paths': async (p) => this.removePaths(p.bundleDir, p.paths),
+    'write-config': async (p) => {
+      writeFileAtomic(path.join(path.resolve(p.bundleDir), 'config.json'), `${JSON.stringify(p.config, null, 2)}\n`, 0o644)
+      return {}
+    },
+    state: async (p) => {
+      const s = containerState(this.rt, p.id, 'migrate-agent')
+      return {status: s.status, pid: s.pid}
+    },
+    commit: async () => {
+      this.committed = true
+      this.undo.clear()
+      if (this.staging) fs.rmSync(this.staging, {recursive: true, force: true})
+      return {}
+    },
+    abort: async () => ({undone: await this.rollback()}),
+  }
+
+  /** Undoes everything not committed; returns what could not be undone. */
+  async rollback(): Promise<string[]> {
+    if (this.committed) return []
+    const problems = await this.undo.run()
+    return problems
+  }
+
+  private async prepare(p: PrepareRequest): Promise<PrepareResult> {
+    const ctx = {verb: 'migrate-agent', id: p.id, step: 'prepare'}
+    validateId(p.id, 'migrate-agent')
+    if (fs.existsSync(containerDir(this.rt, p.id))) throw new OcirtError(`container ${p.id} already exists on the target (--root ${this.rt.root})`, ctx)
+    const bundle = path.resolve(p.bundleDir)
+    if (fs.existsSync(path.join(bundle, 'config.json'))) throw new OcirtError(`the target bundle ${bundle} already holds a config.json`, ctx)
+    for (const req of p.requiredPaths) {
+      if (!fs.existsSync(req)) throw new OcirtError(`${req} (a bind mount's source outside the bundle) does not exist on the target`, ctx)
+    }
+    if (p.cgroupsPath) {
+      const busy = busyCgroup(p.cgroupsPath)
+      if (busy) throw new OcirtError(`cgroup ${p.cgroupsPath} is in use on the target (${busy} has processes): choose another with --target-cgroups-path`, ctx)
+    }
+    const freeBundleBytes = freeBytes(bundle)
+    if (freeBundleBytes < p.bundleBytes) throw new OcirtError(`not enough room for the bundle on the target: ${fmt(p.bundleBytes)} needed under ${bundle}, ${fmt(freeBundleBytes)} free`, ctx)
+    const stagingRoot = path.join(this.rt.root, '.migrate')
+    const freeImageBytes = freeBytes(stagingRoot)
+    if (freeImageBytes < p.imageBytes) throw new OcirtError(`not enough room for the images on the target: ${fmt(p.imageBytes)} needed under ${stagingRoot}, ${fmt(freeImageBytes)} free`, ctx)
+
+    const made = topMissing(bundle)
+    fs.mkdirSync(bundle, {recursive: true, mode: 0o755})
+    if (made) this.undo.push(`remove ${made}`, () => fs.rmSync(made, {recursive: true, force: true}))
+    fs.mkdirSync(stagingRoot, {recursive: true, mode: 0o700})
+    const staging = fs.mkdtempSync(path.join(stagingRoot, `${p.id}.`))
+    this.staging = staging
+    this.undo.push(`remove ${staging}`, () => fs.rmSync(staging, {recursive: true, force: true}))
+    const imageDir = path.join(staging, 'images')
+    fs.mkdirSync(imageDir, {mode: 0o700})
+    this.prepared = {...p, bundleDir: bundle, imageDir, workDir: imageDir, freeBundleBytes, freeImageBytes}
+    return {imageDir, workDir: imageDir, freeBundleBytes, freeImageBytes}
+  }
+
+  private async restore(p: RestoreRequest): Promise<RestoreResult> {
+    const prep = this.prepared
+    if (!prep) throw new OcirtError('restore before prepare', {verb: 'migrate-agent', id: p.id})
+    const started = Date.now()
+    if (p.lazyPages) {
+      if (!p.pageServerPort) throw new OcirtError('lazy restore without a page server port', {verb: 'migrate-agent', id: p.id})
+      const daemon = await startLazyPages(this.rt, {imageDir: prep.imageDir, workDir: prep.workDir, port: p.pageServerPort, id: p.id})
+      this.lazy = daemon
+      this.undo.push('stop the lazy-pages daemon', () => daemon.stop())
+    }
+    const fds = openStdio(p.stdio, p.bundleDir)
+    try {
+      this.undo.push(`delete container ${p.id}`, () => deleteContainer(this.rt, p.id, {force: true}, 'migrate-agent'))
+      await restore(this.rt, {
+        id: p.id, bundle: p.bundleDir, imagePath: prep.imageDir, workPath: prep.workDir, detach: true,
+        lazyPages: p.lazyPages, tcpEstablished: p.tcpEstablished, extUnixSk: p.extUnixSk, fileLocks: p.fileLocks,
+        manageCgroupsMode: p.manageCgroupsMode, inheritStdio: fds,
+      }, 'migrate-agent')
+    } finally {
+      for (const fd of new Set(fds)) fs.closeSync(fd)
+    }
+    const s = containerState(this.rt, p.id, 'migrate-agent')
+    return {pid: s.pid, status: s.status, restoreMs: Date.now() - started}
+  }
+
+  private async removePaths(bundleDir: string, paths: string[]): Promise<{removed: number}> {
+    const base = path.resolve(bundleDir)
+    let removed = 0
+    for (const rel of paths) {
+      const abs = path.resolve(base, rel)
+      if (!abs.startsWith(`${base}/`)) throw new OcirtError(`refusing to remove ${rel}: outside the bundle`, {verb: 'migrate-agent', step: 'remove paths'})
+      fs.rmSync(abs, {recursive: true, force: true})
+      removed++
+    }
+    return {removed}
+  }
+}
+
+/** Serves one conversation; resolves when it ends (after rolling back if it ended without commit). */
+export function serveAgent(rt: Runtime, input: Readable, output: Writable): Promise<void> {
+  const agent = new MigrationAgent(rt)
+  let queue = Promise.resolve()
+  return new Promise((resolve) => {
+    let ended = false
+    readLines(input, (msg) => {
+      queue = queue.then(() => answer(agent, msg as {id: number; op: Op; params: unknown}, output))
+    }, () => {
+      if (ended) return
+      ended = true
+      void queue.then(() => agent.rollback()).then(() => resolve(), () => resolve())
+    })
+  })
+}
+
+async function answer(agent: MigrationAgent, msg: {id: number; op: Op; params: unknown}, output: Writable): Promise<void> {
+  const handler = agent.handlers[msg.op] as ((p: unknown) => Promise<unknown>) | undefined
+  if (typeof msg?.id !== 'number' || !handler) {
+    writeLine(output, {id: msg?.id ?? -1, ok: false, error: `unknown request ${JSON.stringify(msg).slice(0, 200)}`})
+    return
+  }
+  try {
+    writeLine(output, {id: msg.id, ok: true, result: await handler(msg.params ?? {})})
+  } catch (err) {
+    writeLine(output, {id: msg.id, ok: false, error: (err as Error).message})
+  }
+}
+
+function openStdio(stdio: [string, string, string], bundle: string): [number, number, number] {
+  const byPath = new Map<string, number>()
+  return stdio.map((file, i) => {
+    const abs = file ? path.resolve(bundle, file) : '/dev/null'
+    const key = `${abs}:${i === 0 ? 'r' : 'w'}`
+    if (!byPath.has(key)) byPath.set(key, fs.openSync(abs, i === 0 ? 'r' : 'a', 0o644))
+    return byPath.get(key)!
+  }) as [number, number, number]
+}
+
+/** The highest ancestor of p (or p) that does not exist yet: what mkdir -p will make. */
+function topMissing(p: string): string | undefined {
+  let top: string | undefined
+  for (let d = p; !fs.existsSync(d); d = path.dirname(d)) top = d
+  return top
+}
+
+/** A cgroup directory of that path (any v1 hierarchy or v2) that has processes, or undefined. */
+function busyCgroup(cgroupsPath: string): string | undefined {
+  const rel = cgroupsPath.replace(/^\/+/, '')
+  const base = '/sys/fs/cgroup'
+  const candidates = [path.join(base, rel)]
+  try {
+    for (const h of fs.readdirSync(base)) candidates.push(path.join(base, h, rel))
+  } catch {
+    return undefined
+  }
+  for (const dir of candidates) {
+    try {
+      if (fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').trim()) return dir
+    } catch {
+      // not there
+    }
+  }
+  return undefined
+}
+
+function fmt(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(1)} MiB`
+}

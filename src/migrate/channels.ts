@@ -1,0 +1,41 @@
+// Moving trees to the target: a tar stream (tar-fs) packed here goes straight into an SSH exec channel whose remote
+// end is `ocirt migrate-agent --unpack DIR`. Channels are opened before the freeze, so the freeze pays for bytes
+// only, never for a remote process start or a handshake.
+import type {SshSession} from './ssh'
+import {packTree} from './stream'
+
+export interface UnpackChannel {
+  /** sends the tree (or only what changed since `changedSince`, ms since the epoch); resolves with the bytes sent */
+  send(localDir: string, opts?: {changedSince?: number}): Promise<number>
+  /** gives up an unused channel */
+  close(): void
+}
+
+export async function openUnpack(session: SshSession, agentArgv: string[], remoteDir: string): Promise<UnpackChannel> {
+  const proc = await session.exec([...agentArgv, '--unpack', remoteDir])
+  let stdout = ''
+  let stderr = ''
+  proc.stdout.on('data', (b: Buffer) => (stdout += b.toString()))
+  proc.stderr.on('data', (b: Buffer) => (stderr += b.toString()))
+  return {
+    async send(localDir, opts = {}) {
+      const tar = packTree(localDir, {changedSince: opts.changedSince})
+      const done = new Promise<void>((resolve, reject) => {
+        tar.once('error', reject)
+        ;(tar as NodeJS.ReadableStream).pipe(proc.stdin as NodeJS.WritableStream).once('finish', () => resolve())
+      })
+      await done
+      const exit = await proc.exit
+      if (exit.code !== 0) throw new Error(`unpacking into ${remoteDir} on the target failed (${exit.code ?? exit.signal}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`)
+      try {
+        JSON.parse(stdout)
+      } catch {
+        throw new Error(`unpacking into ${remoteDir} on the target said nothing sensible: ${stdout.slice(0, 200)}`)
+      }
+      return tar.bytes()
+    },
+    close() {
+      proc.kill()
+    },
+  }
+}

@@ -1,0 +1,362 @@
+// `ocirt migrate`: moves a running container to another host and keeps the promise that it runs on exactly one
+// host at every moment, or is frozen on one with everything needed to resume it there.
+//
+//   connect ─ preflight ─ sync bundle ─┬─ freeze (pause) ─ dump ─ transfer ─ restore ─ [post-copy] ─ commit ─ delete source
+//                                      └─ channels and tunnels opened here, before the freeze
+//
+// The source is frozen with the cgroup freezer and dumped with --leave-running, so it stays frozen and whole until
+// the target says the container runs there and has all its memory (`commit`). Any failure before that resumes the
+// source and makes the target undo its part; the target's agent also undoes everything by itself if the
+// conversation ends without a commit (source gone, connection lost).
+import * as fs from 'node:fs'
+import * as net from 'node:net'
+import * as path from 'node:path'
+import {OcirtError} from '../core/errors'
+import type {Runtime} from '../core/runtime'
+import {loadContainer} from '../core/lifecycle/container'
+import {loadConfig} from '../core/state/store'
+import {pause, resume} from '../core/lifecycle/pause'
+import {checkpoint} from '../core/lifecycle/checkpoint'
+import {deleteContainer} from '../core/lifecycle/delete'
+import {makePipe} from '../core/sys/pipe'
+import {AgentClient, AgentGone} from './agent/client'
+import {hostFacts} from './agent/facts'
+import {planBundle, sizeOf, type BundlePlan} from './bundle-plan'
+import {openUnpack, type UnpackChannel} from './channels'
+import {preflight, type Mode, type ModeChoice} from './preflight'
+import {Reporter, type MigrationSummary} from './report'
+import {connectSsh, type SshAuthOptions, type SshSession, type Tunnel} from './ssh'
+import {listTree} from './stream'
+import type {ResolvedTarget} from './target'
+
+export interface MigrateOptions {
+  id: string
+  target: ResolvedTarget
+  auth: SshAuthOptions
+  /** the ocirt command on the target (default: ocirt on its PATH) */
+  remoteOcirt?: string
+  remoteRoot?: string
+  /** the bundle directory on the target (default: the same path as here) */
+  remoteBundle?: string
+  newId?: string
+  targetCgroupsPath?: string
+  mode: ModeChoice
+  dryRun?: boolean
+  quiet?: boolean
+  tcpEstablished?: boolean
+  extUnixSk?: boolean
+  fileLocks?: boolean
+  manageCgroupsMode?: string
+}
+
+/** A migration that did not happen; `summary` says how far it got and what was undone. */
+export class MigrationFailed extends OcirtError {
+  constructor(message: string, readonly summary: MigrationSummary, ctx: {verb: string; id: string; step?: string}) {
+    super(message, ctx)
+    this.name = 'MigrationFailed'
+  }
+}
+
+export async function migrate(rt: Runtime, o: MigrateOptions): Promise<MigrationSummary> {
+  return new Migration(rt, o).run()
+}
+
+class Migration {
+  private readonly rep: Reporter
+  private readonly ctx: {verb: string; id: string}
+  private readonly targetId: string
+  private readonly summary: MigrationSummary
+  private session?: SshSession
+  private agent?: AgentClient
+  private tunnel?: Tunnel
+  private channels: UnpackChannel[] = []
+  private staging?: string
+  private frozen = false
+  private dump?: Promise<void>
+  private readonly dumpAbort = new AbortController()
+  private restoredOnTarget = false
+  private step = 'connect'
+
+  constructor(private readonly rt: Runtime, private readonly o: MigrateOptions) {
+    this.rep = new Reporter(o.quiet === true)
+    this.ctx = {verb: 'migrate', id: o.id}
+    this.targetId = o.newId ?? o.id
+    this.summary = {
+      id: o.id, targetId: this.targetId, source: 'this host', target: o.target.label, outcome: 'failed', totalMs: 0,
+      bytes: {bundle: 0, images: 0, delta: 0, pages: 0}, phases: this.rep.phases, notes: [],
+    }
+  }
+
+  async run(): Promise<MigrationSummary> {
+    try {
+      await this.go()
+      return this.finish()
+    } catch (err) {
+      throw await this.fail(err as Error)
+    } finally {
+      await this.disconnect()
+    }
+  }
+
+  private async go(): Promise<void> {
+    const {rt, o, rep} = this
+    const loaded = loadContainer(rt, o.id, 'migrate')
+    if (loaded.status === 'paused') throw new OcirtError('the container is paused: resume it before migrating (a migration freezes it itself)', this.ctx)
+    if (loaded.status !== 'running') throw new OcirtError(`only a running container can migrate; this one is ${loaded.status}`, this.ctx)
+    if (loaded.facts.terminal) throw new OcirtError('containers with a terminal cannot migrate yet (checkpoint does not support them)', this.ctx)
+    const {facts} = loaded
+    const spec = loadConfig(rt, o.id, 'migrate')
+    const remoteBundle = path.resolve(o.remoteBundle ?? o.target.remoteBundleDir ?? facts.bundle)
+    const plan = planBundle({bundle: facts.bundle, rootfs: facts.rootfs, spec, pid: facts.pid, remoteBundle, cgroupsPath: o.targetCgroupsPath})
+
+    rep.begin('connect', o.target.label)
+    const session = await connectSsh({host: o.target.host, port: o.target.port, user: o.target.user}, o.auth)
+    this.session = session
+    const agentArgv = this.agentArgv()
+    const proc = await session.exec(agentArgv)
+    const agent = new AgentClient(proc.stdin, proc.stdout as never, proc.stderr as never, o.target.label)
+    this.agent = agent
+    session.onClose((err) => agent.end(err ? `the SSH connection broke: ${err.message}` : 'the SSH connection closed'))
+    void proc.exit.then((e) => agent.end(`it exited with ${e.code ?? e.signal}`))
+    const remote = await agent.request('hello', {})
+    rep.end(undefined, `ocirt ${remote.ocirt}, criu ${remote.criu.version ?? 'none'} on ${remote.hostname}`)
+
+    this.step = 'preflight'
+    rep.begin('preflight')
+    const verdict = preflight(hostFacts(rt), remote, o.mode)
+    this.summary.notes.push(...verdict.notes)
+    if (!verdict.mode) throw new OcirtError(`preflight failed: ${verdict.problems.join('; ')}`, {...this.ctx, step: 'preflight'})
+    const mode = verdict.mode
+    this.summary.mode = mode
+    const prep = await agent.request('prepare', {
+      id: this.targetId, bundleDir: remoteBundle, cgroupsPath: plan.config.linux?.cgroupsPath,
+      bundleBytes: sizeOf(plan.items), imageBytes: memoryBytes(facts.cgroup), requiredPaths: plan.requiredPaths,
+    })
+    if (plan.requiredPaths.length) this.summary.notes.push(`not copied, present on the target: ${plan.requiredPaths.join(', ')}`)
+    rep.end(undefined, `mode ${mode}`)
+    if (o.dryRun) {
+      this.summary.outcome = 'dry-run'
+      await agent.request('abort', {reason: 'dry run'})
+      return
+    }
+
+    this.step = 'sync bundle'
+    rep.begin('sync bundle', `${plan.items.map((i) => i.local).join(', ')} -> ${remoteBundle}`)
+    const syncedAt = Date.now() - 10 // anything touched from here on is sent again during the freeze
+    const before = await Promise.all(plan.items.map((i) => listTree(i.local)))
+    for (const item of plan.items) {
+      const ch = await openUnpack(session, agentArgv, item.remote)
+      this.summary.bytes.bundle += await ch.send(item.local)
+    }
+    rep.end(this.summary.bytes.bundle)
+
+    // everything the freeze needs, opened now
+    const imagesChannel = await this.channel(agentArgv, prep.imageDir)
+    const deltaChannels = await Promise.all(plan.items.map((i) => this.channel(agentArgv, i.remote)))
+    const pagePort = mode === 'post-copy' ? await freePort() : 0
+    if (mode === 'post-copy') this.tunnel = await session.forwardFromRemote('127.0.0.1', pagePort)
+    this.staging = fs.mkdtempSync(path.join(ensureDir(path.join(rt.root, '.migrate')), `${o.id}.`))
+    const images = path.join(this.staging, 'images')
+
+    this.step = 'freeze'
+    rep.begin('freeze and dump')
+    const frozenAt = Date.now()
+    await pause(rt, o.id, 'migrate')
+    this.frozen = true
+    await this.startDump(mode, images, pagePort)
+    rep.end()
+
+    this.step = 'transfer'
+    rep.begin('transfer')
+    this.summary.bytes.images = await imagesChannel.send(images)
+    for (const [i, item] of plan.items.entries()) this.summary.bytes.delta += await deltaChannels[i].send(item.local, {changedSince: syncedAt})
+    await this.removeDeleted(plan, before)
+    await agent.request('write-config', {bundleDir: remoteBundle, config: plan.config})
+    rep.end(this.summary.bytes.images + this.summary.bytes.delta)
+
+    this.step = 'restore'
+    rep.begin('restore on the target')
+    this.restoredOnTarget = true // from here on the target may hold a copy: abort must reach it
+    const restored = await agent.request('restore', {
+      id: this.targetId, bundleDir: remoteBundle, lazyPages: mode === 'post-copy', pageServerPort: this.tunnel?.port,
+      stdio: plan.stdio, tcpEstablished: o.tcpEstablished, extUnixSk: o.extUnixSk, fileLocks: o.fileLocks,
+      manageCgroupsMode: o.manageCgroupsMode,
+    })
+    this.summary.downtimeMs = Date.now() - frozenAt
+    rep.end(undefined, `pid ${restored.pid} on the target, criu restore ${restored.restoreMs} ms`)
+
+    if (mode === 'post-copy') {
+      this.step = 'post-copy'
+      rep.begin('post-copy', 'the container runs on the target; its pages follow')
+      const resumedAt = Date.now()
+      await this.dump
+      const lazy = await agent.request('lazy-done', {})
+      if (!lazy.ok) throw new OcirtError(`the target's lazy-pages daemon failed: ${lazy.detail}`, {...this.ctx, step: 'post-copy'})
+      this.summary.postCopyMs = Date.now() - resumedAt
+      this.summary.bytes.pages = this.tunnel!.bytes().out + this.tunnel!.bytes().in
+      rep.end(this.summary.bytes.pages)
+    }
+    const there = await agent.request('state', {id: this.targetId})
+    if (there.status !== 'running') throw new OcirtError(`the restored container is ${there.status} on the target`, {...this.ctx, step: 'verify'})
+
+    this.step = 'commit'
+    try {
+      await agent.request('commit', {})
+    } catch (err) {
+      // the target may or may not have kept it: resuming here could run the container twice
+      this.summary.outcome = 'unknown'
+      throw new OcirtError(`the target did not confirm the commit (${(err as Error).message}): the container stays frozen here; check \`ocirt state ${this.targetId}\` on ${o.target.label}, then \`ocirt resume ${o.id}\` or \`ocirt delete --force ${o.id}\` here`, {...this.ctx, step: 'commit'})
+    }
+    this.summary.outcome = 'migrated'
+    rep.begin('remove the source copy')
+    this.frozen = false
+    await deleteContainer(rt, o.id, {force: true}, 'migrate')
+    rep.end()
+  }
+
+  /** Starts the dump; for post-copy, returns once the non-memory images are written and the page server is up. */
+  private async startDump(mode: Mode, images: string, pagePort: number): Promise<void> {
+    const common = {
+      imagePath: images, leaveRunning: true, signal: this.dumpAbort.signal, tcpEstablished: this.o.tcpEstablished,
+      extUnixSk: this.o.extUnixSk, fileLocks: this.o.fileLocks, manageCgroupsMode: this.o.manageCgroupsMode,
+    }
+    if (mode !== 'post-copy') {
+      this.dump = checkpoint(this.rt, this.o.id, common, 'migrate')
+      await this.dump
+      return
+    }
+    const [r, w] = makePipe()
+    // the read ends when criu writes "ready" or when every write end (ours, criu's) is closed
+    const ready = readByte(r).finally(() => fs.closeSync(r))
+    try {
+      this.dump = checkpoint(this.rt, this.o.id, {...common, lazyPages: true, pageServer: `127.0.0.1:${pagePort}`, statusFd: w}, 'migrate')
+      this.dump.catch(() => undefined) // awaited later; a failure before "ready" is seen below
+      await Promise.race([ready, this.dump.then(() => {
+        throw new OcirtError('criu finished the lazy dump before it served any page', {...this.ctx, step: 'dump'})
+      })])
+    } finally {
+      fs.closeSync(w)
+    }
+  }
+
+  private async channel(agentArgv: string[], dir: string): Promise<UnpackChannel> {
+    const ch = await openUnpack(this.session!, agentArgv, dir)
+    this.channels.push(ch)
+    return ch
+  }
+
+  private async removeDeleted(plan: BundlePlan, before: string[][]): Promise<void> {
+    for (const [i, item] of plan.items.entries()) {
+      const now = new Set(await listTree(item.local))
+      const gone = before[i].filter((p) => !now.has(p))
+      if (gone.length) await this.agent!.request('remove-paths', {bundleDir: item.remote, paths: gone})
+    }
+  }
+
+  private agentArgv(): string[] {
+    const root = this.o.remoteRoot ?? this.o.target.remoteRoot
+    return [this.o.remoteOcirt ?? this.o.target.remoteOcirt ?? 'ocirt', ...(root ? ['--root', root] : []), 'migrate-agent']
+  }
+
+  private finish(): MigrationSummary {
+    this.summary.totalMs = this.rep.elapsed()
+    this.cleanStaging()
+    return this.summary
+  }
+
+  /** Puts everything back: the target undoes its part, the source resumes. Returns the error to throw. */
+  private async fail(err: Error): Promise<Error> {
+    const {rep, summary} = this
+    rep.end(undefined, 'failed')
+    summary.error = err.message
+    if (summary.outcome === 'unknown' || summary.outcome === 'migrated') {
+      // unknown: leave the source frozen (see commit); migrated: only removing the source copy failed
+      summary.totalMs = rep.elapsed()
+      return new MigrationFailed(`migrate ${this.o.id}: ${this.step}: ${err.message}`, summary, {...this.ctx, step: this.step})
+    }
+    rep.note(`rolling back: ${err.message}`)
+    const problems: string[] = []
+    if (this.dump) {
+      this.dumpAbort.abort()
+      await this.dump.catch(() => undefined)
+    }
+    if (this.agent?.alive) {
+      try {
+        const {undone} = await withTimeout(this.agent.request('abort', {reason: err.message}), 60_000, 'abort on the target')
+        problems.push(...undone.map((u) => `target: ${u}`))
+      } catch (e) {
+        problems.push(`target: ${(e as Error).message}`)
+      }
+    } else if (this.agent) {
+      summary.notes.push("the target could not be reached: its agent undoes its part by itself when it notices the connection is gone")
+    }
+    if (this.frozen) {
+      try {
+        if (loadContainer(this.rt, this.o.id, 'migrate').status === 'paused') await resume(this.rt, this.o.id, 'migrate')
+      } catch (e) {
+        problems.push(`source: resume: ${(e as Error).message}`)
+      }
+    }
+    this.cleanStaging()
+    if (this.restoredOnTarget && this.summary.mode === 'post-copy') {
+      summary.notes.push('the container had started on the target: what it did there since the freeze is discarded, the source goes on from the freeze')
+    }
+    summary.outcome = problems.length ? 'failed' : 'rolled-back'
+    if (problems.length) summary.notes.push(...problems.map((p) => `not undone: ${p}`))
+    summary.totalMs = rep.elapsed()
+    const where = summary.outcome === 'rolled-back' ? 'rolled back, the container runs on the source' : `rollback incomplete: ${problems.join('; ')}`
+    const cause = err instanceof AgentGone ? err.message : err.message.replace(/^migrate [^:]+: /, '')
+    return new MigrationFailed(`${cause} (${where})`, summary, {...this.ctx, step: this.step})
+  }
+
+  private cleanStaging(): void {
+    if (this.staging) fs.rmSync(this.staging, {recursive: true, force: true})
+    this.staging = undefined
+  }
+
+  private async disconnect(): Promise<void> {
+    for (const ch of this.channels) ch.close()
+    await this.tunnel?.close().catch(() => undefined)
+    this.agent?.close()
+    await this.session?.close().catch(() => undefined)
+  }
+}
+
+/** Memory the images will take: the cgroup's usage (v1 memory.usage_in_bytes, v2 memory.current). */
+function memoryBytes(cgroup: {version: 'v1' | 'v2'; paths: Record<string, string>}): number {
+  const file = cgroup.version === 'v1' ? path.join(cgroup.paths.memory ?? '', 'memory.usage_in_bytes') : path.join(cgroup.paths[''] ?? '', 'memory.current')
+  try {
+    return Number(fs.readFileSync(file, 'utf8').trim()) || 0
+  } catch {
+    return 0
+  }
+}
+
+function ensureDir(dir: string): string {
+  fs.mkdirSync(dir, {recursive: true, mode: 0o700})
+  return dir
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer()
+    srv.once('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const {port} = srv.address() as net.AddressInfo
+      srv.close(() => resolve(port))
+    })
+  })
+}
+
+/** Resolves when one byte can be read from fd (CRIU's status fd says "ready" with a \0). */
+function readByte(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const buf = Buffer.alloc(1)
+    fs.read(fd, buf, 0, 1, null, (err, n) => (err ? reject(err) : n === 1 ? resolve() : reject(new Error('the status fd closed'))))
+  })
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout
+  return Promise.race([p, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer))
+}

@@ -1,0 +1,85 @@
+// What a migration tells people and machines: one line per phase as it happens (stderr; with byte counts and
+// rates where bytes move), and a summary at the end (downtime, time and bytes per phase, total) printed as text
+// or, with --json, as one JSON object on stdout.
+import type {Mode} from './preflight'
+
+export interface PhaseRecord {
+  name: string
+  ms: number
+  bytes?: number
+  detail?: string
+}
+
+export interface MigrationSummary {
+  id: string
+  targetId: string
+  source: string
+  target: string
+  mode?: Mode
+  outcome: 'migrated' | 'dry-run' | 'rolled-back' | 'failed' | 'unknown'
+  /** from the freeze on the source to the container running on the target */
+  downtimeMs?: number
+  /** the restored container ran on the target while its pages still came from the source (post-copy) */
+  postCopyMs?: number
+  totalMs: number
+  bytes: {bundle: number; images: number; delta: number; pages: number}
+  phases: PhaseRecord[]
+  notes: string[]
+  error?: string
+}
+
+export class Reporter {
+  readonly phases: PhaseRecord[] = []
+  private readonly t0 = Date.now()
+  private current?: {name: string; started: number}
+
+  constructor(private readonly quiet: boolean, private readonly write: (s: string) => void = (s) => void process.stderr.write(s)) {}
+
+  begin(name: string, detail?: string): void {
+    this.end()
+    this.current = {name, started: Date.now()}
+    if (!this.quiet) this.write(`migrate: ${name}${detail ? ` (${detail})` : ''} ...\n`)
+  }
+
+  /** Closes the running phase; bytes moved in it give a rate. */
+  end(bytes?: number, detail?: string): PhaseRecord | undefined {
+    const c = this.current
+    if (!c) return undefined
+    this.current = undefined
+    const rec: PhaseRecord = {name: c.name, ms: Date.now() - c.started, ...(bytes !== undefined ? {bytes} : {}), ...(detail ? {detail} : {})}
+    this.phases.push(rec)
+    if (!this.quiet) this.write(`migrate: ${c.name} done in ${rec.ms} ms${bytes !== undefined ? `, ${mib(bytes)} (${rate(bytes, rec.ms)})` : ''}${detail ? `, ${detail}` : ''}\n`)
+    return rec
+  }
+
+  note(text: string): void {
+    if (!this.quiet) this.write(`migrate: ${text}\n`)
+  }
+
+  elapsed(): number {
+    return Date.now() - this.t0
+  }
+}
+
+export function summaryText(s: MigrationSummary): string {
+  const lines = [
+    `${s.outcome === 'migrated' ? 'migrated' : s.outcome} ${s.id}${s.targetId !== s.id ? ` as ${s.targetId}` : ''}: ${s.source} -> ${s.target}${s.mode ? ` (${s.mode})` : ''}`,
+  ]
+  if (s.downtimeMs !== undefined) lines.push(`  downtime      ${s.downtimeMs} ms`)
+  if (s.postCopyMs !== undefined) lines.push(`  post-copy     ${s.postCopyMs} ms (pages fetched while it ran on the target)`)
+  lines.push(`  total         ${s.totalMs} ms`)
+  const b = s.bytes
+  lines.push(`  bytes         bundle ${mib(b.bundle)}, images ${mib(b.images)}, changes at freeze ${mib(b.delta)}, pages ${mib(b.pages)}`)
+  for (const p of s.phases) lines.push(`  ${p.name.padEnd(13)} ${String(p.ms).padStart(6)} ms${p.bytes !== undefined ? `  ${mib(p.bytes)}` : ''}${p.detail ? `  ${p.detail}` : ''}`)
+  for (const n of s.notes) lines.push(`  note: ${n}`)
+  if (s.error) lines.push(`  error: ${s.error}`)
+  return `${lines.join('\n')}\n`
+}
+
+function mib(bytes: number): string {
+  return bytes >= 2 ** 20 ? `${(bytes / 2 ** 20).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(1)} KiB`
+}
+
+function rate(bytes: number, ms: number): string {
+  return `${((bytes / 2 ** 20) / Math.max(ms / 1000, 0.001)).toFixed(1)} MiB/s`
+}
