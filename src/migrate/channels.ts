@@ -13,6 +13,7 @@ export interface UnpackChannel {
 
 export async function openUnpack(session: SshSession, agentArgv: string[], remoteDir: string): Promise<UnpackChannel> {
   const proc = await session.exec([...agentArgv, '--unpack', remoteDir])
+  proc.exit.catch(() => undefined) // a channel never used may see the connection end; send() reports its own
   let stdout = ''
   let stderr = ''
   proc.stdout.on('data', (b: Buffer) => (stdout += b.toString()))

@@ -114,10 +114,10 @@ class Migration {
     this.session = session
     const agentArgv = this.agentArgv()
     const proc = await session.exec(agentArgv)
-    const agent = new AgentClient(proc.stdin, proc.stdout as never, proc.stderr as never, o.target.label)
+    const agent = new AgentClient(proc.stdin as never, proc.stdout as never, proc.stderr as never, o.target.label)
     this.agent = agent
     session.onClose((err) => agent.end(err ? `the SSH connection broke: ${err.message}` : 'the SSH connection closed'))
-    void proc.exit.then((e) => agent.end(`it exited with ${e.code ?? e.signal}`))
+    void proc.exit.then((e) => agent.end(`it exited with ${e.code ?? e.signal}`), (err: Error) => agent.end(err.message))
     const remote = await agent.request('hello', {})
     rep.end(undefined, `ocirt ${remote.ocirt}, criu ${remote.criu.version ?? 'none'} on ${remote.hostname}`)
 

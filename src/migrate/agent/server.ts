@@ -16,6 +16,13 @@ import {freeBytes, hostFacts} from './facts'
 import {startLazyPages, waitLazyPages, type LazyPagesDaemon} from './lazy-pages'
 import {readLines, writeLine, type Op, type PrepareRequest, type PrepareResult, type Requests, type RestoreRequest, type RestoreResult} from './protocol'
 
+/**
+ * Failures the migration tests inject on the target (they start the agent through a wrapper that sets it):
+ * `restore` fails right after CRIU restored the container, `kill-lazy` kills the lazy-pages daemon once the
+ * container runs (the target dying during post-copy). Never set in normal use.
+ */
+const FAULT = process.env.OCIRT_MIGRATE_FAULT ?? ''
+
 type Handler<K extends Op> = (params: Requests[K]['params']) => Promise<Requests[K]['result']>
 
 export class MigrationAgent {
@@ -113,6 +120,8 @@ export class MigrationAgent {
     } finally {
       for (const fd of new Set(fds)) fs.closeSync(fd)
     }
+    if (FAULT === 'restore') throw new OcirtError('injected fault after restore (OCIRT_MIGRATE_FAULT=restore)', {verb: 'migrate-agent', id: p.id})
+    if (FAULT === 'kill-lazy') this.lazy?.stop()
     const s = containerState(this.rt, p.id, 'migrate-agent')
     return {pid: s.pid, status: s.status, restoreMs: Date.now() - started}
   }

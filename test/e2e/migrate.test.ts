@@ -1,0 +1,248 @@
+// `ocirt migrate` between two hosts made on this machine (test/helpers/remote-host.ts: a veth pair, a network
+// namespace, an sshd on each side): a container counting with a 16 MiB memory pattern moves there and back and goes
+// on counting from where it was frozen with its memory intact, in each mode this kernel supports; every failure
+// injected on the way ends with the container running on the source, unchanged, and nothing left on the target.
+import {after, before, test} from 'node:test'
+import assert from 'node:assert/strict'
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import {Cleanup} from '../helpers/cleanup'
+import {requires} from '../helpers/requires'
+import {makeHostPair, type HostPair} from '../helpers/remote-host'
+import {cgroupDirsLeft, sleep, stateOf, waitFor} from '../helpers/containers'
+import {ocirt, assertOk} from '../helpers/ocirt'
+import {counterBundle, counts, faultyOcirt, last, migrateCmd, sides, stagingLeft, type Counter, type Side} from '../helpers/migration'
+
+const NEEDS = ['root', 'criu', 'probe', 'ocirt', 'sshd'] as const
+const world = new Cleanup()
+let pair: HostPair | undefined
+let A: Side
+let B: Side
+
+before(async () => {
+  if (process.getuid?.() !== 0 || !fs.existsSync('/usr/sbin/sshd')) return
+  pair = await makeHostPair(world)
+  ;({a: A, b: B} = sides(pair, world))
+})
+after(() => world.run())
+
+function skipUnlessReady(t: Parameters<typeof requires>[0]): boolean {
+  if (!requires(t, ...NEEDS)) return false
+  if (!pair) return void t.skip('no host pair'), false
+  return true
+}
+
+/** A counter container running on side A (its --root is A's). */
+async function startOnA(c: Cleanup, mib = 16): Promise<Counter> {
+  const b = counterBundle(c, mib)
+  b.root = A.root
+  c.container(b.id, A.root)
+  assertOk(await ocirt(['--root', A.root, 'run', '-d', '--bundle', b.dir, b.id]), 'run -d')
+  await waitFor('the counter to reach 3', () => last(b.file) >= 3)
+  return b
+}
+
+async function stateOn(side: Side, id: string): Promise<{code: number; status?: string; stderr: string}> {
+  const r = await ocirt(['--root', side.root, 'state', id])
+  return {code: r.code, status: r.code === 0 ? r.json().status : undefined, stderr: r.stderr}
+}
+
+/** After `offset` bytes, file goes on from `from` + 1 in steps of 1, pattern intact. */
+async function assertContinues(file: string, from: number, offset: number): Promise<void> {
+  await waitFor(`counting past ${from + 3} in ${file}`, () => last(file) > from + 3)
+  const text = fs.readFileSync(file, 'utf8')
+  assert.ok(!text.includes('pattern=broken'), 'the memory pattern held')
+  const resumed = [...text.slice(offset).matchAll(/^count=(\d+)/gm)].map((m) => Number(m[1]))
+  assert.equal(resumed[0], from + 1, `first count after the move (then: ${resumed.slice(0, 5).join(' ')})`)
+  for (let i = 1; i < resumed.length; i++) assert.equal(resumed[i], resumed[i - 1] + 1, 'consecutive counts')
+}
+
+/** The source still runs as before: same pid, counting on from where it was, nothing on the target. */
+async function assertRolledBack(b: Counter, pid: number, target: Side, remoteBundle: string, targetCgroup: string): Promise<void> {
+  const st = await stateOf(b)
+  assert.equal(st.status, 'running', 'the container runs on the source')
+  assert.equal(st.pid, pid, 'the same init: resumed, not restarted')
+  const at = last(b.file)
+  await waitFor('the source counting on', () => last(b.file) > at + 3)
+  const all = counts(b.file)
+  for (let i = 1; i < all.length; i++) assert.equal(all[i], all[i - 1] + 1, 'no count lost or repeated on the source')
+  // the target's agent undoes its part (also by itself when the connection is gone): give it a moment
+  await waitFor('the target cleaned up', async () => (await stateOn(target, b.id)).code !== 0 && stagingLeft(target.root).length === 0 && !fs.existsSync(remoteBundle), 20_000)
+  assert.match((await stateOn(target, b.id)).stderr, /container does not exist/)
+  assert.deepEqual(cgroupDirsLeft(targetCgroup), [], 'no cgroup left on the target')
+}
+
+function freshTarget(side: Side, name: string): {remoteBundle: string; cgroupsPath: string} {
+  return {remoteBundle: path.join(side.bundles, name), cgroupsPath: `/ocirt-test-${name}`}
+}
+
+test('post-copy there and back: the counter goes on, the memory is intact, the source copy is gone', async (t) => {
+  if (!skipUnlessReady(t)) return
+  const c = new Cleanup()
+  t.after(() => c.run())
+  const b = await startOnA(c)
+  const there = freshTarget(B, `${b.id}-there`)
+  c.container(b.id, B.root).cgroup(there.cgroupsPath)
+
+  const r = await migrateCmd({from: A, to: B, id: b.id, ...there})
+  assert.equal(r.code, 0, `migrate: ${r.stderr}`)
+  const s = r.summary!
+  assert.equal(s.outcome, 'migrated')
+  assert.equal(s.mode, 'post-copy', 'auto picks post-copy where userfaultfd works (this machine)')
+  assert.equal(typeof s.downtimeMs, 'number')
+  t.diagnostic(`there: downtime ${s.downtimeMs} ms, post-copy ${s.postCopyMs} ms, total ${s.totalMs} ms; ${JSON.stringify(s.phases)}`)
+  assert.match((await stateOn(A, b.id)).stderr, /container does not exist/, 'the source copy is gone')
+  assert.equal((await stateOn(B, b.id)).status, 'running')
+  const frozenAt = last(b.file) // the source's file stopped at the freeze; the target got a copy of it
+  const targetFile = path.join(there.remoteBundle, 'data', 'file')
+  await assertContinues(targetFile, frozenAt, fs.statSync(b.file).size)
+  assert.deepEqual(stagingLeft(A.root), [])
+  assert.deepEqual(stagingLeft(B.root), [])
+
+  // and back, started from B's network namespace, into a new bundle on A
+  const back = freshTarget(A, `${b.id}-back`)
+  c.container(b.id, A.root).cgroup(back.cgroupsPath)
+  const r2 = await migrateCmd({from: B, to: A, id: b.id, ...back})
+  assert.equal(r2.code, 0, `migrate back: ${r2.stderr}`)
+  const atFreeze = last(targetFile) // B's file stopped at the freeze
+  const offset = fs.statSync(targetFile).size
+  assert.equal((await stateOn(A, b.id)).status, 'running')
+  assert.match((await stateOn(B, b.id)).stderr, /container does not exist/)
+  await assertContinues(path.join(back.remoteBundle, 'data', 'file'), atFreeze, offset)
+  assert.deepEqual(cgroupDirsLeft(there.cgroupsPath), [], 'the cgroup on B went with the container')
+})
+
+test('stop-copy under a new id: the same continuity, and the progress and summary say what happened', async (t) => {
+  if (!skipUnlessReady(t)) return
+  const c = new Cleanup()
+  t.after(() => c.run())
+  const b = await startOnA(c)
+  const there = freshTarget(B, `${b.id}-sc`)
+  const newId = `${b.id}-moved`
+  c.container(newId, B.root).cgroup(there.cgroupsPath)
+  const r = await migrateCmd({from: A, to: B, id: b.id, ...there, extra: ['--mode', 'stop-copy', '--new-id', newId]})
+  assert.equal(r.code, 0, `migrate: ${r.stderr}`)
+  assert.equal(r.summary!.mode, 'stop-copy')
+  assert.equal(r.summary!.targetId, newId)
+  assert.ok((r.summary!.bytes as {images: number}).images > 16 << 20, 'the whole memory went with the images')
+  assert.equal((await stateOn(B, newId)).status, 'running')
+  await assertContinues(path.join(there.remoteBundle, 'data', 'file'), last(b.file), fs.statSync(b.file).size)
+})
+
+test('--dry-run connects, checks both hosts and changes nothing', async (t) => {
+  if (!skipUnlessReady(t)) return
+  const c = new Cleanup()
+  t.after(() => c.run())
+  const b = await startOnA(c)
+  const pid = (await stateOf(b)).pid
+  const there = freshTarget(B, `${b.id}-dry`)
+  const r = await migrateCmd({from: A, to: B, id: b.id, ...there, extra: ['--dry-run']})
+  assert.equal(r.code, 0, r.stderr)
+  assert.equal(r.summary!.outcome, 'dry-run')
+  assert.equal(r.summary!.mode, 'post-copy')
+  assert.equal((await stateOf(b)).status, 'running')
+  assert.equal((await stateOf(b)).pid, pid)
+  assert.ok(!fs.existsSync(there.remoteBundle))
+  assert.deepEqual(stagingLeft(B.root), [])
+})
+
+test('an unknown host key stops the migration before anything is frozen; --accept-new-host-key records it', async (t) => {
+  if (!skipUnlessReady(t)) return
+  const c = new Cleanup()
+  t.after(() => c.run())
+  const b = await startOnA(c)
+  const empty = path.join(pair!.dir, `known-${b.id}`)
+  fs.writeFileSync(empty, '')
+  const there = freshTarget(B, `${b.id}-hk`)
+  const r = await migrateCmd({from: A, to: B, id: b.id, ...there, knownHosts: empty, extra: ['--dry-run']})
+  assert.equal(r.code, 1)
+  assert.match(r.stderr, /accept-new-host-key/)
+  assert.match(r.stderr, /SHA256:/)
+  assert.equal((await stateOf(b)).status, 'running')
+  assert.equal(fs.readFileSync(empty, 'utf8'), '', 'nothing recorded without the flag')
+  const ok = await migrateCmd({from: A, to: B, id: b.id, ...there, knownHosts: empty, extra: ['--dry-run', '--accept-new-host-key']})
+  assert.equal(ok.code, 0, ok.stderr)
+  assert.match(fs.readFileSync(empty, 'utf8'), new RegExp(`\\[${B.endpoint.host}\\]:${B.endpoint.port} `))
+})
+
+test('rollback: no ocirt on the target (the agent cannot start)', async (t) => {
+  if (!skipUnlessReady(t)) return
+  const c = new Cleanup()
+  t.after(() => c.run())
+  const b = await startOnA(c)
+  const pid = (await stateOf(b)).pid
+  const there = freshTarget(B, `${b.id}-none`)
+  const r = await migrateCmd({from: A, to: B, id: b.id, ...there, remoteOcirt: '/nonexistent/ocirt'})
+  assert.equal(r.code, 1)
+  assert.match(r.stderr, /migration agent .* went away|not found|No such file/)
+  await assertRolledBack(b, pid, B, there.remoteBundle, there.cgroupsPath)
+})
+
+test('rollback: the restore fails on the target after CRIU made the container', async (t) => {
+  if (!skipUnlessReady(t)) return
+  const c = new Cleanup()
+  t.after(() => c.run())
+  const b = await startOnA(c)
+  const pid = (await stateOf(b)).pid
+  const there = freshTarget(B, `${b.id}-rf`)
+  c.container(b.id, B.root).cgroup(there.cgroupsPath)
+  const wrapper = faultyOcirt(pair!.dir, `restore-${b.id}`, 'export OCIRT_MIGRATE_FAULT=restore')
+  const r = await migrateCmd({from: A, to: B, id: b.id, ...there, remoteOcirt: wrapper})
+  assert.equal(r.code, 1)
+  assert.match(r.stderr, /injected fault after restore .*rolled back, the container runs on the source/)
+  assert.equal(r.summary!.outcome, 'rolled-back')
+  await assertRolledBack(b, pid, B, there.remoteBundle, there.cgroupsPath)
+})
+
+test('rollback: the connection is lost while the images stream, during the freeze', async (t) => {
+  if (!skipUnlessReady(t)) return
+  const c = new Cleanup()
+  t.after(() => c.run())
+  const b = await startOnA(c)
+  const pid = (await stateOf(b)).pid
+  const there = freshTarget(B, `${b.id}-cut`)
+  c.container(b.id, B.root).cgroup(there.cgroupsPath)
+  // the images' unpacker waits for the first byte (sent during the freeze), then kills its sshd: the connection drops
+  const wrapper = faultyOcirt(pair!.dir, `cut-${b.id}`, 'case "$*" in *--unpack*/images) head -c 1 >/dev/null; kill -9 $PPID; sleep 5; exit 1;; esac')
+  const r = await migrateCmd({from: A, to: B, id: b.id, ...there, remoteOcirt: wrapper})
+  assert.equal(r.code, 1)
+  assert.match(r.stderr, /rolled back, the container runs on the source/)
+  await assertRolledBack(b, pid, B, there.remoteBundle, there.cgroupsPath)
+})
+
+test('rollback: the target loses its lazy-pages daemon during post-copy', async (t) => {
+  if (!skipUnlessReady(t)) return
+  const c = new Cleanup()
+  t.after(() => c.run())
+  const b = await startOnA(c)
+  const pid = (await stateOf(b)).pid
+  const there = freshTarget(B, `${b.id}-lz`)
+  c.container(b.id, B.root).cgroup(there.cgroupsPath)
+  const wrapper = faultyOcirt(pair!.dir, `lazy-${b.id}`, 'export OCIRT_MIGRATE_FAULT=kill-lazy')
+  const r = await migrateCmd({from: A, to: B, id: b.id, ...there, remoteOcirt: wrapper})
+  assert.equal(r.code, 1, `migrate must not succeed: ${r.stdout}`)
+  assert.equal(r.summary!.outcome, 'rolled-back', r.stderr)
+  assert.match(JSON.stringify(r.summary!.notes), /started on the target/)
+  await assertRolledBack(b, pid, B, there.remoteBundle, there.cgroupsPath)
+})
+
+test('a failed preflight (no room for the images on the target) changes nothing', async (t) => {
+  if (!skipUnlessReady(t)) return
+  const c = new Cleanup()
+  t.after(() => c.run())
+  const b = await startOnA(c)
+  const pid = (await stateOf(b)).pid
+  // a target --root on a 4 MiB tmpfs: the 16 MiB of memory cannot land there
+  const tiny = path.join(pair!.dir, `tiny-${b.id}`)
+  fs.mkdirSync(tiny)
+  c.dir(tiny)
+  assertOk(await ocirt(['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', tiny], {bin: 'mount'}), 'mount tmpfs')
+  c.mount(tiny)
+  const small: Side = {...B, root: path.join(tiny, 'root')}
+  const there = freshTarget(B, `${b.id}-room`)
+  const r = await migrateCmd({from: A, to: small, id: b.id, ...there})
+  assert.equal(r.code, 1)
+  assert.match(r.stderr, /not enough room for the images on the target/)
+  await sleep(200)
+  await assertRolledBack(b, pid, small, there.remoteBundle, there.cgroupsPath)
+})

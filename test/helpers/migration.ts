@@ -1,0 +1,105 @@
+// The e2e migration tests' world: two "hosts" (test/helpers/remote-host.ts), a counter container on one, and the
+// `ocirt migrate` command line that moves it, run from either side's network namespace.
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import {containerBundle, type TestBundle} from './containers'
+import type {Cleanup} from './cleanup'
+import {ocirt, type OcirtResult} from './ocirt'
+import {OCIRT_BIN, PROBE} from './paths'
+import type {HostPair, SshEndpoint} from './remote-host'
+
+export interface Counter extends TestBundle {
+  /** the bundle's data dir, bind-mounted at /out */
+  data: string
+  file: string
+}
+
+/** A bundle (own rootfs copy, cgroup and --root) whose container counts into <bundle>/data/file with MIB of pattern. */
+export function counterBundle(owner: Cleanup, mib = 16, args?: string[]): Counter {
+  const b = containerBundle(owner, (spec) => {
+    spec.process!.args = args ?? [PROBE, 'counter', '/out/file', String(mib)]
+    spec.mounts!.push({destination: '/out', type: 'bind', source: 'data', options: ['rbind', 'rw']})
+  }, {copyRootfs: true, idPrefix: 'mig'}) as Counter
+  b.data = path.join(b.dir, 'data')
+  b.file = path.join(b.data, 'file')
+  fs.mkdirSync(b.data)
+  return b
+}
+
+export function counts(file: string): number[] {
+  let text = ''
+  try {
+    text = fs.readFileSync(file, 'utf8')
+  } catch {
+    return []
+  }
+  return [...text.matchAll(/^count=(\d+)/gm)].map((m) => Number(m[1]))
+}
+
+export const last = (file: string) => counts(file).at(-1) ?? -1
+
+/** One side of a migration: where its ocirt keeps state and where bundles arriving there go. */
+export interface Side {
+  name: 'a' | 'b'
+  endpoint: SshEndpoint
+  root: string
+  /** a fresh directory for bundles migrated to this side */
+  bundles: string
+}
+
+export function sides(pair: HostPair, c: Cleanup): {a: Side; b: Side} {
+  const make = (name: 'a' | 'b'): Side => {
+    const dir = path.join(pair.dir, `side-${name}`)
+    fs.mkdirSync(path.join(dir, 'bundles'), {recursive: true})
+    c.dir(dir)
+    return {name, endpoint: pair[name], root: path.join(dir, 'root'), bundles: path.join(dir, 'bundles')}
+  }
+  return {a: make('a'), b: make('b')}
+}
+
+export interface MigrateCall {
+  from: Side
+  to: Side
+  id: string
+  /** the bundle directory on the target */
+  remoteBundle: string
+  remoteOcirt?: string
+  cgroupsPath?: string
+  extra?: string[]
+  knownHosts?: string
+}
+
+/** `ocirt --root <from> migrate <id> --to root@<to> ... --json`, run in the source side's network namespace. */
+export async function migrateCmd(m: MigrateCall): Promise<OcirtResult & {summary?: Record<string, unknown>}> {
+  const to = m.to.endpoint
+  const args = [
+    ...m.from.endpoint.nsPrefix, OCIRT_BIN, '--root', m.from.root, 'migrate', m.id,
+    '--to', `root@${to.host}:${to.port}`, '-i', to.identityFile, '--known-hosts', m.knownHosts ?? to.knownHostsFile,
+    '--remote-ocirt', m.remoteOcirt ?? OCIRT_BIN, '--remote-root', m.to.root, '--remote-bundle', m.remoteBundle,
+    ...(m.cgroupsPath ? ['--target-cgroups-path', m.cgroupsPath] : []), '--json', ...(m.extra ?? []),
+  ]
+  const [bin, ...rest] = args
+  const r = await ocirt(rest, {bin, timeoutMs: 120_000})
+  let summary: Record<string, unknown> | undefined
+  try {
+    summary = JSON.parse(r.stdout)
+  } catch {
+    summary = undefined
+  }
+  return {...r, summary}
+}
+
+/** A wrapper for the target's ocirt that injects a failure (see OCIRT_MIGRATE_FAULT in src/migrate/agent/server.ts). */
+export function faultyOcirt(dir: string, name: string, body: string): string {
+  const file = path.join(dir, `ocirt-${name}`)
+  fs.writeFileSync(file, `#!/bin/sh\n${body}\nexec ${OCIRT_BIN} "$@"\n`, {mode: 0o755})
+  return file
+}
+
+export function stagingLeft(root: string): string[] {
+  try {
+    return fs.readdirSync(path.join(root, '.migrate'))
+  } catch {
+    return []
+  }
+}

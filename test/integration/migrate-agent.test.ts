@@ -1,0 +1,130 @@
+// `ocirt migrate-agent`, the target's half of a migration, spoken to as `ocirt migrate` does over SSH but through
+// local pipes: it reports the host, prepares (id free, bundle, cgroup, bind sources, room) and undoes everything it
+// made on `abort` and when the conversation ends without `commit`.
+import {test} from 'node:test'
+import assert from 'node:assert/strict'
+import {spawn, type ChildProcess} from 'node:child_process'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import {AgentClient} from '../../src/migrate/agent/client'
+import {cleanupFor, type Cleanup} from '../helpers/cleanup'
+import {requires} from '../helpers/requires'
+import {OCIRT_BIN} from '../helpers/paths'
+
+interface Agent {
+  client: AgentClient
+  child: ChildProcess
+  exited: Promise<number | null>
+  root: string
+  dir: string
+}
+
+function startAgent(c: Cleanup): Agent {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirt-agent-'))
+  c.dir(dir)
+  const root = path.join(dir, 'root')
+  const child = spawn(OCIRT_BIN, ['--root', root, 'migrate-agent'], {stdio: ['pipe', 'pipe', 'pipe']})
+  c.pid(child)
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  return {client: new AgentClient(child.stdin!, child.stdout!, child.stderr!, 'local agent'), child, exited, root, dir}
+}
+
+const prepareReq = (a: Agent, over: Record<string, unknown> = {}) => ({
+  id: 'moved', bundleDir: path.join(a.dir, 'bundles', 'b'), bundleBytes: 1, imageBytes: 1, requiredPaths: [], ...over,
+})
+
+function staged(a: Agent): string[] {
+  try {
+    return fs.readdirSync(path.join(a.root, '.migrate'))
+  } catch {
+    return []
+  }
+}
+
+test('hello reports the host: ocirt, criu and its features, cpu flags', async (t) => {
+  if (!requires(t, 'root', 'ocirt', 'criu')) return
+  const a = startAgent(cleanupFor(t))
+  const facts = await a.client.request('hello', {})
+  assert.match(facts.ocirt, /^\d+\.\d+\.\d+/)
+  assert.match(facts.criu.version ?? '', /^4\./)
+  assert.equal(facts.criu.problem, undefined)
+  assert.equal(facts.features.lazyPages, '', 'userfaultfd works on this machine')
+  assert.ok(facts.cpuFlags.includes('sse2'))
+  assert.equal(facts.root, a.root)
+  a.client.close()
+  assert.equal(await a.exited, 0)
+})
+
+test('prepare makes the bundle and staging dirs; abort removes what it made, and only that', async (t) => {
+  if (!requires(t, 'root', 'ocirt')) return
+  const a = startAgent(cleanupFor(t))
+  const prep = await a.client.request('prepare', prepareReq(a))
+  assert.ok(fs.statSync(prep.imageDir).isDirectory())
+  assert.equal(fs.statSync(prep.imageDir).mode & 0o777, 0o700, 'images hold memory: 0700')
+  assert.ok(fs.existsSync(path.join(a.dir, 'bundles', 'b')))
+  await a.client.request('write-config', {bundleDir: path.join(a.dir, 'bundles', 'b'), config: {ociVersion: '1.0.2'}})
+  await assert.rejects(a.client.request('remove-paths', {bundleDir: path.join(a.dir, 'bundles', 'b'), paths: ['../../x']}), /outside the bundle/)
+  const {undone} = await a.client.request('abort', {reason: 'test'})
+  assert.deepEqual(undone, [])
+  assert.ok(!fs.existsSync(path.join(a.dir, 'bundles')), 'the bundle dirs it made are gone')
+  assert.deepEqual(staged(a), [])
+
+  // a bundle directory that was there before stays (only what the agent made goes)
+  const mine = path.join(a.dir, 'existing')
+  fs.mkdirSync(mine)
+  await a.client.request('prepare', prepareReq(a, {bundleDir: mine}))
+  await a.client.request('abort', {reason: 'test'})
+  assert.ok(fs.existsSync(mine))
+  a.client.close()
+})
+
+test('a conversation that ends without commit is undone by the agent itself', async (t) => {
+  if (!requires(t, 'root', 'ocirt')) return
+  const a = startAgent(cleanupFor(t))
+  await a.client.request('prepare', prepareReq(a))
+  assert.equal(staged(a).length, 1)
+  a.child.stdin!.end() // as when the SSH connection drops
+  assert.equal(await a.exited, 0)
+  assert.ok(!fs.existsSync(path.join(a.dir, 'bundles')))
+  assert.deepEqual(staged(a), [])
+})
+
+test('commit keeps the bundle and drops the staging directory', async (t) => {
+  if (!requires(t, 'root', 'ocirt')) return
+  const a = startAgent(cleanupFor(t))
+  await a.client.request('prepare', prepareReq(a))
+  await a.client.request('commit', {})
+  a.client.close()
+  assert.equal(await a.exited, 0)
+  assert.ok(fs.existsSync(path.join(a.dir, 'bundles', 'b')))
+  assert.deepEqual(staged(a), [])
+})
+
+test('prepare refuses, naming the reason, and makes nothing: taken id, bundle with a config, missing bind source, busy cgroup, no room', async (t) => {
+  if (!requires(t, 'root', 'ocirt')) return
+  const c = cleanupFor(t)
+  const a = startAgent(c)
+  fs.mkdirSync(path.join(a.root, 'taken'), {recursive: true})
+  await assert.rejects(a.client.request('prepare', prepareReq(a, {id: 'taken'})), /container taken already exists on the target/)
+  await assert.rejects(a.client.request('prepare', prepareReq(a, {id: '../x'})), /invalid|id/i)
+  const withConfig = path.join(a.dir, 'full')
+  fs.mkdirSync(withConfig)
+  fs.writeFileSync(path.join(withConfig, 'config.json'), '{}')
+  await assert.rejects(a.client.request('prepare', prepareReq(a, {bundleDir: withConfig})), /already holds a config\.json/)
+  await assert.rejects(a.client.request('prepare', prepareReq(a, {requiredPaths: ['/nonexistent/ocirt-volume']})), /\/nonexistent\/ocirt-volume .* does not exist on the target/)
+  await assert.rejects(a.client.request('prepare', prepareReq(a, {bundleBytes: 2 ** 60})), /not enough room for the bundle on the target/)
+
+  const cg = `ocirt-test-agent-${process.pid}`
+  const dir = `/sys/fs/cgroup/pids/${cg}`
+  c.cgroup(`/${cg}`)
+  fs.mkdirSync(dir)
+  const sleeper = spawn('sleep', ['60'], {stdio: 'ignore'})
+  c.pid(sleeper)
+  fs.writeFileSync(path.join(dir, 'cgroup.procs'), String(sleeper.pid))
+  await assert.rejects(a.client.request('prepare', prepareReq(a, {cgroupsPath: `/${cg}`})), new RegExp(`cgroup /${cg} is in use on the target`))
+
+  assert.ok(!fs.existsSync(path.join(a.dir, 'bundles')), 'no bundle dir made')
+  assert.deepEqual(staged(a), [], 'no staging dir made')
+  a.client.close()
+})

@@ -1,0 +1,53 @@
+import {test} from 'node:test'
+import assert from 'node:assert/strict'
+import {preflight} from '../../../src/migrate/preflight'
+import type {HostFacts} from '../../../src/migrate/agent/facts'
+
+function host(over: Partial<HostFacts> = {}): HostFacts {
+  return {
+    ocirt: '0.1.0', node: 'v20.20.2', hostname: 'h', arch: 'x64', kernel: '6.18.0', root: '/run/ocirt',
+    criu: {version: '4.1.1'}, features: {lazyPages: '', dirtyTracking: 'Dirty tracking is OFF'},
+    cpuFlags: ['fpu', 'sse2', 'avx2'], ...over,
+  }
+}
+
+test('auto picks post-copy where both kernels have userfaultfd and no dirty tracking (this machine)', () => {
+  const v = preflight(host(), host(), 'auto')
+  assert.equal(v.mode, 'post-copy')
+  assert.deepEqual(v.problems, [])
+  assert.ok(v.notes.some((n) => /pre-copy not possible: memory dirty tracking/.test(n)), v.notes.join('\n'))
+})
+
+test('auto falls back to stop-and-copy when either side lacks userfaultfd', () => {
+  const v = preflight(host(), host({features: {lazyPages: 'UFFD is not supported', dirtyTracking: 'off'}}), 'auto')
+  assert.equal(v.mode, 'stop-copy')
+  assert.ok(v.notes.some((n) => /post-copy not possible: .*the target lacks it \(UFFD is not supported\)/.test(n)), v.notes.join('\n'))
+})
+
+test('an explicit mode the kernels cannot do is a problem naming the side and the reason', () => {
+  const v = preflight(host({features: {lazyPages: 'no uffd', dirtyTracking: ''}}), host(), 'post-copy')
+  assert.equal(v.mode, undefined)
+  assert.match(v.problems.join('\n'), /--mode post-copy needs userfaultfd \(lazy pages\): the source lacks it \(no uffd\)/)
+})
+
+test('pre-copy is refused as not implemented, even where the kernels could do it', () => {
+  const v = preflight(host({features: {lazyPages: '', dirtyTracking: ''}}), host({features: {lazyPages: '', dirtyTracking: ''}}), 'pre-copy')
+  assert.equal(v.mode, undefined)
+  assert.match(v.problems.join('\n'), /pre-copy is not implemented yet/)
+  assert.equal(preflight(host({features: {lazyPages: '', dirtyTracking: ''}}), host({features: {lazyPages: '', dirtyTracking: ''}}), 'auto').mode, 'post-copy')
+})
+
+test('missing criu, another architecture, missing CPU flags and another ocirt major are problems', () => {
+  const v = preflight(host(), host({criu: {problem: 'criu binary criu: not found'}, arch: 'arm64', cpuFlags: ['fpu'], ocirt: '1.0.0'}), 'auto')
+  assert.equal(v.mode, undefined)
+  const all = v.problems.join('\n')
+  assert.match(all, /target: criu binary criu: not found/)
+  assert.match(all, /the target is arm64, the source x64/)
+  assert.match(all, /CPU lacks .*sse2 avx2|CPU lacks .*avx2 sse2/)
+  assert.match(all, /ocirt 1\.0\.0 on the target cannot take a migration from ocirt 0\.1\.0/)
+})
+
+test('stop-copy needs nothing but a working criu', () => {
+  const none = {lazyPages: 'x', dirtyTracking: 'y'}
+  assert.equal(preflight(host({features: none}), host({features: none}), 'stop-copy').mode, 'stop-copy')
+})
