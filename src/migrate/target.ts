@@ -4,8 +4,8 @@
 //   k8s | k8s:<node>                      a Kubernetes node (src/migrate/k8s/)
 //   ssh://[user@]host[:port]              ssh, URL form (the only way to say "ssh" explicitly)
 //   <scheme>:<rest>                       answered by a plugin's migrate:target hook (src/migrate/target-hook.ts);
-//                                         scheme is [a-z][a-z0-9-]*, rest is not a port number and the
-//                                         whole is not an IPv6 address
+//                                         scheme is [a-z][a-z0-9-]*; rest is non-empty and does not start
+//                                         like a number (that is a port); the whole is not an IPv6 address
 //   [user@]host[:port]                    ssh: a hostname or IPv4 address
 //   [user@][v6addr][:port]                ssh: an IPv6 address in brackets, with or without a port
 //   [user@]v6addr                         ssh: a bare IPv6 address, never with a port
@@ -65,7 +65,8 @@ export function parseTarget(to: string, ctx: ErrorContext = {verb: 'migrate'}): 
   if (colon > 0 && !to.slice(0, colon).includes('@') && !isIPv6(to)) {
     const scheme = to.slice(0, colon)
     const rest = to.slice(colon + 1)
-    if (SCHEME.test(scheme) && !/^\d*$/.test(rest)) {
+    // a rest that starts like a number is a (mistyped) port, never a plugin's value: "host:22x" says so
+    if (SCHEME.test(scheme) && !/^[-+]?\d/.test(rest) && rest !== '') {
       if (scheme === 'ssh') fail('write an ssh target as [user@]host[:port] or ssh://[user@]host[:port]')
       return {kind: 'plugin', scheme, rest}
     }

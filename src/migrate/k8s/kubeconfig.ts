@@ -55,13 +55,7 @@ export function loadKubeConfig(k8s: K8sModule, opts: K8sOptions, ctx: ErrorConte
         const e = err as NodeJS.ErrnoException
         fail(`${what}: ${e.code === 'ENOENT' ? 'does not exist' : `cannot be read: ${firstLine(e.message)}`}`)
       }
-      if (i > 0) {
-        try {
-          kc.mergeConfig(one, true)
-        } catch (err) {
-          fail(`${what}: cannot be merged: ${firstLine((err as Error).message)}`)
-        }
-      }
+      if (i > 0) mergeFirstWins(kc, one)
     })
     const where = `${from}${files.join(path.delimiter)}`
     if (opts.context) {
@@ -110,6 +104,14 @@ function inCluster(k8s: K8sModule, host: string, port: string | undefined, saDir
     {name: 'in-cluster', authProvider: {name: 'tokenFile', config: {tokenFile}}},
   )
   return {kc, source: what, server}
+}
+
+/** kubectl's merge of KUBECONFIG files: the first file to name a cluster, user or context (or current-context) wins. */
+function mergeFirstWins(into: KubeConfig, from: KubeConfig): void {
+  if (!into.getCurrentContext() && from.getCurrentContext()) into.setCurrentContext(from.getCurrentContext())
+  for (const c of from.getClusters()) if (!into.getCluster(c.name)) into.addCluster(c)
+  for (const u of from.getUsers()) if (!into.getUser(u.name)) into.addUser(u)
+  for (const c of from.getContexts()) if (!into.getContextObject(c.name)) into.addContext(c)
 }
 
 function firstLine(text: string): string {

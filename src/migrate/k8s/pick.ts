@@ -120,7 +120,8 @@ function apiError(err: unknown, k8s: K8sModule, conf: LoadedKubeConfig, request:
     return new StepFailed(`Kubernetes API ${where}: ${request}: no answer within ${timeoutMs / 1000} s`, ctx, {cause: err})
   }
   const detail = (e?.message ?? String(err)).replace(/^request to \S+ failed, reason: /, '')
-  return new StepFailed(`cannot reach the Kubernetes API server ${where}: ${request}: ${detail}`, ctx, {cause: err})
+  const tls = /CERT|SIGNATURE|ALTNAME/.test(e?.code ?? '') || /certificate/i.test(detail) ? ' (TLS: check the cluster\'s certificate-authority and the server name)' : ''
+  return new StepFailed(`cannot reach the Kubernetes API server ${where}: ${request}: ${detail}${tls}`, ctx, {cause: err})
 }
 
 function parseBody(body: unknown): {reason?: string; message?: string} | undefined {
