@@ -3,7 +3,7 @@
 // what the user reads when the credentials, the server or the configuration are wrong. Every call goes through
 // @kubernetes/client-node 1.x as the migrate command will, loaded lazily by src/migrate/k8s/client.ts; the
 // last tests load it from compiled CommonJS in another working directory and from an esbuild bundle.
-import {after, test} from 'node:test'
+import {test, type TestContext} from 'node:test'
 import * as assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
 import * as fs from 'node:fs'
@@ -176,13 +176,13 @@ test('configuration sources: KUBECONFIG (merged), ~/.kube/config, --context; eac
  * Picks a target over the fake server in a child node process that loads `moduleFile`, and returns its answer.
  * Asynchronous on purpose: the fake server answers from this process's event loop.
  */
-async function pickInChild(k8s: FakeK8s, moduleFile: string, cwd: string, env: NodeJS.ProcessEnv = {}): Promise<{node?: string; error?: string}> {
+async function pickInChild(t: TestContext, k8s: FakeK8s, moduleFile: string, cwd: string, env: NodeJS.ProcessEnv = {}): Promise<{node?: string; error?: string}> {
   const script = `
     const {pickK8sTarget} = require(${JSON.stringify(moduleFile)})
     pickK8sTarget({kubeconfig: ${JSON.stringify(k8s.kubeconfig)}, selfNode: 'ocirt-self', selfAddresses: []})
       .then((r) => process.stdout.write(JSON.stringify({node: r.chosen.node})), (e) => process.stdout.write(JSON.stringify({error: e.stack})))`
   const child = spawn(process.execPath, ['-e', script], {cwd, env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'pipe']})
-  cleanupFor(after).pid(child)
+  cleanupFor(t).pid(child)
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (d) => (stdout += d))
@@ -198,7 +198,7 @@ test('compiled CommonJS loads the ESM-only client with a real import(), from any
   const text = fs.readFileSync(path.join(REPO, 'dist', 'src', 'migrate', 'k8s', 'client.js'), 'utf8')
   assert.match(text, /return import\(url\)/, 'tsc kept the import()')
   assert.doesNotMatch(text, /require\("@kubernetes\/client-node"\)/)
-  const result = await pickInChild(k8s, compiled, '/')
+  const result = await pickInChild(t, k8s, compiled, '/')
   assert.deepEqual(result, {node: 'worker-annotated'})
 })
 
@@ -216,6 +216,6 @@ test('an esbuild bundle made as scripts/bundle.mjs makes it keeps the import() a
   assert.match(text, /import\(/)
   assert.doesNotMatch(text, /require\("@kubernetes\/client-node"\)/)
   // outside the repository the package is found the way an installed ocirt finds it: through node_modules on the path
-  const result = await pickInChild(k8s, out, '/', {NODE_PATH: path.join(REPO, 'node_modules')})
+  const result = await pickInChild(t, k8s, out, '/', {NODE_PATH: path.join(REPO, 'node_modules')})
   assert.deepEqual(result, {node: 'worker-annotated'})
 })
