@@ -202,20 +202,39 @@ test('compiled CommonJS loads the ESM-only client with a real import(), from any
   assert.deepEqual(result, {node: 'worker-annotated'})
 })
 
-test('an esbuild bundle made as scripts/bundle.mjs makes it keeps the import() and works', async (t) => {
+test('bundled as scripts/bundle.mjs bundles and started by its loader (vm.Script, code cache), the import() still works', async (t) => {
   const k8s = await startFakeK8s(t)
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirt-k8s-bundle-'))
   cleanupFor(t).dir(dir)
-  const out = path.join(dir, 'k8s-bundle.js')
+  const entry = path.join(dir, 'entry.ts')
+  fs.writeFileSync(entry, [
+    `import {pickK8sTarget} from ${JSON.stringify(path.join(REPO, 'src', 'migrate', 'k8s'))}`,
+    "pickK8sTarget({kubeconfig: process.env.FAKE_KUBECONFIG, selfNode: 'ocirt-self', selfAddresses: []})",
+    '  .then((r) => process.stdout.write(JSON.stringify({node: r.chosen.node})), (e) => process.stdout.write(JSON.stringify({error: e.stack})))',
+  ].join('\n'))
   const {buildSync} = require('esbuild') as typeof import('esbuild')
   buildSync({
-    entryPoints: [path.join(REPO, 'src', 'migrate', 'k8s', 'index.ts')], outfile: out, bundle: true, platform: 'node', format: 'cjs',
-    target: 'node20', minify: true, logLevel: 'silent', external: ['@oclif/*', 'koffi', 'ssh2', 'tar-fs', '@kubernetes/client-node'],
+    entryPoints: [entry], outfile: path.join(dir, 'ocirt-main.js'), bundle: true, platform: 'node', format: 'cjs', target: 'node20',
+    minify: true, logLevel: 'silent', external: ['@oclif/*', 'koffi', 'ssh2', 'tar-fs', '@kubernetes/client-node'],
   })
-  const text = fs.readFileSync(out, 'utf8')
+  const text = fs.readFileSync(path.join(dir, 'ocirt-main.js'), 'utf8')
   assert.match(text, /import\(/)
   assert.doesNotMatch(text, /require\("@kubernetes\/client-node"\)/)
-  // outside the repository the package is found the way an installed ocirt finds it: through node_modules on the path
-  const result = await pickInChild(t, k8s, out, '/', {NODE_PATH: path.join(REPO, 'node_modules')})
-  assert.deepEqual(result, {node: 'worker-annotated'})
+  fs.copyFileSync(path.join(REPO, 'scripts', 'ocirt-loader.js'), path.join(dir, 'ocirt.js'))
+  // outside the repository the package is found through NODE_PATH, as an installed ocirt finds its node_modules
+  const run = async (file: string) => {
+    const child = spawn(process.execPath, [file], {cwd: '/', env: {...process.env, NODE_PATH: path.join(REPO, 'node_modules'), FAKE_KUBECONFIG: k8s.kubeconfig}, stdio: ['ignore', 'pipe', 'pipe']})
+    cleanupFor(t).pid(child)
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+    assert.equal(code, 0, stderr)
+    assert.equal(stderr, '', 'no warnings either')
+    return JSON.parse(stdout)
+  }
+  assert.deepEqual(await run(path.join(dir, 'ocirt.js')), {node: 'worker-annotated'}, 'through the loader, as bin/ocirt starts the bundle')
+  assert.deepEqual(await run(path.join(dir, 'ocirt-main.js')), {node: 'worker-annotated'}, 'the bundle run directly')
+  assert.equal(k8s.requests.length, 2)
 })
