@@ -14,6 +14,7 @@ import {ocirt, type OcirtResult} from '../helpers/ocirt'
 import {OCIRT_BIN, REPO} from '../helpers/paths'
 import {missing} from '../helpers/requires'
 import {cleanupFor} from '../helpers/cleanup'
+import {startFakeK8s} from '../helpers/fake-k8s'
 import {parseTarget} from '../../src/migrate/target'
 import {targetFromPlugins, TargetHookFailed} from '../../src/migrate/target-hook'
 
@@ -138,6 +139,46 @@ test("the plugin's own errors come back naming the plugin", {skip}, async () => 
   await hookFails(ask(config, 'pool:drained', 'web-1'), 'ocirt-plugin-target', /pool "drained" has no host to take web-1: d1 \(draining\)/)
   process.env.OCIRT_TARGET_POOL = path.join(tmp, 'no-such-pools.json')
   await hookFails(ask(config, 'pool:edge'), 'ocirt-plugin-target', /no-such-pools\.json: does not exist/)
+})
+
+test('through bin/ocirt: a plugin command gets the same answers from the real config, and reaches k8s', {skip}, async (t) => {
+  // what the migrate command will do, from a command that oclif loads inside the real executable
+  const probe = path.join(tmp, 'ocirt-plugin-probe')
+  fs.mkdirSync(path.join(probe, 'commands'), {recursive: true})
+  fs.writeFileSync(path.join(probe, 'package.json'), JSON.stringify({name: 'ocirt-plugin-probe', version: '1.0.0', oclif: {commands: './commands'}}))
+  fs.writeFileSync(path.join(probe, 'commands', 'target-probe.js'), [
+    'module.exports = class TargetProbe {',
+    "  static summary = 'where would --to go'",
+    "  static args = {to: {name: 'to', required: true}}",
+    '  static flags = {}',
+    '  static strict = false',
+    '  static async run(argv, config) {',
+    "    const m = (f) => require(config.root + '/dist/src/migrate/' + f)",
+    '    const to = argv[0]',
+    "    const spec = m('target').parseTarget(to)",
+    "    const target = spec.kind === 'k8s'",
+    "      ? (await m('k8s').pickK8sTarget({node: spec.node, kubeconfig: process.env.FAKE_KUBECONFIG, selfNode: 'ocirt-self', selfAddresses: []})).chosen.target",
+    "      : await m('target-hook').targetFromPlugins(config, {id: 'c1', to, spec})",
+    "    process.stdout.write(JSON.stringify(target ?? null) + '\\n')",
+    '  }',
+    '}',
+  ].join('\n'))
+  const link = await run(['plugins', 'link', '--no-install', probe])
+  assert.equal(link.code, 0, out(link))
+  t.after(() => run(['plugins', 'unlink', 'ocirt-plugin-probe']))
+
+  const k8s = await startFakeK8s(t)
+  const probeEnv = {OCIRT_TARGET_POOL: poolFile, FAKE_KUBECONFIG: k8s.kubeconfig}
+  const pool = await run(['target-probe', 'pool:edge'], probeEnv)
+  assert.equal(pool.code, 0, out(pool))
+  assert.equal(pool.json().host, 'edge-b.example.net')
+  const ssh = await run(['target-probe', 'root@node2'], probeEnv)
+  assert.equal(ssh.code, 0, out(ssh))
+  assert.equal(ssh.json(), null)
+  const node = await run(['target-probe', 'k8s:worker-plain'], probeEnv)
+  assert.equal(node.code, 0, out(node))
+  assert.deepEqual(node.json(), {host: '192.0.2.22', port: 22, user: 'root', nodeName: 'worker-plain', label: 'k8s node worker-plain (192.0.2.22:22)'})
+  assert.deepEqual(k8s.requests.map((r) => r.path), ['/api/v1/nodes/worker-plain'])
 })
 
 test('another plugin: its failure and its unusable answer name it; of two answers the first by plugin name wins', {skip}, async () => {
