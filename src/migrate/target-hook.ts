@@ -7,7 +7,8 @@
 // are ranked as oclif ranks plugins (core, then user-installed, then linked), then by plugin name.
 import type {Config, Hook} from '@oclif/core'
 import {InvalidInput, OcirtError, type ErrorContext} from '../core/errors'
-import {DEFAULT_SSH_PORT, hostPort, type ResolvedTarget, type TargetSpec} from './target'
+import {DEFAULT_SSH_PORT, hostPort, parseTarget, sshTarget, type ResolvedTarget, type TargetSpec} from './target'
+import {pickK8sTarget, type K8sOptions, type NodeVerdict} from './k8s'
 
 export const TARGET_HOOK = 'migrate:target'
 
@@ -38,6 +39,10 @@ const TYPE_RANK: Record<string, number> = {core: 0, user: 1, link: 2}
 
 /** runs every plugin's migrate:target hook; the first ResolvedTarget returned wins; plugin errors become a clear error naming the plugin */
 export async function targetFromPlugins(config: Config, opts: TargetHookOptions, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<ResolvedTarget | undefined> {
+  return (await targetFromPluginsWithName(config, opts, timeoutMs))?.target
+}
+
+async function targetFromPluginsWithName(config: Config, opts: TargetHookOptions, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<{target: ResolvedTarget; plugin: string} | undefined> {
   const ctx: ErrorContext = {verb: 'migrate', id: opts.id, step: 'target'}
   const result = await config.runHook(TARGET_HOOK, {id: opts.id, to: opts.to, spec: opts.spec}, timeoutMs, true)
 
@@ -54,7 +59,7 @@ export async function targetFromPlugins(config: Config, opts: TargetHookOptions,
   if (answers.length === 0) return undefined
   const {plugin, result: answer} = answers[0]
   try {
-    return checkTarget(answer, `${plugin.name} (${opts.to})`)
+    return {target: checkTarget(answer, `${plugin.name} (${opts.to})`), plugin: plugin.name}
   } catch (err) {
     const why = err instanceof OcirtError ? err.message : String(err)
     throw new TargetHookFailed(`${named(plugin)}: its ${TARGET_HOOK} hook answered --to ${JSON.stringify(opts.to)} with an unusable target: ${why}`, plugin.name, ctx)
@@ -101,3 +106,35 @@ export function checkTarget(value: unknown, labelDefault: string): ResolvedTarge
   if (node !== undefined) target.nodeName = node
   return target
 }
+
+export interface TargetResolution {
+  spec: TargetSpec
+  target: ResolvedTarget
+  /** who chose it: a plugin (by name), the Kubernetes node choice, or --to itself */
+  from: {plugin: string} | 'k8s' | 'ssh'
+  /** for k8s: every node's verdict */
+  verdicts?: NodeVerdict[]
+}
+
+/**
+ * The whole of `--to`: parse it, ask the plugins first (any plugin may answer any target), then choose a
+ * Kubernetes node for k8s, or take the ssh target as written. A plugin scheme that no plugin answers is an
+ * error that lists the plugins that have the hook. `config` is oclif's (the migrate command's this.config);
+ * without it no plugin is asked.
+ */
+export async function resolveTarget(config: Config | undefined, opts: {id: string; to: string; k8s?: Omit<K8sOptions, 'node' | 'id'>; sshUser?: string}): Promise<TargetResolution> {
+  const ctx: ErrorContext = {verb: 'migrate', id: opts.id, step: 'target'}
+  const spec = parseTarget(opts.to, ctx)
+  if (config) {
+    const answered = await targetFromPluginsWithName(config, {id: opts.id, to: opts.to, spec})
+    if (answered) return {spec, target: answered.target, from: {plugin: answered.plugin}}
+  }
+  if (spec.kind === 'k8s') {
+    const {chosen, verdicts} = await pickK8sTarget({...opts.k8s, node: spec.node, id: opts.id})
+    return {spec, target: chosen.target!, from: 'k8s', verdicts}
+  }
+  if (spec.kind === 'ssh') return {spec, target: sshTarget(spec, opts.sshUser), from: 'ssh'}
+  const hooked = config ? [...config.plugins.values()].filter((p) => (p.hooks?.[TARGET_HOOK] ?? []).length > 0).map((p) => p.name).sort() : []
+  throw new InvalidInput(`--to ${JSON.stringify(opts.to)}: no plugin answers scheme "${spec.scheme}" (plugins with a ${TARGET_HOOK} hook: ${hooked.join(', ') || 'none'})`, ctx)
+}
+

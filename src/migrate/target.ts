@@ -132,6 +132,13 @@ export function parsePort(text: string, fail: (why: string) => never): number {
   return port
 }
 
+/** The target of an ssh spec: port 22 and `defaultUser` unless the spec says otherwise. */
+export function sshTarget(spec: {host: string; port?: number; user?: string}, defaultUser = 'root'): ResolvedTarget {
+  const port = spec.port ?? DEFAULT_SSH_PORT
+  const user = spec.user ?? defaultUser
+  return {host: spec.host, port, user, label: `ssh ${user}@${hostPort(spec.host, port)}`}
+}
+
 /** "host:port", with brackets around an IPv6 address. */
 export function hostPort(host: string, port: number): string {
   return isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`

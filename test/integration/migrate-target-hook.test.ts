@@ -16,7 +16,7 @@ import {missing} from '../helpers/requires'
 import {cleanupFor} from '../helpers/cleanup'
 import {startFakeK8s} from '../helpers/fake-k8s'
 import {parseTarget} from '../../src/migrate/target'
-import {targetFromPlugins, TargetHookFailed} from '../../src/migrate/target-hook'
+import {resolveTarget, targetFromPlugins, TargetHookFailed} from '../../src/migrate/target-hook'
 
 const EXAMPLE = path.join(REPO, 'examples', 'ocirt-plugin-target')
 const skip = missing('ocirt')
@@ -139,6 +139,30 @@ test("the plugin's own errors come back naming the plugin", {skip}, async () => 
   await hookFails(ask(config, 'pool:drained', 'web-1'), 'ocirt-plugin-target', /pool "drained" has no host to take web-1: d1 \(draining\)/)
   process.env.OCIRT_TARGET_POOL = path.join(tmp, 'no-such-pools.json')
   await hookFails(ask(config, 'pool:edge'), 'ocirt-plugin-target', /no-such-pools\.json: does not exist/)
+})
+
+test('resolveTarget: plugins first, then k8s or ssh; a scheme nobody answers lists the plugins that could', {skip}, async (t) => {
+  process.env.OCIRT_TARGET_POOL = poolFile
+  const config = await loadConfig()
+  const pool = await resolveTarget(config, {id: 'c1', to: 'pool:edge'})
+  assert.deepEqual(pool.from, {plugin: 'ocirt-plugin-target'})
+  assert.equal(pool.target.host, 'edge-b.example.net')
+  assert.deepEqual(pool.spec, {kind: 'plugin', scheme: 'pool', rest: 'edge'})
+  assert.deepEqual(await resolveTarget(config, {id: 'c1', to: 'root@node2:2222'}), {
+    spec: {kind: 'ssh', host: 'node2', port: 2222, user: 'root'}, from: 'ssh',
+    target: {host: 'node2', port: 2222, user: 'root', label: 'ssh root@node2:2222'},
+  })
+  assert.equal((await resolveTarget(config, {id: 'c1', to: '[2001:db8::1]', sshUser: 'mig'})).target.label, 'ssh mig@[2001:db8::1]:22')
+  const k8s = await startFakeK8s(t)
+  const viaK8s = await resolveTarget(config, {id: 'c1', to: 'k8s', k8s: {kubeconfig: k8s.kubeconfig, selfNode: 'ocirt-self', selfAddresses: []}})
+  assert.equal(viaK8s.from, 'k8s')
+  assert.equal(viaK8s.target.nodeName, 'worker-annotated')
+  assert.equal(viaK8s.verdicts?.length, k8s.nodes().items.length)
+  await assert.rejects(resolveTarget(config, {id: 'c1', to: 'k8s:worker-down', k8s: {kubeconfig: k8s.kubeconfig}}), /^InvalidInput: migrate c1: k8s: node "worker-down" cannot take the container: NotReady/)
+  await assert.rejects(resolveTarget(config, {id: 'c1', to: 'cloud:eu-west'}),
+    /^InvalidInput: migrate c1: target: --to "cloud:eu-west": no plugin answers scheme "cloud" \(plugins with a migrate:target hook: ocirt-plugin-target\)$/)
+  await assert.rejects(resolveTarget(undefined, {id: 'c1', to: 'pool:edge'}), /no plugin answers scheme "pool" \(plugins with a migrate:target hook: none\)/)
+  await assert.rejects(resolveTarget(config, {id: 'c1', to: 'node2:0'}), /^InvalidInput: migrate c1: target: --to "node2:0": port 0 is out of range/)
 })
 
 test('through bin/ocirt: a plugin command gets the same answers from the real config, and reaches k8s', {skip}, async (t) => {

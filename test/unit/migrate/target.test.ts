@@ -1,7 +1,7 @@
 // parseTarget: every form of `ocirt migrate --to X`, and one clear InvalidInput for each kind of junk.
 import {test} from 'node:test'
 import * as assert from 'node:assert/strict'
-import {parseTarget, type TargetSpec} from '../../../src/migrate/target'
+import {parseTarget, sshTarget, type TargetSpec} from '../../../src/migrate/target'
 import {InvalidInput} from '../../../src/core/errors'
 
 const accepted: [string, TargetSpec][] = [
@@ -91,4 +91,10 @@ for (const [to, want] of rejected) {
 
 test('parseTarget errors carry the container id and step when the caller gives them', () => {
   assert.throws(() => parseTarget('node2:0', {verb: 'migrate', id: 'c1', step: 'target'}), /^InvalidInput: migrate c1: target: --to "node2:0": port 0 is out of range/)
+})
+
+test('sshTarget: port 22 and the default user unless the spec names them', () => {
+  assert.deepEqual(sshTarget({host: 'node2'}), {host: 'node2', port: 22, user: 'root', label: 'ssh root@node2:22'})
+  assert.deepEqual(sshTarget({host: 'node2', port: 2222, user: 'mig'}, 'other'), {host: 'node2', port: 2222, user: 'mig', label: 'ssh mig@node2:2222'})
+  assert.equal(sshTarget({host: '2001:db8::1'}, 'admin').label, 'ssh admin@[2001:db8::1]:22')
 })
