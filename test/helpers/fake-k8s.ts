@@ -68,10 +68,15 @@ export async function startFakeK8s(t: AfterHost, opts: {fixture?: string} = {}):
   const requests: RecordedRequest[] = []
 
   const fake = {delayMs: 0} as FakeK8s
+  const delayed = new Set<NodeJS.Timeout>()
   const srv = https.createServer({key: fs.readFileSync(keyFile), cert: fs.readFileSync(certFile)}, (req, res) => {
     const answer = () => handle(req, res, list, token, requests)
-    if (fake.delayMs > 0) setTimeout(answer, fake.delayMs)
-    else answer()
+    if (fake.delayMs <= 0) return answer()
+    const timer = setTimeout(() => {
+      delayed.delete(timer)
+      answer()
+    }, fake.delayMs)
+    delayed.add(timer)
   })
   await new Promise<void>((resolve, reject) => {
     srv.once('error', reject)
@@ -83,6 +88,7 @@ export async function startFakeK8s(t: AfterHost, opts: {fixture?: string} = {}):
   const close = async () => {
     if (closed) return
     closed = true
+    for (const timer of delayed) clearTimeout(timer)
     srv.closeAllConnections()
     await new Promise<void>((resolve) => srv.close(() => resolve()))
   }
