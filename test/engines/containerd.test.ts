@@ -1,0 +1,68 @@
+// containerd 1.6 (a private daemon) with ctr, through the io.containerd.runc.v2 shim with ocirt as its runc
+// binary: run --rm, a detached task with exec, ps, pause/resume, kill and delete. The shim prefixes every call
+// with --root, --log and --log-format json; ocirt's state under that root must hold the task with ctr's pid.
+import {after, before, describe, test} from 'node:test'
+import assert from 'node:assert/strict'
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import {cleanupFor} from '../helpers/cleanup'
+import {waitFor} from '../helpers/containers'
+import {ocirt} from '../helpers/ocirt'
+import {assertCmd, assertRunByOcirt, cgroupFileOf, engineMissing, IMAGE, uniqueName} from '../helpers/engines/common'
+import {Containerd} from '../helpers/engines/containerd'
+
+const SLEEPER = ['sh', '-c', 'trap "exit 3" TERM; while :; do sleep 0.1; done']
+
+describe('containerd (ctr, runc v2 shim) with ocirt as the runc binary', {skip: engineMissing('containerd', 'containerd', 'ctr', 'containerd-shim-runc-v2')}, () => {
+  const cleanup = cleanupFor(after)
+  let c: Containerd
+
+  before(async () => {
+    c = await Containerd.start(cleanup)
+    await c.importImage()
+  })
+
+  test('ctr run --rm: output and exit status come through; the shim deletes the container in ocirt', async () => {
+    const id = uniqueName('rm')
+    const r = await c.ctr(['run', '--rm', ...c.runFlags(), IMAGE, id, 'sh', '-c', 'echo hello; cat /proc/self/cgroup; exit 6'])
+    assert.equal(r.code, 6, `exit status passed through (stderr: ${r.stderr})`)
+    assert.match(r.stdout, /^hello\n/)
+    assert.match(r.stdout, new RegExp(`^\\d+:memory:/${c.namespace}/${id}$`, 'm'), 'the cgroup path containerd chose: /<namespace>/<id>')
+    assert.equal((await c.ctr(['containers', 'ls', '-q'])).stdout, '', 'ctr removed the container')
+    assert.ok(!fs.existsSync(path.join(c.ocirtStateRoot(), id)), 'ocirt\'s state of the container is gone')
+  })
+
+  test('a detached task runs in ocirt; exec, ps, pause/resume, kill and delete', async () => {
+    const id = uniqueName('task')
+    assertCmd(await c.ctr(['run', '-d', ...c.runFlags(), IMAGE, id, ...SLEEPER]), 'ctr run -d')
+    const task = (await c.tasks()).get(id)
+    assert.equal(task?.status, 'RUNNING')
+    await assertRunByOcirt(c.ocirtStateRoot(), id, task!.pid)
+
+    const ex = await c.ctr(['task', 'exec', '--exec-id', 'e1', id, 'sh', '-c', 'echo pid1=$(cat /proc/1/cmdline | tr "\\0" " "); exit 4'])
+    assert.equal(ex.code, 4, `exec's exit status passed through (stderr: ${ex.stderr})`)
+    assert.equal(ex.stdout, `pid1=${SLEEPER.join(' ')}\n`, 'exec runs in the container\'s pid namespace')
+    const missing = await c.ctr(['task', 'exec', '--exec-id', 'e2', id, 'no-such-command'])
+    assert.notEqual(missing.code, 0)
+    assert.match(missing.stderr, /OCI runtime exec failed: .*no-such-command.*not found/, 'the shim reports ocirt\'s error line from its JSON log')
+
+    const ps = assertCmd(await c.ctr(['task', 'ps', id]), 'ctr task ps').stdout
+    assert.match(ps, new RegExp(`^${task!.pid}\\s`, 'm'), `task ps (ocirt ps --format json) lists the init: ${ps}`)
+
+    assertCmd(await c.ctr(['task', 'pause', id]), 'ctr task pause')
+    assert.equal((await c.tasks()).get(id)?.status, 'PAUSED')
+    assert.equal(cgroupFileOf(task!.pid, 'freezer', 'freezer.state'), 'FROZEN')
+    assert.equal((await ocirt(['state', id], {root: c.ocirtStateRoot()})).json().status, 'paused')
+    assertCmd(await c.ctr(['task', 'resume', id]), 'ctr task resume')
+    assert.equal((await c.tasks()).get(id)?.status, 'RUNNING')
+    assert.equal(cgroupFileOf(task!.pid, 'freezer', 'freezer.state'), 'THAWED')
+
+    assertCmd(await c.ctr(['task', 'kill', '-s', 'SIGTERM', id]), 'ctr task kill')
+    await waitFor('the task to stop', async () => (await c.tasks()).get(id)?.status === 'STOPPED')
+    const del = assertCmd(await c.ctr(['task', 'delete', id]), 'ctr task delete')
+    assert.match(del.stderr, /exit with non-zero exit code 3\b/, 'the trap\'s exit status, as the shim saw it')
+    assertCmd(await c.ctr(['containers', 'delete', id]), 'ctr containers delete')
+    assert.ok(!fs.existsSync(path.join(c.ocirtStateRoot(), id)), 'ocirt\'s state of the container is gone')
+    assert.ok(!fs.existsSync(`/sys/fs/cgroup/memory/${c.namespace}/${id}`), 'the container\'s cgroup is gone')
+  })
+})
