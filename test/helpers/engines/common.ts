@@ -9,7 +9,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import assert from 'node:assert/strict'
 import {ocirt} from '../ocirt'
-import {OCIRT_BIN, PROBE_ROOTFS} from '../paths'
+import {OCIRT_BIN, PROBE_ROOTFS, REPO} from '../paths'
 import {sleep} from '../containers'
 
 /**
@@ -290,12 +290,15 @@ export async function deleteOcirtContainers(root: string): Promise<void> {
   }
 }
 
+/** This repository's ocirt, even when $OCIRT_BIN points the engines at another runtime: it reads only ocirt's state. */
+const OCIRT_ITSELF = path.join(REPO, 'bin', 'ocirt')
+
 /**
  * The proof that ocirt ran the engine's container: ocirt's own state under ROOT knows ID, as running, with the
  * pid the engine reports. (runc keeps a different state; an engine that ran runc leaves nothing ocirt can read.)
  */
 export async function assertRunByOcirt(root: string, id: string, enginePid: number): Promise<void> {
-  const r = await ocirt(['state', id], {root})
+  const r = await ocirt(['state', id], {root, bin: OCIRT_ITSELF})
   assert.equal(r.code, 0, `ocirt --root ${root} state ${id} must know the engine's container (stderr: ${r.stderr})`)
   const state = r.json()
   assert.equal(state.status, 'running', `ocirt's state of ${id}`)
