@@ -11,6 +11,7 @@ import {ocirt} from '../helpers/ocirt'
 import {OCIRT_BIN} from '../helpers/paths'
 import {assertCmd, cgroupFileOf, engineMissing, findBin, IMAGE, runCmd} from '../helpers/engines/common'
 import {OCIRT_DEFAULT_ROOT, Podman} from '../helpers/engines/podman'
+import {check} from '../helpers/requires'
 
 /** A container init that ends with status 3 on SIGTERM (pid 1 has no default action for it). */
 const SLEEPER = ['sh', '-c', 'echo started; trap "exit 3" TERM; while :; do sleep 0.1; done']
@@ -90,6 +91,35 @@ describe('podman with ocirt as its runtime', {skip: engineMissing('podman', 'pod
     const lines = r.stdout.replace(/\r/g, '').split('\n')
     assert.ok(lines.includes('/dev/pts/0'), `the container's stdin is its own pty: ${JSON.stringify(r.stdout)}`)
     assert.ok(lines.includes('30 100'), `the pty has the caller's window size: ${JSON.stringify(r.stdout)}`)
+  })
+
+  test('exec -it gets a pty of the caller\'s size; run -dt hands the container\'s pty to conmon (console socket)', {skip: !findBin('script') && 'needs script (util-linux)'}, async () => {
+    const id = await detached()
+    const cmd = `stty rows 31 cols 101; ${p.shellCommand(['exec', '-it', id, 'sh', '-c', 'tty; stty size; exit 5'])}`
+    const r = await runCmd('script', ['-qec', cmd, '/dev/null'])
+    assert.equal(r.code, 5, `exit status through the pty (output: ${r.stdout} ${r.stderr})`)
+    const lines = r.stdout.replace(/\r/g, '').split('\n')
+    assert.ok(lines.some((l) => /^(\^@)?\/dev\/pts\/\d+$/.test(l)), `exec's stdin is a pty: ${JSON.stringify(r.stdout)}`)
+    assert.ok(lines.includes('31 101'), `the pty has the caller's window size: ${JSON.stringify(r.stdout)}`)
+
+    const tty = assertCmd(await p.podman(['run', '-dt', ...p.runFlags(), IMAGE, 'sh', '-c', 'tty; sleep 600']), 'run -dt').stdout.trim()
+    await waitFor('the terminal container\'s output in podman logs', async () => (await p.podman(['logs', tty])).stdout.replace(/\r/g, '') === '/dev/pts/0\n')
+    await p.assertRunByOcirt(tty)
+    assertCmd(await p.podman(['rm', '-f', '-t', '0', id, tty]), 'rm -f')
+  })
+
+  test('container checkpoint and restore go through ocirt and CRIU: the process goes on where it stopped', {skip: check('criu') ?? false}, async () => {
+    const id = assertCmd(await p.podman(['run', '-d', ...p.runFlags(), IMAGE, 'sh', '-c', 'i=0; while :; do i=$((i+1)); echo $i > /tmp/count; sleep 0.05; done']), 'run -d').stdout.trim()
+    const count = async () => Number(assertCmd(await p.podman(['exec', id, 'cat', '/tmp/count']), 'exec cat').stdout)
+    await waitFor('the counter to pass 40', async () => (await count()) > 40, 20_000)
+    assertCmd(await p.podman(['container', 'checkpoint', id]), 'container checkpoint')
+    assert.equal(await p.inspect(id, '{{.State.Status}}'), 'exited')
+    assertCmd(await p.podman(['container', 'restore', id]), 'container restore')
+    await p.assertRunByOcirt(id)
+    // a fresh start would need 2 s to count past 40; the restored process reads above 40 at once
+    const after = await count()
+    assert.ok(after > 40, `the counter goes on from above 40, not from 1: ${after}`)
+    assertCmd(await p.podman(['rm', '-f', '-t', '0', id]), 'rm -f')
   })
 
   test('top lists the container\'s processes; stats --no-stream reads its cgroups', async () => {
