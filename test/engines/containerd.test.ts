@@ -8,7 +8,7 @@ import * as path from 'node:path'
 import {cleanupFor} from '../helpers/cleanup'
 import {waitFor} from '../helpers/containers'
 import {ocirt} from '../helpers/ocirt'
-import {assertCmd, assertRunByOcirt, cgroupFileOf, engineMissing, IMAGE, uniqueName} from '../helpers/engines/common'
+import {assertCmd, assertRunByOcirt, cgroupFileOf, engineMissing, findBin, IMAGE, onTerminal, terminalLines, uniqueName} from '../helpers/engines/common'
 import {Containerd} from '../helpers/engines/containerd'
 
 const SLEEPER = ['sh', '-c', 'trap "exit 3" TERM; while :; do sleep 0.1; done']
@@ -30,6 +30,28 @@ describe('containerd (ctr, runc v2 shim) with ocirt as the runc binary', {skip: 
     assert.match(r.stdout, new RegExp(`^\\d+:memory:/${c.namespace}/${id}$`, 'm'), 'the cgroup path containerd chose: /<namespace>/<id>')
     assert.equal((await c.ctr(['containers', 'ls', '-q'])).stdout, '', 'ctr removed the container')
     assert.ok(!fs.existsSync(path.join(c.ocirtStateRoot(), id)), 'ocirt\'s state of the container is gone')
+  })
+
+  test('ctr run -t and task exec -t: the shim passes ocirt a console socket, the pty reaches ctr', {skip: !findBin('script') && 'needs script (util-linux)'}, async () => {
+    // ctr sizes the pty only after Start returns (a race with the container's first instructions, whatever the
+    // runtime): the container reads its size a moment later, which also shows the shim's resize reached it.
+    const id = uniqueName('tty')
+    const r = await onTerminal(c.shellCommand(['run', '--rm', '-t', ...c.runFlags(), IMAGE, id, 'sh', '-c', 'tty; sleep 1; stty size; exit 5']), 30, 100)
+    assert.equal(r.code, 5, `exit status through the pty (output: ${r.stdout} ${r.stderr})`)
+    const lines = terminalLines(r.stdout)
+    assert.ok(lines.includes('/dev/pts/0'), `the container's stdin is its own pty: ${JSON.stringify(r.stdout)}`)
+    assert.ok(lines.includes('30 100'), `the pty has ctr's window size: ${JSON.stringify(r.stdout)}`)
+
+    const task = uniqueName('ttyexec')
+    assertCmd(await c.ctr(['run', '-d', ...c.runFlags(), IMAGE, task, ...SLEEPER]), 'ctr run -d')
+    const ex = await onTerminal(c.shellCommand(['task', 'exec', '-t', '--exec-id', 'e1', task, 'sh', '-c', 'tty; sleep 1; stty size; exit 4']), 31, 101)
+    assert.equal(ex.code, 4, `exec's exit status through the pty (output: ${ex.stdout} ${ex.stderr})`)
+    assert.ok(terminalLines(ex.stdout).some((l) => /^\/dev\/pts\/\d+$/.test(l)), `exec's stdin is a pty: ${JSON.stringify(ex.stdout)}`)
+    assert.ok(terminalLines(ex.stdout).includes('31 101'), `exec's pty has ctr's window size: ${JSON.stringify(ex.stdout)}`)
+    assertCmd(await c.ctr(['task', 'kill', '-s', 'SIGKILL', task]), 'ctr task kill')
+    await waitFor('the task to stop', async () => (await c.tasks()).get(task)?.status === 'STOPPED')
+    assertCmd(await c.ctr(['task', 'delete', task]), 'ctr task delete')
+    assertCmd(await c.ctr(['containers', 'delete', task]), 'ctr containers delete')
   })
 
   test('a detached task runs in ocirt; exec, ps, pause/resume, kill and delete', async () => {

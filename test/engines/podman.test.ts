@@ -9,7 +9,7 @@ import {cleanupFor} from '../helpers/cleanup'
 import {waitFor} from '../helpers/containers'
 import {ocirt} from '../helpers/ocirt'
 import {OCIRT_BIN} from '../helpers/paths'
-import {assertCmd, cgroupFileOf, engineMissing, findBin, IMAGE, runCmd} from '../helpers/engines/common'
+import {assertCmd, cgroupFileOf, engineMissing, findBin, IMAGE, onTerminal, terminalLines} from '../helpers/engines/common'
 import {OCIRT_DEFAULT_ROOT, Podman} from '../helpers/engines/podman'
 import {check} from '../helpers/requires'
 
@@ -85,21 +85,19 @@ describe('podman with ocirt as its runtime', {skip: engineMissing('podman', 'pod
   })
 
   test('run -it gives the container a terminal of the caller\'s size, and its exit status', {skip: !findBin('script') && 'needs script (util-linux)'}, async () => {
-    const cmd = `stty rows 30 cols 100; ${p.shellCommand(['run', '-it', '--rm', ...p.runFlags(), IMAGE, 'sh', '-c', 'tty; stty size; exit 5'])}`
-    const r = await runCmd('script', ['-qec', cmd, '/dev/null'])
+    const r = await onTerminal(p.shellCommand(['run', '-it', '--rm', ...p.runFlags(), IMAGE, 'sh', '-c', 'tty; stty size; exit 5']), 30, 100)
     assert.equal(r.code, 5, `exit status through the pty (output: ${r.stdout} ${r.stderr})`)
-    const lines = r.stdout.replace(/\r/g, '').split('\n')
+    const lines = terminalLines(r.stdout)
     assert.ok(lines.includes('/dev/pts/0'), `the container's stdin is its own pty: ${JSON.stringify(r.stdout)}`)
     assert.ok(lines.includes('30 100'), `the pty has the caller's window size: ${JSON.stringify(r.stdout)}`)
   })
 
   test('exec -it gets a pty of the caller\'s size; run -dt hands the container\'s pty to conmon (console socket)', {skip: !findBin('script') && 'needs script (util-linux)'}, async () => {
     const id = await detached()
-    const cmd = `stty rows 31 cols 101; ${p.shellCommand(['exec', '-it', id, 'sh', '-c', 'tty; stty size; exit 5'])}`
-    const r = await runCmd('script', ['-qec', cmd, '/dev/null'])
+    const r = await onTerminal(p.shellCommand(['exec', '-it', id, 'sh', '-c', 'tty; stty size; exit 5']), 31, 101)
     assert.equal(r.code, 5, `exit status through the pty (output: ${r.stdout} ${r.stderr})`)
-    const lines = r.stdout.replace(/\r/g, '').split('\n')
-    assert.ok(lines.some((l) => /^(\^@)?\/dev\/pts\/\d+$/.test(l)), `exec's stdin is a pty: ${JSON.stringify(r.stdout)}`)
+    const lines = terminalLines(r.stdout)
+    assert.ok(lines.some((l) => /^\/dev\/pts\/\d+$/.test(l)), `exec's stdin is a pty: ${JSON.stringify(r.stdout)}`)
     assert.ok(lines.includes('31 101'), `the pty has the caller's window size: ${JSON.stringify(r.stdout)}`)
 
     const tty = assertCmd(await p.podman(['run', '-dt', ...p.runFlags(), IMAGE, 'sh', '-c', 'tty; sleep 600']), 'run -dt').stdout.trim()

@@ -11,7 +11,7 @@ import * as path from 'node:path'
 import type {Cleanup} from '../cleanup'
 import {OCIRT_BIN} from '../paths'
 import {assertCmd, deleteOcirtContainers, existing, findBin, IMAGE, ociArchive, privateDir, reapMentioning,
-  removeIfNewAndEmpty, runCmd, startDaemon, stopDaemon, uniqueName, waitReady, type CmdOptions, type CmdResult,
+  removeIfNewAndEmpty, runCmd, shellLine, startDaemon, stopDaemon, uniqueName, waitReady, type CmdOptions, type CmdResult,
   type Daemon} from './common'
 
 const HOST_DIRS = ['/run/containerd/s', '/run/containerd/fifo', '/run/containerd']
@@ -73,6 +73,11 @@ export class Containerd {
   /** `ctr --address SOCKET --namespace NS ARGS` (NS: this instance's, or opts.namespace). */
   ctr(args: string[], opts: CmdOptions & {namespace?: string} = {}): Promise<CmdResult> {
     return runCmd(findBin('ctr')!, ['--address', this.socket, '--namespace', opts.namespace ?? this.namespace, ...args], opts)
+  }
+
+  /** The ctr command line as a string for a terminal (onTerminal). */
+  shellCommand(args: string[]): string {
+    return shellLine(findBin('ctr')!, ['--address', this.socket, '--namespace', this.namespace, ...args])
   }
 
   /** `ctr run` flags that make the runc shim call ocirt, on the native (plain copy) snapshotter. */

@@ -11,7 +11,7 @@ import type {Cleanup} from '../cleanup'
 import {ocirt} from '../ocirt'
 import {OCIRT_BIN} from '../paths'
 import {assertCmd, assertRunByOcirt, existing, findBin, IMAGE, privateDir, reapMentioning, removeIfNewAndEmpty,
-  rootfsTarball, runCmd, securityOpts, uniqueName, type CmdOptions, type CmdResult} from './common'
+  rootfsTarball, runCmd, securityOpts, shellLine, uniqueName, type CmdOptions, type CmdResult} from './common'
 
 /** ocirt's state root when no --root is given (as root). */
 export const OCIRT_DEFAULT_ROOT = '/run/ocirt'
@@ -81,8 +81,7 @@ export class Podman {
 
   /** The command line as a string for `script -c`, with the private config in its environment. */
   shellCommand(args: string[]): string {
-    const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
-    return [`CONTAINERS_CONF=${q(this.env.CONTAINERS_CONF!)}`, this.bin, ...this.globals, ...args].map((a, i) => (i === 0 ? a : q(a))).join(' ')
+    return shellLine(this.bin, [...this.globals, ...args], {CONTAINERS_CONF: this.env.CONTAINERS_CONF!})
   }
 
   /** Flags every `podman run` of the tests takes: the private cgroup parent and the seccomp switch. */
