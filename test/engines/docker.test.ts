@@ -86,6 +86,19 @@ describe('dockerd with ocirt as an added runtime', {skip: engineMissing('docker'
     assertCmd(await d.docker(['rm', '-f', id]), 'docker rm -f')
   })
 
+  test('update (ocirt update --resources -) changes the live cgroup; restart runs the container again in ocirt', async () => {
+    const {id, pid} = await detached(['--memory', '64m', '--pids-limit', '50'])
+    assertCmd(await d.docker(['update', '--memory', '128m', '--memory-swap', '256m', '--pids-limit', '70', id]), 'docker update')
+    assert.equal(cgroupFileOf(pid, 'memory', 'memory.limit_in_bytes'), String(128 * 1024 * 1024))
+    assert.equal(cgroupFileOf(pid, 'pids', 'pids.max'), '70')
+    assertCmd(await d.docker(['restart', '-t', '20', id]), 'docker restart')
+    const again = Number(await d.inspect(id, '{{.State.Pid}}'))
+    assert.notEqual(again, pid, 'a new init')
+    await assertRunByOcirt(d.ocirtStateRootOf(id), id, again)
+    assert.equal(cgroupFileOf(again, 'memory', 'memory.limit_in_bytes'), String(128 * 1024 * 1024), 'the updated limit is kept')
+    assertCmd(await d.docker(['rm', '-f', id]), 'docker rm -f')
+  })
+
   test('--memory 64m is the limit of the container\'s memory cgroup, and docker stats reads it', async () => {
     const {id, pid} = await detached(['--memory', '64m'])
     assert.equal(cgroupFileOf(pid, 'memory', 'memory.limit_in_bytes'), String(64 * 1024 * 1024))

@@ -62,6 +62,21 @@ describe('podman with ocirt as its runtime', {skip: engineMissing('podman', 'pod
     await waitFor('ocirt to forget the removed container', () => !fs.existsSync(`${OCIRT_DEFAULT_ROOT}/${id}`))
   })
 
+  test('create then start -a, kill, wait and start again: each start is ocirt\'s', async () => {
+    const id = assertCmd(await p.podman(['create', ...p.runFlags(), IMAGE, ...SLEEPER]), 'create').stdout.trim()
+    assert.equal(await p.inspect(id, '{{.State.Status}}'), 'created')
+    assertCmd(await p.podman(['start', id]), 'start')
+    await p.assertRunByOcirt(id)
+    assertCmd(await p.podman(['kill', id]), 'kill')
+    assert.equal(assertCmd(await p.podman(['wait', id]), 'wait').stdout.trim(), '137', 'SIGKILL (podman kill\'s default)')
+    assertCmd(await p.podman(['start', id]), 'start again')
+    await p.assertRunByOcirt(id)
+    assertCmd(await p.podman(['rm', '-f', '-t', '0', id]), 'rm -f')
+    const attached = assertCmd(await p.podman(['create', ...p.runFlags(), IMAGE, 'echo', 'attached']), 'create').stdout.trim()
+    assert.equal(assertCmd(await p.podman(['start', '-a', attached]), 'start -a').stdout, 'attached\n')
+    assertCmd(await p.podman(['rm', attached]), 'rm')
+  })
+
   test('pause and unpause freeze and thaw the container\'s freezer cgroup, and ocirt reports paused', async () => {
     const id = await detached()
     const pid = Number(await p.inspect(id, '{{.State.Pid}}'))
