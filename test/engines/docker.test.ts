@@ -25,7 +25,7 @@ describe('dockerd with ocirt as an added runtime', {skip: engineMissing('docker'
 
   async function detached(flags: string[] = []): Promise<{id: string; pid: number}> {
     const id = assertCmd(await d.docker(['run', '-d', ...d.runFlags(), ...flags, IMAGE, ...SLEEPER]), 'docker run -d').stdout.trim()
-    await waitFor('the container\'s first line in docker logs', async () => (await d.docker(['logs', id])).stdout.includes('started'))
+    await waitFor('the container\'s first line in docker logs', async () => (await d.docker(['logs', id])).stdout.includes('started'), 30_000)
     return {id, pid: Number(await d.inspect(id, '{{.State.Pid}}'))}
   }
 

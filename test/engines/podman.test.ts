@@ -28,7 +28,7 @@ describe('podman with ocirt as its runtime', {skip: engineMissing('podman', 'pod
   /** `podman run -d` of SLEEPER (plus FLAGS); returns the full id once the container has printed "started". */
   async function detached(flags: string[] = []): Promise<string> {
     const id = assertCmd(await p.podman(['run', '-d', ...p.runFlags(), ...flags, IMAGE, ...SLEEPER]), 'podman run -d').stdout.trim()
-    await waitFor('the container\'s first line in podman logs', async () => (await p.podman(['logs', id])).stdout.includes('started'))
+    await waitFor('the container\'s first line in podman logs', async () => (await p.podman(['logs', id])).stdout.includes('started'), 30_000)
     return id
   }
 
