@@ -8,7 +8,7 @@ import * as path from 'node:path'
 import {cleanupFor} from '../helpers/cleanup'
 import {waitFor} from '../helpers/containers'
 import {ocirt} from '../helpers/ocirt'
-import {assertCmd, assertRunByOcirt, cgroupFileOf, engineMissing, findBin, IMAGE, onTerminal, terminalLines, uniqueName} from '../helpers/engines/common'
+import {assertCmd, EXPECTED_SECCOMP_MODE, seccompModeOf, assertRunByOcirt, cgroupFileOf, engineMissing, findBin, IMAGE, onTerminal, terminalLines, uniqueName} from '../helpers/engines/common'
 import {Containerd} from '../helpers/engines/containerd'
 
 const SLEEPER = ['sh', '-c', 'trap "exit 3" TERM; while :; do sleep 0.1; done']
@@ -60,6 +60,7 @@ describe('containerd (ctr, runc v2 shim) with ocirt as the runc binary', {skip: 
     const task = (await c.tasks()).get(id)
     assert.equal(task?.status, 'RUNNING')
     await assertRunByOcirt(c.ocirtStateRoot(), id, task!.pid)
+    assert.equal(seccompModeOf(task!.pid), EXPECTED_SECCOMP_MODE, 'the engine\'s seccomp setting reached the container (SECCOMP_UNCONFINED)')
 
     const ex = await c.ctr(['task', 'exec', '--exec-id', 'e1', id, 'sh', '-c', 'echo pid1=$(cat /proc/1/cmdline | tr "\\0" " "); exit 4'])
     assert.equal(ex.code, 4, `exec's exit status passed through (stderr: ${ex.stderr})`)

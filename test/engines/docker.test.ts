@@ -9,7 +9,7 @@ import * as path from 'node:path'
 import {cleanupFor} from '../helpers/cleanup'
 import {waitFor} from '../helpers/containers'
 import {ocirt} from '../helpers/ocirt'
-import {assertCmd, assertRunByOcirt, cgroupFileOf, engineMissing, findBin, IMAGE, onTerminal, terminalLines} from '../helpers/engines/common'
+import {assertCmd, EXPECTED_SECCOMP_MODE, seccompModeOf, assertRunByOcirt, cgroupFileOf, engineMissing, findBin, IMAGE, onTerminal, terminalLines} from '../helpers/engines/common'
 import {dockerCli, Dockerd, RUNTIME_NAME} from '../helpers/engines/docker'
 
 const SLEEPER = ['sh', '-c', 'echo started; trap "exit 3" TERM; while :; do sleep 0.1; done']
@@ -44,6 +44,7 @@ describe('dockerd with ocirt as an added runtime', {skip: engineMissing('docker'
     assert.equal(await d.inspect(id, '{{.HostConfig.Runtime}}'), RUNTIME_NAME)
     const root = d.ocirtStateRootOf(id)
     await assertRunByOcirt(root, id, pid)
+    assert.equal(seccompModeOf(pid), EXPECTED_SECCOMP_MODE, 'the engine\'s seccomp setting reached the container (SECCOMP_UNCONFINED)')
 
     const ex = await d.docker(['exec', id, 'sh', '-c', 'echo pid1=$(cat /proc/1/cmdline | tr "\\0" " "); exit 4'])
     assert.equal(ex.code, 4, `exec's exit status passed through (stderr: ${ex.stderr})`)

@@ -9,7 +9,7 @@ import {cleanupFor} from '../helpers/cleanup'
 import {waitFor} from '../helpers/containers'
 import {ocirt} from '../helpers/ocirt'
 import {OCIRT_BIN} from '../helpers/paths'
-import {assertCmd, cgroupFileOf, engineMissing, findBin, IMAGE, onTerminal, terminalLines} from '../helpers/engines/common'
+import {assertCmd, EXPECTED_SECCOMP_MODE, seccompModeOf, cgroupFileOf, engineMissing, findBin, IMAGE, onTerminal, terminalLines} from '../helpers/engines/common'
 import {OCIRT_DEFAULT_ROOT, Podman} from '../helpers/engines/podman'
 import {check} from '../helpers/requires'
 
@@ -43,6 +43,7 @@ describe('podman with ocirt as its runtime', {skip: engineMissing('podman', 'pod
   test('run -d runs in ocirt (its state, conmon\'s command line); ps, logs, exec, stop and rm work on it', async () => {
     const id = await detached()
     await p.assertRunByOcirt(id)
+    assert.equal(seccompModeOf(Number(await p.inspect(id, '{{.State.Pid}}'))), EXPECTED_SECCOMP_MODE, 'the engine\'s seccomp setting reached the container (SECCOMP_UNCONFINED)')
     const conmon = fs.readFileSync(`/proc/${await p.inspect(id, '{{.State.ConmonPid}}')}/cmdline`, 'utf8').split('\0')
     assert.equal(conmon[conmon.indexOf('-r') + 1], OCIRT_BIN, 'conmon runs ocirt')
     assert.ok(conmon.includes('--log-format=json'), `conmon passes runc's JSON log flags to ocirt: ${conmon.join(' ')}`)

@@ -19,10 +19,24 @@ import {sleep} from '../containers'
  */
 export const SECCOMP_UNCONFINED = true
 
-/** The flags podman and docker take for it (ctr passes no seccomp profile unless asked). */
+/** The flags podman and docker take for it (ctr passes no seccomp profile unless asked: see ctrSeccomp). */
 export function securityOpts(): string[] {
   return SECCOMP_UNCONFINED ? ['--security-opt', 'seccomp=unconfined'] : []
 }
+
+/** `ctr run --seccomp` (containerd's default profile) once seccomp is in; nothing while it is not. */
+export function ctrSeccomp(): string[] {
+  return SECCOMP_UNCONFINED ? [] : ['--seccomp']
+}
+
+/** The Seccomp: field of /proc/PID/status: 0 none, 2 a filter (what the engine's profile must give). */
+export function seccompModeOf(pid: number): number {
+  const line = fs.readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('Seccomp:'))
+  return Number(line?.split(/\s+/)[1])
+}
+
+/** The seccomp mode every engine container must have under SECCOMP_UNCONFINED. */
+export const EXPECTED_SECCOMP_MODE = SECCOMP_UNCONFINED ? 0 : 2
 
 /** The image name every engine test imports the test rootfs under. */
 export const IMAGE = 'localhost/ocirt-probe:latest'

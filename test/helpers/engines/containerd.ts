@@ -10,7 +10,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import type {Cleanup} from '../cleanup'
 import {OCIRT_BIN} from '../paths'
-import {assertCmd, deleteOcirtContainers, existing, findBin, IMAGE, ociArchive, privateDir, reapMentioning,
+import {assertCmd, ctrSeccomp, deleteOcirtContainers, existing, findBin, IMAGE, ociArchive, privateDir, reapMentioning,
   removeIfNewAndEmpty, runCmd, shellLine, startDaemon, stopDaemon, uniqueName, waitReady, type CmdOptions, type CmdResult,
   type Daemon} from './common'
 
@@ -82,7 +82,7 @@ export class Containerd {
 
   /** `ctr run` flags that make the runc shim call ocirt, on the native (plain copy) snapshotter. */
   runFlags(): string[] {
-    return ['--snapshotter', 'native', '--runc-binary', OCIRT_BIN, '--runc-root', this.ocirtRoot]
+    return ['--snapshotter', 'native', '--runc-binary', OCIRT_BIN, '--runc-root', this.ocirtRoot, ...ctrSeccomp()]
   }
 
   /** Where the shim keeps ocirt's state of this namespace's containers. */
