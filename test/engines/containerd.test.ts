@@ -8,7 +8,9 @@ import * as path from 'node:path'
 import {cleanupFor} from '../helpers/cleanup'
 import {waitFor} from '../helpers/containers'
 import {ocirt} from '../helpers/ocirt'
-import {assertCmd, EXPECTED_SECCOMP_MODE, seccompModeOf, assertRunByOcirt, cgroupFileOf, engineMissing, findBin, IMAGE, onTerminal, terminalLines, uniqueName} from '../helpers/engines/common'
+import {assertCmd, onTerminal, terminalLines} from '../helpers/engines/command'
+import {engineMissing, EXPECTED_SECCOMP_MODE, findBin, IMAGE, uniqueName} from '../helpers/engines/common'
+import {assertRunByOcirt, cgroupFileOf, seccompModeOf} from '../helpers/engines/proof'
 import {Containerd} from '../helpers/engines/containerd'
 
 const SLEEPER = ['sh', '-c', 'trap "exit 3" TERM; while :; do sleep 0.1; done']

@@ -9,7 +9,9 @@ import * as path from 'node:path'
 import {cleanupFor} from '../helpers/cleanup'
 import {waitFor} from '../helpers/containers'
 import {ocirt} from '../helpers/ocirt'
-import {assertCmd, EXPECTED_SECCOMP_MODE, seccompModeOf, assertRunByOcirt, cgroupFileOf, engineMissing, findBin, IMAGE, onTerminal, terminalLines} from '../helpers/engines/common'
+import {assertCmd, onTerminal, terminalLines} from '../helpers/engines/command'
+import {engineMissing, EXPECTED_SECCOMP_MODE, findBin, IMAGE} from '../helpers/engines/common'
+import {assertRunByOcirt, cgroupFileOf, seccompModeOf} from '../helpers/engines/proof'
 import {dockerCli, Dockerd, RUNTIME_NAME} from '../helpers/engines/docker'
 
 const SLEEPER = ['sh', '-c', 'echo started; trap "exit 3" TERM; while :; do sleep 0.1; done']

@@ -10,9 +10,11 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import type {Cleanup} from '../cleanup'
 import {OCIRT_BIN} from '../paths'
-import {assertCmd, ctrSeccomp, deleteOcirtContainers, existing, findBin, IMAGE, ociArchive, privateDir, reapMentioning,
-  removeIfNewAndEmpty, runCmd, shellLine, startDaemon, stopDaemon, uniqueName, waitReady, type CmdOptions, type CmdResult,
-  type Daemon} from './common'
+import {assertCmd, runCmd, shellLine, type CmdOptions, type CmdResult} from './command'
+import {ctrSeccomp, existing, findBin, IMAGE, privateDir, removeIfNewAndEmpty, uniqueName} from './common'
+import {reapMentioning, startDaemon, stopDaemon, waitReady, type Daemon} from './daemon'
+import {ociArchive} from './image'
+import {deleteOcirtContainers} from './proof'
 
 const HOST_DIRS = ['/run/containerd/s', '/run/containerd/fifo', '/run/containerd']
 

@@ -9,8 +9,11 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import type {Cleanup} from '../cleanup'
 import {OCIRT_BIN} from '../paths'
-import {assertCmd, deleteOcirtContainers, existing, findBin, IMAGE, privateDir, removeIfNewAndEmpty, rootfsTarball, runCmd, securityOpts, shellLine,
-  startDaemon, stopDaemon, uniqueName, waitReady, type CmdOptions, type CmdResult, type Daemon} from './common'
+import {assertCmd, runCmd, shellLine, type CmdOptions, type CmdResult} from './command'
+import {existing, findBin, IMAGE, privateDir, removeIfNewAndEmpty, securityOpts, uniqueName} from './common'
+import {startDaemon, stopDaemon, waitReady, type Daemon} from './daemon'
+import {rootfsTarball} from './image'
+import {deleteOcirtContainers} from './proof'
 import {Containerd} from './containerd'
 
 /** The name ocirt is registered under (docker run --runtime RUNTIME_NAME). */

@@ -10,8 +10,11 @@ import * as path from 'node:path'
 import type {Cleanup} from '../cleanup'
 import {ocirt} from '../ocirt'
 import {OCIRT_BIN} from '../paths'
-import {assertCmd, assertRunByOcirt, existing, findBin, IMAGE, privateDir, reapMentioning, removeIfNewAndEmpty,
-  rootfsTarball, runCmd, securityOpts, shellLine, uniqueName, type CmdOptions, type CmdResult} from './common'
+import {assertCmd, runCmd, shellLine, type CmdOptions, type CmdResult} from './command'
+import {existing, findBin, IMAGE, privateDir, removeIfNewAndEmpty, securityOpts, uniqueName} from './common'
+import {reapMentioning} from './daemon'
+import {rootfsTarball} from './image'
+import {assertRunByOcirt} from './proof'
 
 /** ocirt's state root when no --root is given (as root). */
 export const OCIRT_DEFAULT_ROOT = '/run/ocirt'
