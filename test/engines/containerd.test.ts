@@ -12,6 +12,7 @@ import {assertCmd, onTerminal, terminalLines} from '../helpers/engines/command'
 import {engineMissing, EXPECTED_SECCOMP_MODE, findBin, IMAGE, uniqueName} from '../helpers/engines/common'
 import {assertRunByOcirt, cgroupFileOf, seccompModeOf} from '../helpers/engines/proof'
 import {Containerd} from '../helpers/engines/containerd'
+import {check} from '../helpers/requires'
 
 const SLEEPER = ['sh', '-c', 'trap "exit 3" TERM; while :; do sleep 0.1; done']
 
@@ -89,5 +90,35 @@ describe('containerd (ctr, runc v2 shim) with ocirt as the runc binary', {skip: 
     assertCmd(await c.ctr(['containers', 'delete', id]), 'ctr containers delete')
     assert.ok(!fs.existsSync(path.join(c.ocirtStateRoot(), id)), 'ocirt\'s state of the container is gone')
     assert.ok(!fs.existsSync(`/sys/fs/cgroup/memory/${c.namespace}/${id}`), 'the container\'s cgroup is gone')
+  })
+
+  test('task checkpoint and a container checkpoint restored live go through ocirt and CRIU: the process goes on', {skip: check('criu') ?? false}, async () => {
+    const id = uniqueName('ckpt')
+    assertCmd(await c.ctr(['run', '-d', ...c.runFlags(), IMAGE, id, 'sh', '-c', 'i=0; while :; do i=$((i+1)); echo $i > /tmp/count; sleep 0.05; done']), 'ctr run -d')
+    let n = 0
+    const count = async () => Number(assertCmd(await c.ctr(['task', 'exec', '--exec-id', `cat${++n}`, id, 'cat', '/tmp/count']), 'task exec cat').stdout)
+    await waitFor('the counter to pass 40', async () => (await count()) > 40, 20_000)
+    // `ocirt checkpoint --image-path D --work-path D ID`: the task keeps running
+    assertCmd(await c.ctr(['task', 'checkpoint', '--image-path', path.join(c.dir, 'ckpt-img'), '--work-path', path.join(c.dir, 'ckpt-work'), id]), 'ctr task checkpoint')
+    assert.ok(fs.readdirSync(path.join(c.dir, 'ckpt-img')).some((f) => f.startsWith('pages-')), 'CRIU wrote the memory pages')
+    assert.equal((await c.tasks()).get(id)?.status, 'RUNNING')
+    // into the content store, then the container and task are gone and come back from it (ocirt restore)
+    assertCmd(await c.ctr(['containers', 'checkpoint', '--task', '--rw', id, `localhost/${id}:ckpt`]), 'ctr containers checkpoint')
+    assertCmd(await c.ctr(['task', 'kill', '-s', 'SIGKILL', id]), 'ctr task kill')
+    await waitFor('the task to stop', async () => (await c.tasks()).get(id)?.status === 'STOPPED')
+    await c.ctr(['task', 'delete', id])
+    assertCmd(await c.ctr(['containers', 'delete', id]), 'ctr containers delete')
+    assertCmd(await c.ctr(['containers', 'restore', '--live', '--rw', id, `localhost/${id}:ckpt`]), 'ctr containers restore --live')
+    const task = (await c.tasks()).get(id)
+    assert.equal(task?.status, 'RUNNING')
+    await assertRunByOcirt(c.ocirtStateRoot(), id, task!.pid)
+    // a fresh start would need 2 s to count past 40; the restored process reads above 40 at once
+    const after = await count()
+    assert.ok(after > 40, `the counter goes on from above 40, not from 1: ${after}`)
+    assertCmd(await c.ctr(['task', 'kill', '-s', 'SIGKILL', id]), 'ctr task kill')
+    await waitFor('the restored task to stop', async () => (await c.tasks()).get(id)?.status === 'STOPPED')
+    await c.ctr(['task', 'delete', id])
+    assertCmd(await c.ctr(['containers', 'delete', id]), 'ctr containers delete')
+    await c.ctr(['images', 'rm', `localhost/${id}:ckpt`])
   })
 })
