@@ -3,7 +3,8 @@
 // output ends with a single summary (# tests, # pass, # fail, ...).
 //
 //   node scripts/run-tests.mjs TIER... [-- NODE_TEST_OPTIONS...]
-//   TIER: unit | integration | e2e        (files: dist/test/<tier>/**/*.test.js; run `npm run build` first)
+//   TIER: unit | integration | e2e | engines   (files: dist/test/<tier>/**/*.test.js; run `npm run build` first)
+//   (engines: podman, containerd and dockerd with ocirt as their runtime, each in private dirs)
 //   e.g. npm test -- --test-name-pattern=codec
 //
 // unit tests run with node's default file concurrency. integration and e2e start real containers as root and
@@ -19,8 +20,8 @@ import {dirname, join, relative, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..')
-const TIERS = ['unit', 'integration', 'e2e']
-const SERIAL = new Set(['integration', 'e2e'])
+const TIERS = ['unit', 'integration', 'e2e', 'engines']
+const SERIAL = new Set(['integration', 'e2e', 'engines'])
 
 const sep = process.argv.indexOf('--')
 const tiers = sep < 0 ? process.argv.slice(2) : process.argv.slice(2, sep)

@@ -34,6 +34,9 @@ PACKAGES=(
   openssh-server openssh-client        # ssh transport of `ocirt migrate` (e2e runs its own sshd)
   hyperfine                            # bench/
   procps util-linux kmod
+  podman                               # engine test: podman --runtime ocirt (pulls conmon, containers-common)
+  containerd                           # engine test: ctr + the io.containerd.runc.v2 shim with ocirt as its binary
+  docker.io                            # engine test: dockerd --add-runtime ocirt=... (its init script is disabled below)
 )
 
 step() { printf '\n==> %s\n' "$*"; }
@@ -70,6 +73,20 @@ if [ "${#missing[@]}" -gt 0 ]; then
 else
   echo "all ${#PACKAGES[@]} packages already installed"
 fi
+
+# The engine tests start their own private daemons: none may run or start at boot. policy-rc.d kept the
+# postinst from starting them; the packages also enable docker's SysV init script and the systemd units
+# containerd.service and docker.socket (inert without systemd, live on a machine that boots with it).
+if [ -x /etc/init.d/docker ] && ls /etc/rc[2-5].d/S*docker >/dev/null 2>&1; then
+  update-rc.d docker disable >/dev/null 2>&1 || true
+  echo "disabled docker's init script"
+fi
+for unit in containerd.service docker.service docker.socket; do
+  if ls /etc/systemd/system/*.wants/"$unit" >/dev/null 2>&1; then
+    systemctl disable "$unit" >/dev/null 2>&1 || true   # edits the symlinks; works without a running systemd
+    echo "disabled $unit"
+  fi
+done
 
 step "CRIU"
 bash scripts/install-criu.sh
