@@ -53,12 +53,15 @@ migrate.ocirt.dev/enabled=true; see docs/migrate-targets.md), k8s:<node>, or any
     const globals = flags as unknown as FlagValues
     configureLog({file: globals.log as string | undefined, format: globals['log-format'] === 'json' ? 'json' : 'text', debug: globals.debug === true})
     const rt = runtimeFrom(globals)
-    const {resolveTarget} = await import('../migrate/resolve-target')
+    const {resolveTarget} = await import('../migrate/target-hook')
     const {migrate, MigrationFailed} = await import('../migrate/orchestrate')
     const {summaryText} = await import('../migrate/report')
     const print = (s: object & Parameters<typeof summaryText>[0]) => process.stdout.write(flags.json ? `${JSON.stringify(s, null, 2)}\n` : summaryText(s))
     try {
-      const {target, notes} = await resolveTarget({id: args.id, to: flags.to, kubeconfig: flags.kubeconfig, context: flags.context, config: this.config})
+      const chosen = await resolveTarget(this.config, {id: args.id, to: flags.to, k8s: {kubeconfig: flags.kubeconfig, context: flags.context}})
+      const {target} = chosen
+      const notes = typeof chosen.from === 'object' ? [`target chosen by plugin ${chosen.from.plugin}: ${target.label}`] : []
+      for (const v of chosen.verdicts ?? []) notes.push(`k8s node ${v.node}: ${v.eligible ? (v.node === target.nodeName ? 'chosen' : 'eligible') : v.why}`)
       const summary = await migrate(rt, {
         id: args.id, target, mode: flags.mode as 'auto',
         auth: {identityFiles: flags.identity, knownHostsFile: flags['known-hosts'], acceptNewHostKey: flags['accept-new-host-key']},

@@ -6,7 +6,7 @@ import {packTree} from './stream'
 
 export interface UnpackChannel {
   /** sends the tree (or only what changed since `changedSince`, ms since the epoch); resolves with the bytes sent */
-  send(localDir: string, opts?: {changedSince?: number}): Promise<number>
+  send(localDir: string, opts?: {changedSince?: number; ignore?: (relPath: string) => boolean}): Promise<number>
   /** gives up an unused channel */
   close(): void
 }
@@ -20,12 +20,16 @@ export async function openUnpack(session: SshSession, agentArgv: string[], remot
   proc.stderr.on('data', (b: Buffer) => (stderr += b.toString()))
   return {
     async send(localDir, opts = {}) {
-      const tar = packTree(localDir, {changedSince: opts.changedSince})
-      const done = new Promise<void>((resolve, reject) => {
+      const tar = packTree(localDir, {changedSince: opts.changedSince, ignore: opts.ignore})
+      const piped = new Promise<void>((resolve, reject) => {
         tar.once('error', reject)
+        ;(proc.stdin as NodeJS.WritableStream).once('error', reject)
         ;(tar as NodeJS.ReadableStream).pipe(proc.stdin as NodeJS.WritableStream).once('finish', () => resolve())
       })
-      await done
+      // a channel that dies mid-stream (connection lost, unpacker killed) never says 'finish': its exit does
+      await Promise.race([piped, proc.exit.then((e) => {
+        throw new Error(`the unpacker of ${remoteDir} on the target ended before the stream did (${e.code ?? e.signal}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`)
+      })])
       const exit = await proc.exit
       if (exit.code !== 0) throw new Error(`unpacking into ${remoteDir} on the target failed (${exit.code ?? exit.signal}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`)
       try {

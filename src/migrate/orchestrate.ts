@@ -19,6 +19,7 @@ import {pause, resume} from '../core/lifecycle/pause'
 import {checkpoint} from '../core/lifecycle/checkpoint'
 import {deleteContainer} from '../core/lifecycle/delete'
 import {makePipe} from '../core/sys/pipe'
+import {debug} from '../core/log'
 import {AgentClient, AgentGone} from './agent/client'
 import {hostFacts} from './agent/facts'
 import {planBundle, sizeOf, type BundlePlan} from './bundle-plan'
@@ -116,6 +117,7 @@ class Migration {
     const proc = await session.exec(agentArgv)
     const agent = new AgentClient(proc.stdin as never, proc.stdout as never, proc.stderr as never, o.target.label)
     this.agent = agent
+    if (rt.debug) proc.stderr.on('data', (b: Buffer) => process.stderr.write(b.toString().replace(/^ocirt: debug:/gm, 'target: debug:')))
     session.onClose((err) => agent.end(err ? `the SSH connection broke: ${err.message}` : 'the SSH connection closed'))
     void proc.exit.then((e) => agent.end(`it exited with ${e.code ?? e.signal}`), (err: Error) => agent.end(err.message))
     const remote = await agent.request('hello', {})
@@ -150,6 +152,7 @@ class Migration {
     }
     rep.end(this.summary.bytes.bundle)
 
+    await agent.request('write-config', {bundleDir: remoteBundle, config: plan.config})
     // everything the freeze needs, opened now
     const imagesChannel = await this.channel(agentArgv, prep.imageDir)
     const deltaChannels = await Promise.all(plan.items.map((i) => this.channel(agentArgv, i.remote)))
@@ -163,15 +166,21 @@ class Migration {
     const frozenAt = Date.now()
     await pause(rt, o.id, 'migrate')
     this.frozen = true
+    debug(`migrate ${o.id}: frozen`)
     await this.startDump(mode, images, pagePort)
     rep.end()
 
     this.step = 'transfer'
     rep.begin('transfer')
-    this.summary.bytes.images = await imagesChannel.send(images)
-    for (const [i, item] of plan.items.entries()) this.summary.bytes.delta += await deltaChannels[i].send(item.local, {changedSince: syncedAt})
-    await this.removeDeleted(plan, before)
-    await agent.request('write-config', {bundleDir: remoteBundle, config: plan.config})
+    // images and the bundle's changes travel side by side, each on its own channel
+    const [imageBytes, ...deltaBytes] = await Promise.all([
+      imagesChannel.send(images),
+      // the target's config.json is the rewritten one (write-config), never the source's
+      ...plan.items.map((item, i) => deltaChannels[i].send(item.local, {changedSince: syncedAt, ignore: item.what === 'bundle' ? isConfig : undefined})),
+      this.removeDeleted(plan, before).then(() => 0),
+    ])
+    this.summary.bytes.images = imageBytes
+    this.summary.bytes.delta = deltaBytes.reduce((a, b) => a + b, 0)
     rep.end(this.summary.bytes.images + this.summary.bytes.delta)
 
     this.step = 'restore'
@@ -183,7 +192,7 @@ class Migration {
       manageCgroupsMode: o.manageCgroupsMode,
     })
     this.summary.downtimeMs = Date.now() - frozenAt
-    rep.end(undefined, `pid ${restored.pid} on the target, criu restore ${restored.restoreMs} ms`)
+    rep.end(undefined, `pid ${restored.pid} on the target, restore ${restored.restoreMs} ms${restored.lazyPagesStartMs ? ` (lazy-pages daemon ${restored.lazyPagesStartMs} ms)` : ''}`)
 
     if (mode === 'post-copy') {
       this.step = 'post-copy'
@@ -255,7 +264,8 @@ class Migration {
 
   private agentArgv(): string[] {
     const root = this.o.remoteRoot ?? this.o.target.remoteRoot
-    return [this.o.remoteOcirt ?? this.o.target.remoteOcirt ?? 'ocirt', ...(root ? ['--root', root] : []), 'migrate-agent']
+    const debug = this.rt.debug ? ['--debug'] : []
+    return [this.o.remoteOcirt ?? this.o.target.remoteOcirt ?? 'ocirt', ...(root ? ['--root', root] : []), ...debug, 'migrate-agent']
   }
 
   private finish(): MigrationSummary {
@@ -321,6 +331,8 @@ class Migration {
     await this.session?.close().catch(() => undefined)
   }
 }
+
+const isConfig = (rel: string) => rel === 'config.json' || rel === './config.json'
 
 /** Memory the images will take: the cgroup's usage (v1 memory.usage_in_bytes, v2 memory.current). */
 function memoryBytes(cgroup: {version: 'v1' | 'v2'; paths: Record<string, string>}): number {

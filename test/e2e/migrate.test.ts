@@ -67,8 +67,11 @@ async function assertRolledBack(b: Counter, pid: number, target: Side, remoteBun
   const all = counts(b.file)
   for (let i = 1; i < all.length; i++) assert.equal(all[i], all[i - 1] + 1, 'no count lost or repeated on the source')
   // the target's agent undoes its part (also by itself when the connection is gone): give it a moment
-  await waitFor('the target cleaned up', async () => (await stateOn(target, b.id)).code !== 0 && stagingLeft(target.root).length === 0 && !fs.existsSync(remoteBundle), 20_000)
+  const clean = async () => (await stateOn(target, b.id)).code !== 0 && stagingLeft(target.root).length === 0 && !fs.existsSync(remoteBundle)
+  await waitFor('the target cleaned up', clean, 20_000).catch(() => undefined)
   assert.match((await stateOn(target, b.id)).stderr, /container does not exist/)
+  assert.deepEqual(stagingLeft(target.root), [], 'no staging dir left on the target')
+  assert.ok(!fs.existsSync(remoteBundle), `the target bundle ${remoteBundle} is gone`)
   assert.deepEqual(cgroupDirsLeft(targetCgroup), [], 'no cgroup left on the target')
 }
 

@@ -95,6 +95,7 @@ function loadCache(rt: Runtime): CriuCache | undefined {
 }
 
 function saveCache(rt: Runtime, c: CriuCache): void {
+  memo = c // later calls in this process see it too (a migration asks about the same features twice)
   try {
     fs.mkdirSync(rt.root, {recursive: true, mode: 0o700})
     const tmp = path.join(rt.root, `${CACHE_FILE}.${process.pid}.tmp`)

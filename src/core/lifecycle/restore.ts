@@ -55,6 +55,8 @@ export interface RestoreOptions {
   /** fds of ours to hand over where the checkpointed container's stdio came from outside (default: our 0, 1, 2);
    * the migration agent's own stdio is its SSH channel, so it gives /dev/null or the bundle's log files instead */
   inheritStdio?: [number, number, number]
+  /** awaited right before criu runs, after the cgroup, mounts and fds are ready (migration: the lazy-pages daemon) */
+  beforeCriu?: () => Promise<void> | undefined
 }
 
 const FORWARDED: NodeJS.Signals[] = ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH', 'SIGCONT']
@@ -131,6 +133,8 @@ export async function restore(rt: Runtime, opts: RestoreOptions, verb = 'restore
       joinNs: joined.join,
     })
     const procs = [...new Set(Object.values(view.paths))].map((d) => path.join(d, 'cgroup.procs'))
+    await opts.beforeCriu?.()
+    debug(`restore ${id}: cgroup, mounts and fds ready; running criu`)
     await runCriu(rt, argv, {
       ctx: {...ctx, step: 'criu restore'},
       logFile: path.join(workPath, RESTORE_LOG),

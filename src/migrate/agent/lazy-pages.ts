@@ -3,7 +3,7 @@
 // the rest in the background; it exits when every page has arrived.
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import {spawnSync} from 'node:child_process'
+import {spawn} from 'node:child_process'
 import {OcirtError} from '../../core/errors'
 import type {Runtime} from '../../core/runtime'
 import {logTail} from '../../core/criu/client'
@@ -20,10 +20,14 @@ export async function startLazyPages(rt: Runtime, o: {imageDir: string; workDir:
   const pidFile = path.join(o.workDir, 'lazy-pages.pid')
   const log = path.join(o.workDir, LAZY_LOG)
   // -d: criu daemonizes once its socket for the restorer is ready, so the restore can start right after
-  const r = spawnSync(rt.criu, ['lazy-pages', '--page-server', '--address', '127.0.0.1', '--port', String(o.port),
-    '-D', o.imageDir, '-W', o.workDir, '-o', LAZY_LOG, '-v4', '-d', '--pidfile', pidFile], {encoding: 'utf8', timeout: 30_000})
-  if (r.status !== 0) {
-    throw new OcirtError(`criu lazy-pages failed (${r.error?.message ?? `status ${r.status}`}): ${logTail(log)} (criu log: ${log})`, {verb: 'migrate-agent', id: o.id, step: 'start lazy-pages'})
+  const child = spawn(rt.criu, ['lazy-pages', '--page-server', '--address', '127.0.0.1', '--port', String(o.port),
+    '-D', o.imageDir, '-W', o.workDir, '-o', LAZY_LOG, '-v4', '-d', '--pidfile', pidFile], {stdio: 'ignore'})
+  const status = await new Promise<number | string>((resolve) => {
+    child.once('error', (err) => resolve(err.message))
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'))
+  })
+  if (status !== 0) {
+    throw new OcirtError(`criu lazy-pages failed (${typeof status === 'number' ? `status ${status}` : status}):${logTail(log)}`, {verb: 'migrate-agent', id: o.id, step: 'start lazy-pages'})
   }
   const pid = Number(fs.readFileSync(pidFile, 'utf8').trim())
   return {

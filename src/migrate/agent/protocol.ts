@@ -45,6 +45,8 @@ export interface RestoreResult {
   status: string
   /** ms the restore took on the target, CRIU included */
   restoreMs: number
+  /** of which starting CRIU's lazy-pages daemon took */
+  lazyPagesStartMs: number
 }
 
 /** Everything the source may ask, with what each answers. */

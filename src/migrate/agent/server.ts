@@ -103,11 +103,17 @@ export class MigrationAgent {
     const prep = this.prepared
     if (!prep) throw new OcirtError('restore before prepare', {verb: 'migrate-agent', id: p.id})
     const started = Date.now()
+    let lazyMs = 0
+    // the lazy-pages daemon starts while the restore makes the cgroup and mounts; criu restore waits for it
+    let daemonUp: Promise<void> | undefined
     if (p.lazyPages) {
       if (!p.pageServerPort) throw new OcirtError('lazy restore without a page server port', {verb: 'migrate-agent', id: p.id})
-      const daemon = await startLazyPages(this.rt, {imageDir: prep.imageDir, workDir: prep.workDir, port: p.pageServerPort, id: p.id})
-      this.lazy = daemon
-      this.undo.push('stop the lazy-pages daemon', () => daemon.stop())
+      daemonUp = startLazyPages(this.rt, {imageDir: prep.imageDir, workDir: prep.workDir, port: p.pageServerPort, id: p.id}).then((daemon) => {
+        this.lazy = daemon
+        this.undo.push('stop the lazy-pages daemon', () => daemon.stop())
+        lazyMs = Date.now() - started
+      })
+      daemonUp.catch(() => undefined) // awaited before criu restore runs
     }
     const fds = openStdio(p.stdio, p.bundleDir)
     try {
@@ -115,15 +121,16 @@ export class MigrationAgent {
       await restore(this.rt, {
         id: p.id, bundle: p.bundleDir, imagePath: prep.imageDir, workPath: prep.workDir, detach: true,
         lazyPages: p.lazyPages, tcpEstablished: p.tcpEstablished, extUnixSk: p.extUnixSk, fileLocks: p.fileLocks,
-        manageCgroupsMode: p.manageCgroupsMode, inheritStdio: fds,
+        manageCgroupsMode: p.manageCgroupsMode, inheritStdio: fds, beforeCriu: () => daemonUp,
       }, 'migrate-agent')
     } finally {
       for (const fd of new Set(fds)) fs.closeSync(fd)
+      await daemonUp?.catch(() => undefined) // a daemon that came up late is still ours to stop
     }
     if (FAULT === 'restore') throw new OcirtError('injected fault after restore (OCIRT_MIGRATE_FAULT=restore)', {verb: 'migrate-agent', id: p.id})
     if (FAULT === 'kill-lazy') this.lazy?.stop()
     const s = containerState(this.rt, p.id, 'migrate-agent')
-    return {pid: s.pid, status: s.status, restoreMs: Date.now() - started}
+    return {pid: s.pid, status: s.status, restoreMs: Date.now() - started, lazyPagesStartMs: lazyMs}
   }
 
   private async removePaths(bundleDir: string, paths: string[]): Promise<{removed: number}> {
