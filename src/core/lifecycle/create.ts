@@ -22,6 +22,8 @@ import {readProcStat} from '../state/status'
 import {lockContainer} from '../state/lock'
 import {hookState, newFacts} from './container'
 import {debug} from '../log'
+import {containerSeccomp, type Listener} from '../seccomp/compile'
+import {sendListener} from '../seccomp/listener'
 
 export interface CreateOptions {
   id: string
@@ -64,6 +66,9 @@ export async function create(rt: Runtime, opts: CreateOptions): Promise<Created>
     throw new InvalidInput('cannot use console socket if ocirt will not detach or allocate tty', ctx)
   }
 
+  // before anything changes on the system: a profile libseccomp refuses leaves nothing behind
+  const seccomp = containerSeccomp(spec, ctx)
+
   const undo = new UndoStack()
   try {
     debug(`create ${id}: validated config`)
@@ -94,6 +99,7 @@ export async function create(rt: Runtime, opts: CreateOptions): Promise<Created>
       // rootless, in each hierarchy not delegated the container stays in our cgroup and is shown that one
       cgroupPaths: rt.rootless ? {...ownCgroupDirs(), ...cgroup.paths()} : cgroup.paths(),
       joinCgroups: cgroup.exists() ? cgroup.paths() : {},
+      seccomp: seccomp && {flags: seccomp.flags, bpf: seccomp.bpf},
     })
 
     debug(`create ${id}: cgroup ready, plan built`)
@@ -124,7 +130,7 @@ export async function create(rt: Runtime, opts: CreateOptions): Promise<Created>
     await runHooks('createRuntime', spec.hooks?.createRuntime, creating, {...ctx, bundle})
     await runContainerHooks(spec.hooks?.createContainer, facts, creating, ctx)
     session.send(FRAME.HOOKS_DONE, Buffer.from(hookState(facts, 'created')))
-    await awaitReady(session, pid, opts)
+    await awaitReady(session, pid, opts, {listener: seccomp?.listener, state: () => hookState(facts, 'creating')})
 
     debug(`create ${id}: ready`)
     saveFacts(rt, facts)
@@ -139,8 +145,11 @@ export async function create(rt: Runtime, opts: CreateOptions): Promise<Created>
   }
 }
 
-/** Between HOOKS_DONE and READY the helper may hand over fds it opened in the container (pty master). */
-async function awaitReady(session: InitSession, pid: number, opts: CreateOptions): Promise<void> {
+/**
+ * Between HOOKS_DONE and READY the helper may hand over fds it opened in the container: the pty master, and the
+ * seccomp listener (for the agent at listenerPath, with the state; runc sends status "creating").
+ */
+async function awaitReady(session: InitSession, pid: number, opts: CreateOptions, notify: {listener?: Listener; state(): string}): Promise<void> {
   for (;;) {
     const f = await session.next()
     if (f === null) await session.expect(FRAME.READY, 'prepare container') // turns the early end into an error
@@ -152,6 +161,9 @@ async function awaitReady(session: InitSession, pid: number, opts: CreateOptions
       session.send(FRAME.ACK)
       if (!opts.onConsole) throw new InvalidInput('the container has a terminal but no console socket was given', {verb: opts.verb ?? 'create', id: opts.id})
       opts.onConsole(master)
+    } else if (f.type === FRAME.SECCOMP_FD && notify.listener) {
+      sendListener(notify.listener, pid, f.payload.readUInt32LE(0), notify.state(), {verb: opts.verb ?? 'create', id: opts.id})
+      session.send(FRAME.ACK)
     } else {
       throw new InvalidInput(`unexpected frame ${f.type} from the init helper`, {verb: opts.verb ?? 'create', id: opts.id, step: 'prepare container'})
     }
