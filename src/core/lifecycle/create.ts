@@ -23,7 +23,7 @@ import {lockContainer} from '../state/lock'
 import {hookState, newFacts} from './container'
 import {debug} from '../log'
 import {containerSeccomp, type Listener} from '../seccomp/compile'
-import {sendListener} from '../seccomp/listener'
+import {sendListener, silentEndUnderFilter} from '../seccomp/listener'
 
 export interface CreateOptions {
   id: string
@@ -130,7 +130,7 @@ export async function create(rt: Runtime, opts: CreateOptions): Promise<Created>
     await runHooks('createRuntime', spec.hooks?.createRuntime, creating, {...ctx, bundle})
     await runContainerHooks(spec.hooks?.createContainer, facts, creating, ctx)
     session.send(FRAME.HOOKS_DONE, Buffer.from(hookState(facts, 'created')))
-    await awaitReady(session, pid, opts, {listener: seccomp?.listener, state: () => hookState(facts, 'creating')})
+    await awaitReady(session, pid, opts, {filtered: seccomp !== undefined, listener: seccomp?.listener, state: () => hookState(facts, 'creating')})
 
     debug(`create ${id}: ready`)
     saveFacts(rt, facts)
@@ -149,9 +149,10 @@ export async function create(rt: Runtime, opts: CreateOptions): Promise<Created>
  * Between HOOKS_DONE and READY the helper may hand over fds it opened in the container: the pty master, and the
  * seccomp listener (for the agent at listenerPath, with the state; runc sends status "creating").
  */
-async function awaitReady(session: InitSession, pid: number, opts: CreateOptions, notify: {listener?: Listener; state(): string}): Promise<void> {
+async function awaitReady(session: InitSession, pid: number, opts: CreateOptions, notify: {filtered: boolean; listener?: Listener; state(): string}): Promise<void> {
   for (;;) {
     const f = await session.next()
+    if (f === null && notify.filtered) throw silentEndUnderFilter({verb: opts.verb ?? 'create', id: opts.id, step: 'prepare container'})
     if (f === null) await session.expect(FRAME.READY, 'prepare container') // turns the early end into an error
     else if (f.type === FRAME.READY) return
     else if (f.type === FRAME.ERROR) throw session.failure(f.payload)

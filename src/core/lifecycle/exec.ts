@@ -18,7 +18,7 @@ import {attachTerminal, type AttachedTerminal} from '../console'
 import {debug} from '../log'
 import {hookState, loadContainer} from './container'
 import {containerSeccomp} from '../seccomp/compile'
-import {sendListener} from '../seccomp/listener'
+import {sendListener, silentEndUnderFilter} from '../seccomp/listener'
 import {processFromFile, processFromFlags, subCgroupPaths, type ProcessFlags} from './exec-process'
 
 export interface ExecOptions extends ProcessFlags {
@@ -91,6 +91,7 @@ async function execIn(rt: Runtime, opts: ExecOptions, ctx: Ctx): Promise<number>
       await startProcess(session, encodePlan(plan), ctx, {
         onPid: (p) => (pid = p),
         onConsole: (master) => (terminal = attachTerminal(master)),
+        filtered: seccomp !== undefined,
         onListener: (fd) => sendListener(seccomp!.listener!, pid, fd, hookState(facts, status), ctx),
       })
       debug(`exec ${opts.id}: process ${pid} runs`)
@@ -122,7 +123,7 @@ async function execIn(rt: Runtime, opts: ExecOptions, ctx: Ctx): Promise<number>
  * runs once the helper's end of the sync socket closes (close-on-exec), while an ERROR frame means the helper
  * failed, execve included. The process's host pid is reported as soon as the helper sends it.
  */
-async function startProcess(session: InitSession, plan: Buffer, ctx: Ctx, on: {onPid(pid: number): void; onConsole(master: number): void; onListener(fd: number): void}): Promise<void> {
+async function startProcess(session: InitSession, plan: Buffer, ctx: Ctx, on: {filtered: boolean; onPid(pid: number): void; onConsole(master: number): void; onListener(fd: number): void}): Promise<void> {
   session.send(FRAME.PLAN, plan)
   const first = await nextFrame(session, ctx)
   if (first === null) await session.expect(FRAME.PID, 'start container process') // turns the early end into an error
@@ -135,6 +136,7 @@ async function startProcess(session: InitSession, plan: Buffer, ctx: Ctx, on: {o
   for (;;) {
     const f = await nextFrame(session, ctx)
     if (f === null) {
+      if (!ready && on.filtered) throw silentEndUnderFilter({...ctx, step: 'start container process'})
       if (!ready) await session.expect(FRAME.READY, 'start container process')
       return
     }

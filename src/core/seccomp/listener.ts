@@ -38,3 +38,11 @@ export function sendListener(listener: Listener, pid: number, fdInProcess: numbe
     fs.closeSync(fd)
   }
 }
+
+/**
+ * The helper reports every failure with an ERROR frame, unless the filter it loaded denies the very send(2) it
+ * reports with (or kills it): a silent end after a filter went in is most likely the profile's doing.
+ */
+export function silentEndUnderFilter(ctx: {verb: string; id: string; step: string}): OcirtError {
+  return new OcirtError('the container process ended without a word after its seccomp filter was loaded: the profile likely denies a syscall ocirt needs before execve (docs/seccomp.md lists them)', ctx)
+}
