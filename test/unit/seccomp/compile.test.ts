@@ -4,6 +4,7 @@ import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
+import {execFileSync} from 'node:child_process'
 import {compileSeccomp, planFilter} from '../../../src/core/seccomp/compile'
 import type {LinuxSeccomp} from '../../../src/core/spec/types'
 import {AUDIT_ARCH, RET, runFilter} from '../../helpers/bpf'
@@ -176,4 +177,15 @@ test('a Docker-style default profile (355 calls, three arches, argument conditio
   assert.equal(run(NR.socket, [40]), errno(EPERM))
   assert.equal(run(NR.socket, [1]), RET.ALLOW)
   assert.equal(run(NR_I386.read, [], AUDIT_ARCH.I386), RET.ALLOW)
+})
+
+test('a config without linux.seccomp loads neither koffi nor libseccomp', () => {
+  // a fresh process: this test file itself has loaded both by now
+  const script = `const {containerSeccomp} = require(${JSON.stringify(path.join(REPO, 'dist/src/core/seccomp/compile'))});
+    const r = containerSeccomp({linux: {}}, {verb: 'create', id: 'x'});
+    const koffi = Object.keys(require.cache).some((k) => k.includes('/koffi/'));
+    const maps = require('fs').readFileSync('/proc/self/maps', 'utf8').includes('libseccomp');
+    process.stdout.write(JSON.stringify({r: r ?? null, koffi, maps}))`
+  const out = execFileSync(process.execPath, ['-e', script], {encoding: 'utf8'})
+  assert.deepEqual(JSON.parse(out), {r: null, koffi: false, maps: false})
 })
