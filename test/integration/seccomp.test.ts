@@ -143,6 +143,11 @@ test('exec: the new process runs under the container\'s filter, also with --proc
   const processJson = path.join(path.dirname(b.dir), 'process.json')
   fs.writeFileSync(processJson, JSON.stringify({args: [PROBE, 'mkdir', '/newdir'], cwd: '/', env: ['PATH=/bin'], user: {uid: 0, gid: 0}}))
   assert.equal((await b.ocirt(['exec', '--process', processJson, b.id])).stdout, 'EREMOTEIO\n')
+  // exec loads the program create saved; without it (a container from elsewhere) it compiles the config's again
+  const saved = path.join(b.root, b.id, 'seccomp.bpf')
+  assert.ok(fs.statSync(saved).size > 0, 'create saved the compiled filter')
+  fs.rmSync(saved)
+  assert.equal((await b.ocirt(['exec', b.id, PROBE, 'mkdir', '/newdir'])).stdout, 'EREMOTEIO\n')
 })
 
 test('notify: the agent at listenerPath gets the listener and the container process state; its answer is what mkdir returns', async (t) => {

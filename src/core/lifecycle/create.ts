@@ -5,7 +5,7 @@ import type {StdioOptions} from 'node:child_process'
 import {InvalidInput, wrapSysError} from '../errors'
 import type {Runtime} from '../runtime'
 import type {ContainerFacts} from '../state/facts'
-import {fifoPath, removeContainerDir, reserveId, saveConfig, saveFacts, validateId, writeFileAtomic} from '../state/store'
+import {containerDir, fifoPath, removeContainerDir, reserveId, saveConfig, saveFacts, validateId, writeFileAtomic} from '../state/store'
 import {loadBundleSpec} from '../spec/load'
 import {validateSpec} from '../spec/validate'
 import {openCgroup, ownCgroupDirs, resolveCgroupsPath} from '../cgroups'
@@ -24,6 +24,7 @@ import {hookState, newFacts} from './container'
 import {debug} from '../log'
 import {containerSeccomp, type Listener} from '../seccomp/compile'
 import {sendListener, silentEndUnderFilter} from '../seccomp/listener'
+import {saveFilter} from '../seccomp/saved'
 
 export interface CreateOptions {
   id: string
@@ -78,6 +79,7 @@ export async function create(rt: Runtime, opts: CreateOptions): Promise<Created>
     // container; if this process dies, the lock is stale and the facts saved below let delete -f clean up
     const unlock = await lockContainer(rt, id, verb)
     saveConfig(rt, id, spec)
+    if (seccomp) saveFilter(containerDir(rt, id), seccomp.bpf)
 
     const cgroupPath = resolveCgroupsPath(spec.linux?.cgroupsPath, id, {rootless: rt.rootless})
     const cgroup = openCgroup(cgroupPath, {id, rootless: rt.rootless})

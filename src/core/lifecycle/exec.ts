@@ -9,7 +9,7 @@ import * as path from 'node:path'
 import * as util from 'node:util'
 import {InvalidInput, OcirtError, wrapSysError} from '../errors'
 import type {Runtime} from '../runtime'
-import {loadConfig, writeFileAtomic} from '../state/store'
+import {containerDir, loadConfig, writeFileAtomic} from '../state/store'
 import {buildExecPlan} from '../init/build-exec-plan'
 import {encodePlan} from '../init/codec'
 import {decodeError, FRAME, type Frame} from '../init/protocol'
@@ -17,7 +17,7 @@ import {errnoName, InitSession} from '../init/session'
 import {attachTerminal, type AttachedTerminal} from '../console'
 import {debug} from '../log'
 import {hookState, loadContainer} from './container'
-import {containerSeccomp} from '../seccomp/compile'
+import {joiningSeccomp} from '../seccomp/saved'
 import {sendListener, silentEndUnderFilter} from '../seccomp/listener'
 import {processFromFile, processFromFlags, subCgroupPaths, type ProcessFlags} from './exec-process'
 
@@ -71,7 +71,7 @@ async function execIn(rt: Runtime, opts: ExecOptions, ctx: Ctx): Promise<number>
     cgroupPaths: subCgroupPaths(facts.cgroup.paths, opts.cgroups ?? [], ctx),
   })
   // the container's filter, as runc loads it into every exec'd process (an OCI process has no filter of its own)
-  const seccomp = containerSeccomp(spec, ctx)
+  const seccomp = joiningSeccomp(containerDir(rt, opts.id), spec.linux?.seccomp, ctx)
   if (seccomp) plan.seccomp = {flags: seccomp.flags, bpf: seccomp.bpf}
 
   debug(`exec ${opts.id}: plan built`)
