@@ -5,12 +5,15 @@
 //  - a rule whose action is the default action is skipped (libseccomp refuses it, and it changes nothing);
 //  - several conditions on one argument cannot be ANDed by libseccomp: each becomes a rule of its own (OR);
 //  - ERRNO and TRACE return errnoRet (defaultErrnoRet for the default action), EPERM when absent;
-//  - SCMP_ACT_NOTIFY needs listenerPath, and the filter is then loaded with SECCOMP_FILTER_FLAG_NEW_LISTENER.
+//  - SCMP_ACT_NOTIFY needs listenerPath, and the filter is then loaded with SECCOMP_FILTER_FLAG_NEW_LISTENER;
+//  - a restrictive default action gets the ENOSYS stub in front (enosys.ts): calls newer than the profile fail
+//    with ENOSYS, so libc falls back, instead of meeting the default action.
 import {InvalidInput, OcirtError} from '../errors'
 import type {LinuxSeccomp} from '../spec/types'
 import {errnoName} from '../init/session'
 import {ACTIONS, ACTIONS_WITH_VALUE, ARCHS, EPERM, FLAG_NEW_LISTENER, FLAGS, OPERATORS, type ActionName, type ArchName, type FlagName, type OperatorName} from './vocabulary'
-import {loadLibseccomp, type ArgCondition} from './libseccomp'
+import {loadLibseccomp, type ArgCondition, type Libseccomp} from './libseccomp'
+import {AUDIT_ARCH_X86_64, enosysStub, type ArchLimit} from './enosys'
 import {debug} from '../log'
 
 type Ctx = {verb: string; id: string}
@@ -32,6 +35,8 @@ export interface FilterPlan {
   /** SECCOMP_FILTER_FLAG_* for seccomp(2) */
   flags: number
   listener?: Listener
+  /** put the ENOSYS stub in front (not for a permissive default, nor when the default already says ENOSYS) */
+  enosysStub: boolean
 }
 
 export interface Listener {
@@ -131,8 +136,12 @@ export function planFilter(sc: LinuxSeccomp, ctx: Ctx): FilterPlan {
   }
   // with a listener, TSYNC must report a thread it cannot sync as ESRCH (the kernel's rule)
   if (notify && flags & FLAGS.SECCOMP_FILTER_FLAG_TSYNC) flags |= TSYNC_ESRCH
-  return {defaultAction, archs, rules, flags, listener}
+  const permissive = defName === 'SCMP_ACT_ALLOW' || defName === 'SCMP_ACT_LOG'
+  const enosysStub = !permissive && defaultAction !== ((ACTIONS.SCMP_ACT_ERRNO | ENOSYS) >>> 0)
+  return {defaultAction, archs, rules, flags, listener, enosysStub}
 }
+
+const ENOSYS = 38
 
 const TSYNC_ESRCH = 16
 const EEXIST = 17
@@ -166,10 +175,23 @@ export function buildBpf(plan: FilterPlan, ctx: Ctx): {bpf: Buffer; skipped: str
         }
       }
     }
-    return {bpf: lib.exportBpf(filter), skipped: [...skipped]}
+    const program = lib.exportBpf(filter)
+    return {bpf: plan.enosysStub ? Buffer.concat([enosysStub(archLimits(plan, lib)), program]) : program, skipped: [...skipped]}
   } finally {
     lib.release(filter)
   }
+}
+
+/** For each listed architecture, the largest syscall number the profile names there (runc counts every rule). */
+function archLimits(plan: FilterPlan, lib: Libseccomp): ArchLimit[] {
+  const names = [...new Set(plan.rules.flatMap((r) => r.names))]
+  return plan.archs.flatMap((a): ArchLimit[] => {
+    const token = lib.archToken(a.name)
+    const max = Math.max(-1, ...names.map((n) => lib.syscallNumberOn(token, n)))
+    if (max <= 0) return []
+    const abi = a.name === 'x86_64' ? 'x86_64' : a.name === 'x32' ? 'x32' : 'other'
+    return [{audit: abi === 'other' ? token : AUDIT_ARCH_X86_64, abi, max}]
+  })
 }
 
 /** Checks the flags against the kernel (a flag it lacks would fail in the container, with less to say). */

@@ -14,6 +14,8 @@ export interface Libseccomp {
   archAdd(ctx: unknown, token: number): number
   /** seccomp_syscall_resolve_name: the native number (negative pseudo numbers for other arches' calls), -1 unknown */
   syscallNumber(name: string): number
+  /** seccomp_syscall_resolve_name_arch: the number on that architecture (x32's carry X32_SYSCALL_BIT), -1 unknown */
+  syscallNumberOn(token: number, name: string): number
   /** seccomp_rule_add_array with conditions packed as struct scmp_arg_cmp[] */
   ruleAdd(ctx: unknown, action: number, syscall: number, conds: ArgCondition[]): number
   /** seccomp_export_bpf into a memfd and back: the raw struct sock_filter[] */
@@ -46,6 +48,7 @@ export function loadLibseccomp(): Libseccomp {
   const archResolve = f('uint32_t seccomp_arch_resolve_name(const char *name)')
   const archAdd = f('int seccomp_arch_add(void *ctx, uint32_t arch_token)')
   const syscallResolve = f('int seccomp_syscall_resolve_name(const char *name)')
+  const syscallResolveArch = f('int seccomp_syscall_resolve_name_arch(uint32_t arch_token, const char *name)')
   const ruleAdd = f('int seccomp_rule_add_array(void *ctx, uint32_t action, int syscall, unsigned int arg_cnt, const void *arg_array)')
   const exportBpf = f('int seccomp_export_bpf(void *ctx, int fd)')
   const version = f('const ocirt_scmp_version *seccomp_version()')
@@ -58,6 +61,7 @@ export function loadLibseccomp(): Libseccomp {
     archToken: (name) => archResolve(name) as number,
     archAdd: (ctx, token) => archAdd(ctx, token) as number,
     syscallNumber: (name) => syscallResolve(name) as number,
+    syscallNumberOn: (token, name) => syscallResolveArch(token, name) as number,
     ruleAdd: (ctx, action, syscall, conds) => {
       const arr = Buffer.alloc(Math.max(1, conds.length) * ARG_CMP_SIZE)
       conds.forEach((c, i) => {

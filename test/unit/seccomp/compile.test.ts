@@ -197,3 +197,42 @@ test('a config without linux.seccomp loads neither koffi nor libseccomp', () => 
   const out = execFileSync(process.execPath, ['-e', script], {encoding: 'utf8'})
   assert.deepEqual(JSON.parse(out), {r: null, koffi: false, maps: false})
 })
+
+test('ENOSYS stub: under a restrictive default, calls newer than every call the profile names fail with ENOSYS', (t) => {
+  if (!ready(t)) return
+  const profile = JSON.parse(fs.readFileSync(path.join(REPO, 'test/fixtures/seccomp-docker-default.json'), 'utf8')) as LinuxSeccomp
+  const bpf = compileSeccomp(profile, ctx).bpf
+  const run = (nr: number, arch: number = AUDIT_ARCH.X86_64) => runFilter(bpf, {nr, arch})
+  const X32 = 0x40000000
+  // the fixture's largest x86_64 (and i386) call is futex_requeue (456)
+  assert.equal(run(456), RET.ALLOW)
+  assert.equal(run(457), errno(ENOSYS))
+  assert.equal(run(1000), errno(ENOSYS))
+  assert.equal(run(184), errno(EPERM), 'tuxcall: older than the profile, not named: the default action')
+  assert.equal(run(NR.read), RET.ALLOW)
+  assert.equal(run(X32 | 1000), errno(ENOSYS), 'x32')
+  assert.equal(run(X32 | 0), RET.ALLOW, 'x32 read')
+  assert.equal(run(1000, AUDIT_ARCH.I386), errno(ENOSYS), 'i386')
+  assert.equal(run(NR_I386.read, AUDIT_ARCH.I386), RET.ALLOW)
+
+  const kill: LinuxSeccomp = {defaultAction: 'SCMP_ACT_KILL_PROCESS', architectures: ['SCMP_ARCH_X86_64'], syscalls: [{names: ['read', 'mkdir'], action: 'SCMP_ACT_ALLOW'}]}
+  assert.equal(verdict(kill, 1000), errno(ENOSYS), 'not killed for a call the profile cannot know')
+  assert.equal(verdict(kill, NR.getpid), RET.KILL_PROCESS)
+  assert.equal(verdict(kill, NR.read, [], AUDIT_ARCH.I386), RET.KILL_THREAD, 'an architecture the profile does not list: the bad-arch action')
+  assert.equal(verdict({...kill, architectures: undefined}, 1000), RET.KILL_PROCESS, 'no architectures listed: no stub (runc)')
+})
+
+test('ENOSYS stub: none under a permissive default or a default that already says ENOSYS', (t) => {
+  if (!ready(t)) return
+  const rules = [{names: ['read'], action: 'SCMP_ACT_ALLOW'}, {names: ['mkdir'], action: 'SCMP_ACT_ERRNO'}]
+  const archs = ['SCMP_ARCH_X86_64']
+  const size = (sc: LinuxSeccomp) => compileSeccomp(sc, ctx).bpf.length / 8
+  assert.equal(planFilter({defaultAction: 'SCMP_ACT_ALLOW', architectures: archs, syscalls: rules}, ctx).enosysStub, false)
+  assert.equal(planFilter({defaultAction: 'SCMP_ACT_LOG', architectures: archs, syscalls: rules}, ctx).enosysStub, false)
+  assert.equal(planFilter({defaultAction: 'SCMP_ACT_ERRNO', defaultErrnoRet: ENOSYS, architectures: archs, syscalls: rules}, ctx).enosysStub, false)
+  assert.equal(planFilter({defaultAction: 'SCMP_ACT_ERRNO', architectures: archs, syscalls: rules}, ctx).enosysStub, true)
+  const enosysDefault: LinuxSeccomp = {defaultAction: 'SCMP_ACT_ERRNO', defaultErrnoRet: ENOSYS, architectures: archs, syscalls: [{names: ['read', 'getpid'], action: 'SCMP_ACT_ALLOW'}]}
+  const epermDefault: LinuxSeccomp = {...enosysDefault, defaultErrnoRet: EPERM}
+  assert.ok(size(epermDefault) > size(enosysDefault), 'the stub adds instructions')
+  assert.equal(verdict(enosysDefault, 1000), errno(ENOSYS))
+})
