@@ -2,7 +2,7 @@
 // bench/seccomp: what a seccomp profile costs on the create path, ocirt beside runc in the same run (hyperfine):
 // `run` of /bin/probe true without a profile and with the Docker-style default profile of the tests
 // (test/fixtures/seccomp-docker-default.json: 355 calls, three architectures, argument conditions), and `exec`
-// into a running container with that profile. Then the compiler alone, in one process: the first compile
+// into a running container without and with that profile. Then the compiler alone, in one process: the first compile
 // (koffi and libseccomp loaded) and warm ones. Prints medians; `--json FILE` saves them.
 // Needs root, hyperfine, runc and a built tree (npm run build; test fixtures from scripts/setup.sh).
 import {execFileSync, spawnSync} from 'node:child_process'
@@ -34,6 +34,7 @@ function bundle(name, edit) {
 }
 const plain = bundle('plain')
 const filtered = bundle('filtered', (s) => (s.linux.seccomp = PROFILE))
+const sleepingPlain = bundle('sleeping-plain', (s) => (s.process.args = ['/bin/probe', 'sleep', '600']))
 const sleeping = bundle('sleeping', (s) => {
   s.linux.seccomp = PROFILE
   s.process.args = ['/bin/probe', 'sleep', '600']
@@ -45,7 +46,9 @@ const cases = []
 for (const [name, base] of Object.entries(rt)) {
   cases.push({group: 'run /bin/true, no profile', name, cmd: `${q(base)} run -b ${plain} bench-plain`})
   cases.push({group: 'run /bin/true, default profile', name, cmd: `${q(base)} run -b ${filtered} bench-filtered`})
+  execFileSync(base[0], [...base.slice(1), 'run', '-d', '-b', sleepingPlain, 'bench-exec-plain'], {stdio: 'inherit'})
   execFileSync(base[0], [...base.slice(1), 'run', '-d', '-b', sleeping, 'bench-exec'], {stdio: 'inherit'})
+  cases.push({group: 'exec /bin/probe true, no profile', name, cmd: `${q(base)} exec bench-exec-plain /bin/probe true`})
   cases.push({group: 'exec /bin/probe true, default profile', name, cmd: `${q(base)} exec bench-exec /bin/probe true`})
 }
 
@@ -59,7 +62,7 @@ try {
     JSON.parse(fs.readFileSync(out, 'utf8')).results.forEach((res, i) => samples[i].push(...res.times))
   }
 } finally {
-  for (const base of Object.values(rt)) spawnSync(base[0], [...base.slice(1), 'delete', '-f', 'bench-exec'])
+  for (const base of Object.values(rt)) for (const id of ['bench-exec', 'bench-exec-plain']) spawnSync(base[0], [...base.slice(1), 'delete', '-f', id])
   fs.rmSync(work, {recursive: true, force: true})
 }
 
@@ -78,8 +81,10 @@ for (const g of [...new Set(cases.map((c) => c.group))]) {
 const require = createRequire(import.meta.url)
 const first = []
 for (let i = 0; i < 10; i++) {
-  const script = `const t0 = process.hrtime.bigint(); const {compileSeccomp} = require(${JSON.stringify(path.join(REPO, 'dist/src/core/seccomp/compile'))});
-    compileSeccomp(${JSON.stringify(PROFILE)}, {verb: 'create', id: 'b'}); process.stdout.write(String(Number(process.hrtime.bigint() - t0) / 1e6))`
+  // the modules are loaded first (in the bundle they are part of ocirt's start-up either way)
+  const script = `const {compileSeccomp} = require(${JSON.stringify(path.join(REPO, 'dist/src/core/seccomp/compile'))});
+    const profile = ${JSON.stringify(PROFILE)}; const t0 = process.hrtime.bigint();
+    compileSeccomp(profile, {verb: 'create', id: 'b'}); process.stdout.write(String(Number(process.hrtime.bigint() - t0) / 1e6))`
   first.push(Number(execFileSync(process.execPath, ['-e', script], {encoding: 'utf8'})))
 }
 const {compileSeccomp} = require(path.join(REPO, 'dist/src/core/seccomp/compile'))

@@ -57,6 +57,11 @@ export interface CompiledSeccomp {
 // holds the listener: a notified send would wait for an answer that cannot come.
 const NEVER_NOTIFIED = ['send', 'sendto']
 
+const ENOSYS = 38
+const EEXIST = 17
+/** SECCOMP_FILTER_FLAG_TSYNC_ESRCH */
+const TSYNC_ESRCH = 16
+
 /** A 16-bit errno/trace value for actions that carry one. */
 function actionValue(name: ActionName, ret: unknown, where: string, ctx: Ctx): number {
   const base = ACTIONS[name]
@@ -140,11 +145,6 @@ export function planFilter(sc: LinuxSeccomp, ctx: Ctx): FilterPlan {
   const enosysStub = !permissive && defaultAction !== ((ACTIONS.SCMP_ACT_ERRNO | ENOSYS) >>> 0)
   return {defaultAction, archs, rules, flags, listener, enosysStub}
 }
-
-const ENOSYS = 38
-
-const TSYNC_ESRCH = 16
-const EEXIST = 17
 
 /** libseccomp builds the program from the plan; rules with the default action are left out. */
 export function buildBpf(plan: FilterPlan, ctx: Ctx): {bpf: Buffer; skipped: string[]} {
