@@ -184,7 +184,11 @@ test('notify under exec: the exec\'d process gets a listener of its own, sent wi
   const b = containerBundle(t, {process: {args: [PROBE, 'sleep', '600']}})
   const agent = startSeccompAgent(t, path.dirname(b.dir))
   await agent.ready
-  b.spec.linux!.seccomp = {defaultAction: 'SCMP_ACT_ALLOW', listenerPath: agent.socket, syscalls: [{names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_NOTIFY'}]}
+  // with the listener flags the kernel takes beside NEW_LISTENER (TSYNC then also needs TSYNC_ESRCH)
+  b.spec.linux!.seccomp = {
+    defaultAction: 'SCMP_ACT_ALLOW', listenerPath: agent.socket, flags: ['SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV', 'SECCOMP_FILTER_FLAG_TSYNC'],
+    syscalls: [{names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_NOTIFY'}],
+  }
   b.writeSpec()
   assertOk(await b.ocirt(['run', '-d', '--bundle', b.dir, b.id]), 'run -d')
   const init = (await stateOf(b)).pid
