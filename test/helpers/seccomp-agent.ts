@@ -13,7 +13,7 @@ import {cleanupFor, type AfterHost} from './cleanup'
 
 export interface AgentEvent {
   event: 'listening' | 'listener' | 'notification'
-  state?: {ociVersion: string; fds: string[]; pid: number; metadata: string; state: Record<string, unknown>}
+  state?: {ociVersion: string; fds: string[]; pid: number; metadata?: string; state: Record<string, unknown>}
   syscall?: number
   pid?: number
   answer?: 'success' | 'continue'

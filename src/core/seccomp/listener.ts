@@ -9,13 +9,14 @@ export interface ContainerProcessState {
   ociVersion: string
   fds: string[]
   pid: number
-  metadata: string
+  /** listenerMetadata; left out when empty, as the spec's Go types (and so runc) leave it out */
+  metadata?: string
   state: Record<string, unknown>
 }
 
 export function processState(listener: Listener, pid: number, stateJson: string): ContainerProcessState {
   const state = JSON.parse(stateJson) as Record<string, unknown>
-  return {ociVersion: String(state.ociVersion), fds: ['seccompFd'], pid, metadata: listener.metadata, state}
+  return {ociVersion: String(state.ociVersion), fds: ['seccompFd'], pid, ...(listener.metadata ? {metadata: listener.metadata} : {}), state}
 }
 
 /** Takes fd `fdInProcess` of process `pid` and sends it with the state to the listener; our copy is closed. */
