@@ -70,9 +70,19 @@ const CASES: Case[] = [
     expect: 'exec: "/etc/passwd": permission denied: EACCES',
   },
   {
-    name: 'a seccomp profile (not implemented: refused rather than run unconfined)',
-    edit: (s) => void (s.linux!.seccomp = {defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{names: ['mkdir'], action: 'SCMP_ACT_ERRNO'}]}),
-    expect: 'linux.seccomp: seccomp filters are not implemented in ocirt yet',
+    name: 'a seccomp notify rule without a listenerPath',
+    edit: (s) => void (s.linux!.seccomp = {defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{names: ['mkdir'], action: 'SCMP_ACT_NOTIFY'}]}),
+    expect: 'linux.seccomp.listenerPath: must be set when a rule uses SCMP_ACT_NOTIFY',
+  },
+  {
+    name: 'a seccomp listenerPath nobody listens on',
+    edit: (s) => void (s.linux!.seccomp = {defaultAction: 'SCMP_ACT_ALLOW', listenerPath: '/nonexistent-ocirt-agent.sock', syscalls: [{names: ['mkdir'], action: 'SCMP_ACT_NOTIFY'}]}),
+    expect: /send the seccomp listener to \/nonexistent-ocirt-agent\.sock: connect \/nonexistent-ocirt-agent\.sock: ENOENT/,
+  },
+  {
+    name: 'a seccomp profile that denies what the runtime needs before execve',
+    edit: (s) => void (s.linux!.seccomp = {defaultAction: 'SCMP_ACT_ERRNO'}),
+    expect: 'prepare container: the container process ended without a word after its seccomp filter was loaded: the profile likely denies a syscall ocirt needs before execve',
   },
   {
     name: 'no mount namespace', edit: (s) => void (s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== 'mount')),

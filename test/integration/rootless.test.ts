@@ -302,3 +302,21 @@ test('rootless: a state root that belongs to someone else is refused', async (t)
   assert.match(r.stderr, /state root .* belongs to uid 0, not to uid \d+/)
   assert.deepEqual(fs.readdirSync(foreign), [])
 })
+
+test('rootless seccomp: the filter loads with and without no_new_privs (root of the user namespace may load it)', async (t) => {
+  if (!rootlessReady(t) || !requires(t, 'seccomp')) return
+  const c = cleanupFor(t)
+  const u = makeUser(c)
+  const root = path.join(u.home, 'state')
+  await rootlessBundle(u, ['sh', '-c', `${PROBE} nnp; ${PROBE} seccomp; ${PROBE} mkdir /shared/d`])
+  u.spec.linux.seccomp = {defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 121}]}
+  for (const nnp of [true, false]) {
+    const id = `rl-seccomp-${nnp}-${process.pid}`
+    c.container(id, root)
+    u.spec.process.noNewPrivileges = nnp
+    u.writeSpec()
+    const r = await u.ocirt(['--root', root, 'run', id])
+    assert.equal(r.stdout, `${nnp ? 1 : 0}\n2\nEREMOTEIO\n`, `noNewPrivileges ${nnp}: ${r.stderr}`)
+  }
+  assert.ok(!fs.existsSync(path.join(u.bundle, 'shared', 'd')), 'the filter, not the user, decided')
+})

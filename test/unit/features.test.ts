@@ -8,6 +8,7 @@ import {CAPS} from '../../src/core/process/capabilities'
 import {NAMESPACES} from '../../src/core/namespaces'
 import {MOUNT_OPTIONS} from '../../src/core/mounts/options'
 import {HOOK_NAMES} from '../../src/core/spec/types'
+import {ACTIONS, ARCHS, FLAGS, OPERATORS} from '../../src/core/seccomp/vocabulary'
 
 const RUNC = '/usr/sbin/runc'
 const noRunc = fs.existsSync(RUNC) ? false : `${RUNC} is not installed`
@@ -25,11 +26,29 @@ test('every table entry appears: capabilities, namespaces, mount options, hooks'
   assert.deepEqual(f.hooks, [...HOOK_NAMES])
 })
 
-test('same keys, nesting, value types and key order as runc features (annotations aside)', {skip: noRunc}, () => {
-  const ours = features() as unknown as Record<string, unknown>
+/** runc 1.1's shape: without the seccomp flag lists (features.md of spec 1.1; runc 1.2 has them too). */
+function withoutSeccompFlags(f: Record<string, any>): Record<string, any> {
+  const {knownFlags: _k, supportedFlags: _s, ...seccomp} = f.linux.seccomp
+  return {...f, linux: {...f.linux, seccomp}}
+}
+
+test('same keys, nesting, value types and key order as runc features (annotations and seccomp flags aside)', {skip: noRunc}, () => {
+  const ours = withoutSeccompFlags(features() as unknown as Record<string, any>)
   const runc = runcFeatures()
   assert.deepEqual(Object.keys(ours), Object.keys(runc))
   assert.deepEqual(keysDeep({...ours, annotations: {}}), keysDeep({...runc, annotations: {}}))
+})
+
+test('seccomp: the compiler\'s tables, enabled, and the flags this kernel takes', () => {
+  const f = features().linux.seccomp
+  assert.equal(f.enabled, true)
+  assert.deepEqual(f.actions, Object.keys(ACTIONS).sort())
+  assert.deepEqual(f.operators, Object.keys(OPERATORS).sort())
+  assert.deepEqual(f.archs, Object.keys(ARCHS).sort())
+  assert.deepEqual(f.knownFlags, Object.keys(FLAGS))
+  assert.ok(f.supportedFlags.every((x) => f.knownFlags.includes(x)))
+  // TSYNC (3.17) and LOG (4.14) are older than any kernel ocirt runs on
+  assert.ok(f.supportedFlags.includes('SECCOMP_FILTER_FLAG_TSYNC') && f.supportedFlags.includes('SECCOMP_FILTER_FLAG_LOG'), f.supportedFlags.join())
 })
 
 test('same vocabulary as runc where ocirt does the same', {skip: noRunc}, () => {
@@ -39,9 +58,7 @@ test('same vocabulary as runc where ocirt does the same', {skip: noRunc}, () => 
   assert.equal(ours.ociVersionMax, runc.ociVersionMax)
   assert.deepEqual(ours.hooks, runc.hooks)
   assert.deepEqual(ours.linux.capabilities, runc.linux.capabilities, 'numeric order, as runc')
-  // same vocabulary, but not enabled until ocirt compiles filters (a config asking for one is refused)
-  assert.deepEqual({...ours.linux.seccomp, enabled: true}, runc.linux.seccomp)
-  assert.equal(ours.linux.seccomp.enabled, false)
+  assert.deepEqual(withoutSeccompFlags(ours as unknown as Record<string, any>).linux.seccomp, runc.linux.seccomp)
   // runc 1.1 lacks the time namespace; everything else matches
   assert.deepEqual(ours.linux.namespaces.filter((n) => n !== 'time'), runc.linux.namespaces)
   assert.deepEqual(ours.mountOptions, runc.mountOptions)

@@ -25,6 +25,8 @@ export interface InitPlanInput {
   cgroupPaths: Record<string, string>
   /** the cgroup directories the container's processes join (the manager's own, not those only mounted) */
   joinCgroups: Record<string, string>
+  /** the compiled linux.seccomp (the helper loads it last, see native/main.c) */
+  seccomp?: {flags: number; bpf: Buffer}
 }
 
 // setns order: the user namespace first (it decides what the others may do), the mount namespace last
@@ -75,6 +77,7 @@ export function buildInitPlan(input: InitPlanInput): InitPlan {
     startHooks: (spec.hooks?.startContainer ?? []).map((h) => ({path: h.path, args: h.args ?? [h.path], env: h.env ?? [], timeout: h.timeout})),
     personality: personality(spec),
     ...proc,
+    seccomp: input.seccomp,
   }
 }
 

@@ -5,7 +5,7 @@ import type {StdioOptions} from 'node:child_process'
 import {InvalidInput, wrapSysError} from '../errors'
 import type {Runtime} from '../runtime'
 import type {ContainerFacts} from '../state/facts'
-import {fifoPath, removeContainerDir, reserveId, saveConfig, saveFacts, validateId, writeFileAtomic} from '../state/store'
+import {containerDir, fifoPath, removeContainerDir, reserveId, saveConfig, saveFacts, validateId, writeFileAtomic} from '../state/store'
 import {loadBundleSpec} from '../spec/load'
 import {validateSpec} from '../spec/validate'
 import {openCgroup, ownCgroupDirs, resolveCgroupsPath} from '../cgroups'
@@ -22,6 +22,9 @@ import {readProcStat} from '../state/status'
 import {lockContainer} from '../state/lock'
 import {hookState, newFacts} from './container'
 import {debug} from '../log'
+import {containerSeccomp, type Listener} from '../seccomp/compile'
+import {sendListener, silentEndUnderFilter} from '../seccomp/listener'
+import {saveFilter} from '../seccomp/saved'
 
 export interface CreateOptions {
   id: string
@@ -64,6 +67,9 @@ export async function create(rt: Runtime, opts: CreateOptions): Promise<Created>
     throw new InvalidInput('cannot use console socket if ocirt will not detach or allocate tty', ctx)
   }
 
+  // before anything changes on the system: a profile libseccomp refuses leaves nothing behind
+  const seccomp = containerSeccomp(spec, ctx)
+
   const undo = new UndoStack()
   try {
     debug(`create ${id}: validated config`)
@@ -73,6 +79,7 @@ export async function create(rt: Runtime, opts: CreateOptions): Promise<Created>
     // container; if this process dies, the lock is stale and the facts saved below let delete -f clean up
     const unlock = await lockContainer(rt, id, verb)
     saveConfig(rt, id, spec)
+    if (seccomp) saveFilter(containerDir(rt, id), seccomp.bpf)
 
     const cgroupPath = resolveCgroupsPath(spec.linux?.cgroupsPath, id, {rootless: rt.rootless})
     const cgroup = openCgroup(cgroupPath, {id, rootless: rt.rootless})
@@ -94,6 +101,7 @@ export async function create(rt: Runtime, opts: CreateOptions): Promise<Created>
       // rootless, in each hierarchy not delegated the container stays in our cgroup and is shown that one
       cgroupPaths: rt.rootless ? {...ownCgroupDirs(), ...cgroup.paths()} : cgroup.paths(),
       joinCgroups: cgroup.exists() ? cgroup.paths() : {},
+      seccomp: seccomp && {flags: seccomp.flags, bpf: seccomp.bpf},
     })
 
     debug(`create ${id}: cgroup ready, plan built`)
@@ -124,7 +132,7 @@ export async function create(rt: Runtime, opts: CreateOptions): Promise<Created>
     await runHooks('createRuntime', spec.hooks?.createRuntime, creating, {...ctx, bundle})
     await runContainerHooks(spec.hooks?.createContainer, facts, creating, ctx)
     session.send(FRAME.HOOKS_DONE, Buffer.from(hookState(facts, 'created')))
-    await awaitReady(session, pid, opts)
+    await awaitReady(session, pid, opts, {filtered: seccomp !== undefined, listener: seccomp?.listener, state: () => hookState(facts, 'creating')})
 
     debug(`create ${id}: ready`)
     saveFacts(rt, facts)
@@ -139,10 +147,14 @@ export async function create(rt: Runtime, opts: CreateOptions): Promise<Created>
   }
 }
 
-/** Between HOOKS_DONE and READY the helper may hand over fds it opened in the container (pty master). */
-async function awaitReady(session: InitSession, pid: number, opts: CreateOptions): Promise<void> {
+/**
+ * Between HOOKS_DONE and READY the helper may hand over fds it opened in the container: the pty master, and the
+ * seccomp listener (for the agent at listenerPath, with the state; runc sends status "creating").
+ */
+async function awaitReady(session: InitSession, pid: number, opts: CreateOptions, notify: {filtered: boolean; listener?: Listener; state(): string}): Promise<void> {
   for (;;) {
     const f = await session.next()
+    if (f === null && notify.filtered) throw silentEndUnderFilter({verb: opts.verb ?? 'create', id: opts.id, step: 'prepare container'})
     if (f === null) await session.expect(FRAME.READY, 'prepare container') // turns the early end into an error
     else if (f.type === FRAME.READY) return
     else if (f.type === FRAME.ERROR) throw session.failure(f.payload)
@@ -152,6 +164,9 @@ async function awaitReady(session: InitSession, pid: number, opts: CreateOptions
       session.send(FRAME.ACK)
       if (!opts.onConsole) throw new InvalidInput('the container has a terminal but no console socket was given', {verb: opts.verb ?? 'create', id: opts.id})
       opts.onConsole(master)
+    } else if (f.type === FRAME.SECCOMP_FD && notify.listener) {
+      sendListener(notify.listener, pid, f.payload.readUInt32LE(0), notify.state(), {verb: opts.verb ?? 'create', id: opts.id})
+      session.send(FRAME.ACK)
     } else {
       throw new InvalidInput(`unexpected frame ${f.type} from the init helper`, {verb: opts.verb ?? 'create', id: opts.id, step: 'prepare container'})
     }

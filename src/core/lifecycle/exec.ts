@@ -9,14 +9,16 @@ import * as path from 'node:path'
 import * as util from 'node:util'
 import {InvalidInput, OcirtError, wrapSysError} from '../errors'
 import type {Runtime} from '../runtime'
-import {loadConfig, writeFileAtomic} from '../state/store'
+import {containerDir, loadConfig, writeFileAtomic} from '../state/store'
 import {buildExecPlan} from '../init/build-exec-plan'
 import {encodePlan} from '../init/codec'
 import {decodeError, FRAME, type Frame} from '../init/protocol'
 import {errnoName, InitSession} from '../init/session'
 import {attachTerminal, type AttachedTerminal} from '../console'
 import {debug} from '../log'
-import {loadContainer} from './container'
+import {hookState, loadContainer} from './container'
+import {joiningSeccomp} from '../seccomp/saved'
+import {sendListener, silentEndUnderFilter} from '../seccomp/listener'
 import {processFromFile, processFromFlags, subCgroupPaths, type ProcessFlags} from './exec-process'
 
 export interface ExecOptions extends ProcessFlags {
@@ -68,8 +70,9 @@ async function execIn(rt: Runtime, opts: ExecOptions, ctx: Ctx): Promise<number>
     preserveFds, rootless: facts.rootless,
     cgroupPaths: subCgroupPaths(facts.cgroup.paths, opts.cgroups ?? [], ctx),
   })
-  // TODO(seccomp): create does not load linux.seccomp yet. When build-plan.ts compiles it, exec must set the
-  // same filter here (plan.seccomp = the container's compiled profile), as runc loads it into every exec'd process.
+  // the container's filter, as runc loads it into every exec'd process (an OCI process has no filter of its own)
+  const seccomp = joiningSeccomp(containerDir(rt, opts.id), spec.linux?.seccomp, ctx)
+  if (seccomp) plan.seccomp = {flags: seccomp.flags, bpf: seccomp.bpf}
 
   debug(`exec ${opts.id}: plan built`)
   const session = InitSession.start({verb: ctx.verb, id: opts.id, stdio: ['inherit', 'inherit', 'inherit'], preserveFds})
@@ -88,6 +91,8 @@ async function execIn(rt: Runtime, opts: ExecOptions, ctx: Ctx): Promise<number>
       await startProcess(session, encodePlan(plan), ctx, {
         onPid: (p) => (pid = p),
         onConsole: (master) => (terminal = attachTerminal(master)),
+        filtered: seccomp !== undefined,
+        onListener: (fd) => sendListener(seccomp!.listener!, pid, fd, hookState(facts, status), ctx),
       })
       debug(`exec ${opts.id}: process ${pid} runs`)
       if (opts.pidFile) writePidFile(opts.pidFile, pid, ctx)
@@ -113,11 +118,12 @@ async function execIn(rt: Runtime, opts: ExecOptions, ctx: Ctx): Promise<number>
 }
 
 /**
- * PLAN → PID → GO, then the pty master (CONSOLE, a terminal without a console socket) and READY; the process
+ * PLAN → PID → GO, then the pty master (CONSOLE, a terminal without a console socket), the seccomp listener
+ * (SECCOMP_FD, for the agent at listenerPath) and READY; the process
  * runs once the helper's end of the sync socket closes (close-on-exec), while an ERROR frame means the helper
  * failed, execve included. The process's host pid is reported as soon as the helper sends it.
  */
-async function startProcess(session: InitSession, plan: Buffer, ctx: Ctx, on: {onPid(pid: number): void; onConsole(master: number): void}): Promise<void> {
+async function startProcess(session: InitSession, plan: Buffer, ctx: Ctx, on: {filtered: boolean; onPid(pid: number): void; onConsole(master: number): void; onListener(fd: number): void}): Promise<void> {
   session.send(FRAME.PLAN, plan)
   const first = await nextFrame(session, ctx)
   if (first === null) await session.expect(FRAME.PID, 'start container process') // turns the early end into an error
@@ -130,6 +136,7 @@ async function startProcess(session: InitSession, plan: Buffer, ctx: Ctx, on: {o
   for (;;) {
     const f = await nextFrame(session, ctx)
     if (f === null) {
+      if (!ready && on.filtered) throw silentEndUnderFilter({...ctx, step: 'start container process'})
       if (!ready) await session.expect(FRAME.READY, 'start container process')
       return
     }
@@ -139,6 +146,9 @@ async function startProcess(session: InitSession, plan: Buffer, ctx: Ctx, on: {o
       const master = getFdOf(pid, f.payload.readUInt32LE(0))
       session.send(FRAME.ACK)
       on.onConsole(master)
+    } else if (f.type === FRAME.SECCOMP_FD && !ready) {
+      on.onListener(f.payload.readUInt32LE(0))
+      session.send(FRAME.ACK)
     } else {
       throw unexpected(f, ctx)
     }

@@ -3,7 +3,7 @@
 import * as path from 'node:path'
 import {isNamespaceType, NAMESPACES, type NamespaceType} from '../namespaces'
 import {propagationFlags} from '../mounts/options'
-import {RUNTIME_SUPPORT, SECCOMP_ACTIONS, SECCOMP_ARCHS, SECCOMP_OPERATORS} from '../features'
+import {RUNTIME_SUPPORT, SECCOMP_ACTIONS, SECCOMP_ARCHS, SECCOMP_FLAGS, SECCOMP_OPERATORS} from '../features'
 import {checkNsPath, HOST_PROBES, isOwnNamespace, type HostSupport, type NsPathCheck} from './host'
 import {isObject, lsm, stringArray, uint, type Report} from './check'
 import type {Spec} from './types'
@@ -138,9 +138,7 @@ function checkIntelRdt(rdt: unknown, host: HostSupport, report: Report): void {
 
 function checkSeccomp(sc: unknown, report: Report): void {
   if (!isObject(sc)) return report('linux.seccomp', 'must be an object')
-  if (!RUNTIME_SUPPORT.seccomp) {
-    report('linux.seccomp', 'seccomp filters are not implemented in ocirt yet, and the container would run without the filter it asks for: remove linux.seccomp to run it unconfined')
-  }
+  if (!RUNTIME_SUPPORT.seccomp) report('linux.seccomp', 'ocirt was built without seccomp support')
   const known = (list: readonly string[], v: unknown, where: string, what: string): void => {
     if (typeof v !== 'string' || !list.includes(v)) report(where, `unknown ${what} ${JSON.stringify(v)}`)
   }
@@ -148,6 +146,11 @@ function checkSeccomp(sc: unknown, report: Report): void {
   if (stringArray(sc.architectures, 'linux.seccomp.architectures', report)) {
     ;(sc.architectures as string[] | undefined)?.forEach((a, i) => known(SECCOMP_ARCHS, a, `linux.seccomp.architectures[${i}]`, 'architecture'))
   }
+  if (stringArray(sc.flags, 'linux.seccomp.flags', report)) {
+    ;(sc.flags as string[] | undefined)?.forEach((f, i) => known(SECCOMP_FLAGS, f, `linux.seccomp.flags[${i}]`, 'flag'))
+  }
+  if (sc.listenerPath !== undefined && typeof sc.listenerPath !== 'string') report('linux.seccomp.listenerPath', 'must be a string')
+  if (sc.listenerMetadata !== undefined && typeof sc.listenerMetadata !== 'string') report('linux.seccomp.listenerMetadata', 'must be a string')
   if (sc.syscalls === undefined) return
   if (!Array.isArray(sc.syscalls)) return report('linux.seccomp.syscalls', 'must be an array')
   sc.syscalls.forEach((s: unknown, i) => {

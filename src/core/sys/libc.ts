@@ -1,5 +1,5 @@
-// The only koffi user: libc calls Node lacks. Loaded on first use (koffi costs ~15 ms to load), so verbs
-// that never need it never pay for it.
+// Where koffi is loaded: libc calls Node lacks (and, through loadLibc().koffi, libseccomp in ../seccomp). Loaded on
+// first use (koffi costs ~15 ms to load), so verbs that never need it never pay for it.
 import {OcirtError} from '../errors'
 import * as os from 'node:os'
 

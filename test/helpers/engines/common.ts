@@ -11,7 +11,7 @@ import {OCIRT_BIN, PROBE_ROOTFS} from '../paths'
  * seccomp branch is not merged yet). Set this to false once ocirt loads seccomp filters: the engines then pass
  * their default profiles and every engine test runs with them.
  */
-export const SECCOMP_UNCONFINED = true
+export const SECCOMP_UNCONFINED = false
 
 /** The flags podman and docker take for it (ctr passes no seccomp profile unless asked: see ctrSeccomp). */
 export function securityOpts(): string[] {

@@ -181,16 +181,21 @@ test('AppArmor, SELinux and Intel RDT on a host without them: error naming the f
 
 test('seccomp vocabulary, devices, time offsets, personality', () => {
   assert.deepEqual(problems((s) => {
-    s.linux!.seccomp = {defaultAction: 'SCMP_ACT_FOO', architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_Z80'],
+    s.linux!.seccomp = {defaultAction: 'SCMP_ACT_FOO', architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_Z80'], flags: ['SECCOMP_FILTER_FLAG_X'],
       syscalls: [{names: ['read'], action: 'SCMP_ACT_ERRNO', args: [{index: 6, value: 1, op: 'SCMP_CMP_XX'}]}, {names: [], action: 'SCMP_ACT_ALLOW'}]}
   }), [
-    'linux.seccomp: seccomp filters are not implemented in ocirt yet, and the container would run without the filter it asks for: remove linux.seccomp to run it unconfined',
     'linux.seccomp.defaultAction: unknown action "SCMP_ACT_FOO"',
     'linux.seccomp.architectures[1]: unknown architecture "SCMP_ARCH_Z80"',
+    'linux.seccomp.flags[0]: unknown flag "SECCOMP_FILTER_FLAG_X"',
     'linux.seccomp.syscalls[0].args[0].index: must be 0 to 5',
     'linux.seccomp.syscalls[0].args[0].op: unknown operator "SCMP_CMP_XX"',
     'linux.seccomp.syscalls[1].names: must not be empty',
   ])
+  assert.deepEqual(problems((s) => {
+    s.linux!.seccomp = {defaultAction: 'SCMP_ACT_ERRNO', defaultErrnoRet: 38, architectures: ['SCMP_ARCH_X86_64'], flags: ['SECCOMP_FILTER_FLAG_LOG'],
+      listenerPath: '/run/agent.sock', listenerMetadata: 'x', syscalls: [{names: ['read'], action: 'SCMP_ACT_ALLOW'},
+        {names: ['mkdir'], action: 'SCMP_ACT_NOTIFY'}, {names: ['personality'], action: 'SCMP_ACT_ALLOW', args: [{index: 0, value: 0, op: 'SCMP_CMP_EQ'}]}]}
+  }), [], 'a whole profile is accepted')
   assert.deepEqual(problems((s) => { s.linux!.devices = [{type: 'x', path: '/dev/a'}, {type: 'c', path: 'dev/b', major: 1}, {type: 'p', path: '/dev/f'}] }), [
     'linux.devices[0].type: unknown device type "x" (c, b, u or p)',
     'linux.devices[1].path: must be an absolute path, got "dev/b"',
