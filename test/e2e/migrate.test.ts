@@ -11,7 +11,7 @@ import {requires} from '../helpers/requires'
 import {makeHostPair, type HostPair} from '../helpers/remote-host'
 import {cgroupDirsLeft, sleep, stateOf, waitFor} from '../helpers/containers'
 import {ocirt, assertOk} from '../helpers/ocirt'
-import {counterBundle, counts, faultyOcirt, last, migrateCmd, sides, stagingLeft, type Counter, type Side} from '../helpers/migration'
+import {counterBundle, counts, faultyOcirt, killStrays, last, migrateCmd, sides, stagingLeft, type Counter, type Side} from '../helpers/migration'
 
 const NEEDS = ['root', 'criu', 'probe', 'ocirt', 'sshd'] as const
 const world = new Cleanup()
@@ -23,6 +23,11 @@ before(async () => {
   if (process.getuid?.() !== 0 || !fs.existsSync('/usr/sbin/sshd')) return
   pair = await makeHostPair(world)
   ;({a: A, b: B} = sides(pair, world))
+  const dir = pair.dir
+  world.add('stray criu and agent processes', () => {
+    const left = killStrays(dir)
+    if (left.length) process.stderr.write(`migrate e2e: killed stray processes ${left.join(' ')}\n`)
+  })
 })
 after(() => world.run())
 

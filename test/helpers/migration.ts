@@ -103,3 +103,29 @@ export function stagingLeft(root: string): string[] {
     return []
   }
 }
+
+/**
+ * Kills what a failed migration may leave running under the pair's directory (a criu dump still serving lazy pages,
+ * a lazy-pages daemon, an agent): processes whose command line names that directory, started by our tests.
+ */
+export function killStrays(dir: string): number[] {
+  const killed: number[] = []
+  for (const entry of fs.readdirSync('/proc')) {
+    const pid = Number(entry)
+    if (!Number.isInteger(pid) || pid === process.pid) continue
+    let cmd = ''
+    try {
+      cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ')
+    } catch {
+      continue
+    }
+    if (!cmd.includes(dir) || /\bsshd\b/.test(cmd)) continue // the pair's sshds have their own cleanup
+    try {
+      process.kill(pid, 'SIGKILL')
+      killed.push(pid)
+    } catch {
+      // gone already
+    }
+  }
+  return killed
+}

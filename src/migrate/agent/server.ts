@@ -152,13 +152,16 @@ export function serveAgent(rt: Runtime, input: Readable, output: Writable): Prom
   let queue = Promise.resolve()
   return new Promise((resolve) => {
     let ended = false
-    readLines(input, (msg) => {
-      queue = queue.then(() => answer(agent, msg as {id: number; op: Op; params: unknown}, output))
-    }, () => {
+    const end = () => {
       if (ended) return
       ended = true
       void queue.then(() => agent.rollback()).then(() => resolve(), () => resolve())
-    })
+    }
+    // the source gone mid-answer (connection cut): writing fails with EPIPE; that ends the conversation, never the agent
+    output.on('error', end)
+    readLines(input, (msg) => {
+      queue = queue.then(() => answer(agent, msg as {id: number; op: Op; params: unknown}, output))
+    }, end)
   })
 }
 
