@@ -198,9 +198,15 @@ class Migration {
       this.step = 'post-copy'
       rep.begin('post-copy', 'the container runs on the target; its pages follow')
       const resumedAt = Date.now()
-      await this.dump
-      const lazy = await agent.request('lazy-done', {})
+      // both ends must finish: the dump once it served every page, the target's daemon once it has them all.
+      // Whichever ends first, the other gets a bounded wait: a page server nobody connects to never returns.
+      const dump = this.dump!
+      const lazyDone = agent.request('lazy-done', {})
+      lazyDone.catch(() => undefined)
+      const first = await Promise.race([dump.then(() => 'dump' as const), lazyDone.then(() => 'lazy' as const)])
+      const lazy = first === 'lazy' ? await lazyDone : await withTimeout(lazyDone, 60_000, "the target's lazy-pages daemon after the last page was served")
       if (!lazy.ok) throw new OcirtError(`the target's lazy-pages daemon failed: ${lazy.detail}`, {...this.ctx, step: 'post-copy'})
+      if (first === 'lazy') await withTimeout(dump, 30_000, 'the page server after the target had every page')
       this.summary.postCopyMs = Date.now() - resumedAt
       this.summary.bytes.pages = this.tunnel!.bytes().out + this.tunnel!.bytes().in
       rep.end(this.summary.bytes.pages)
