@@ -227,14 +227,24 @@ export function descendants(pid: number): number[] {
   return out
 }
 
-/** SIGKILL pid's descendants (found before anything is killed, so none is re-parented away) and then pid. */
+/**
+ * pid's descendants (found before anything is signalled, so none is re-parented away) and then pid: SIGTERM, and
+ * SIGKILL for what is left after a second (a shell killed outright half-way through ~/.bashrc can leave its
+ * tools' lock files behind).
+ */
 async function killTree(pid: number): Promise<void> {
   const all = [...descendants(pid), pid]
-  for (const p of all) {
-    try {
-      process.kill(p, 'SIGKILL')
-    } catch {}
+  const signal = (sig: NodeJS.Signals) => {
+    for (const p of all) {
+      try {
+        process.kill(p, sig)
+      } catch {}
+    }
   }
+  signal('SIGTERM')
+  for (let i = 0; i < 20 && all.some(alive); i++) await sleep(50)
+  if (!all.some(alive)) return
+  signal('SIGKILL')
   for (let i = 0; i < 100 && all.some(alive); i++) await sleep(50)
 }
 

@@ -1,7 +1,9 @@
 // connectSsh: one ssh2 connection, verified against known_hosts before anything else happens on it, with
 // keepalives so that a dead peer is noticed, and every failure turned into an SshError a user can act on.
+import {randomBytes} from 'node:crypto'
 import * as os from 'node:os'
 import * as path from 'node:path'
+import {Transform, type TransformCallback} from 'node:stream'
 import {Client, type ClientChannel} from 'ssh2'
 import {authWalker, planAuth} from './auth'
 import {
@@ -129,13 +131,17 @@ class Session implements SshSession {
     const command = quoteArgv(withEnv(argv, opts.env))
     const gone = this.gone()
     if (gone) return Promise.reject(gone)
+    // The shell tells us its pid (then execs the command in its place): OpenSSH refuses "signal" requests for
+    // root sessions, so kill() signals that process group (sshd made it a session leader) with kill(1).
+    const marker = `ocirt-pid-${randomBytes(6).toString('hex')}:`
+    const line = `printf '${marker}%s\\n' "$$" >&2; exec ${command}`
     return new Promise((resolve, reject) => {
       try {
-        this.client.exec(command, (err, channel) => {
+        this.client.exec(line, (err, channel) => {
           if (err) {
             return reject(this.gone() ?? new SshChannelFailed(this.target, `cannot start remote command: ${err.message}: ${command}`, {cause: err}))
           }
-          resolve(this.process(channel, command))
+          resolve(this.process(channel, command, marker))
         })
       } catch (e) {
         reject(this.gone() ?? new SshChannelFailed(this.target, `cannot start remote command: ${(e as Error).message}: ${command}`, {cause: e}))
@@ -143,14 +149,22 @@ class Session implements SshSession {
     })
   }
 
-  private process(channel: ClientChannel, command: string): RemoteProcess {
+  private process(channel: ClientChannel, command: string, marker: string): RemoteProcess {
     let status: ExitStatus | undefined
     let killedWith: string | undefined
+    let channelClosed = false
+    const stderr = new PidLineFilter(marker)
+    channel.stderr.pipe(stderr)
+    const pid = new Promise<number | undefined>((resolve) => {
+      channel.on('close', () => resolve(undefined))
+      stderr.pidLine = resolve
+    })
     channel.on('exit', (code: number | null, signal?: string) => {
       status = code === null || code === undefined ? {code: null, signal} : {code}
     })
     const exit = new Promise<ExitStatus>((resolve, reject) => {
       channel.on('close', () => {
+        channelClosed = true
         // ssh2 closes every channel when the connection goes; let the client's close handler set the reason first
         setImmediate(() => {
           if (status) return resolve(status)
@@ -163,19 +177,27 @@ class Session implements SshSession {
     })
     // an unobserved rejection must not crash the process; callers see it through `exit`
     exit.catch(() => {})
+    const kill = async (signal: string) => {
+      const name = signal.toUpperCase().startsWith('SIG') ? signal.toUpperCase().slice(3) : signal.toUpperCase()
+      killedWith = `SIG${name}`
+      try {
+        channel.signal(name) // honoured for non-root users
+      } catch {}
+      const p = await pid
+      if (p !== undefined && !channelClosed && !this.gone()) {
+        await this.run(['kill', `-${name}`, '--', `-${p}`], {timeoutMs: 5000}).catch(() => undefined)
+      }
+      // give the exit status a moment to arrive, then close the channel in any case
+      const timer = setTimeout(() => channel.close(), 2000)
+      await exit.catch(() => undefined)
+      clearTimeout(timer)
+    }
     return {
       stdin: channel,
       stdout: channel,
-      stderr: channel.stderr,
+      stderr,
       exit,
-      kill: (signal = 'SIGTERM') => {
-        const name = signal.toUpperCase().startsWith('SIG') ? signal.toUpperCase() : `SIG${signal.toUpperCase()}`
-        killedWith = name
-        try {
-          channel.signal(name.slice(3))
-        } catch {}
-        channel.close()
-      },
+      kill: (signal = 'SIGTERM') => void kill(signal),
     }
   }
 
@@ -194,6 +216,8 @@ class Session implements SshSession {
         proc.kill('SIGKILL')
       }, opts.timeoutMs)
     }
+    // stdin closed early by the remote (a command that does not read it) must not be an unhandled error
+    ;(proc.stdin as NodeJS.EventEmitter).on('error', () => {})
     try {
       const status = await proc.exit
       const stdout = Buffer.concat(out).toString('utf8')
@@ -236,5 +260,45 @@ class Session implements SshSession {
 
   toString(): string {
     return `ssh ${describeTarget(this.target)}`
+  }
+}
+
+/**
+ * stderr without the line `<marker><pid>` the remote shell prints before it execs the command. What comes before
+ * it (a noisy ~/.bashrc: bash reads it also for ssh commands) is passed on; after 64 KiB without it, we give up.
+ */
+class PidLineFilter extends Transform {
+  pidLine: (pid: number | undefined) => void = () => {}
+  private head: Buffer | undefined = Buffer.alloc(0)
+
+  constructor(private readonly marker: string) {
+    super()
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    if (!this.head) return cb(null, chunk)
+    const buf = Buffer.concat([this.head, chunk])
+    const at = buf.indexOf(this.marker)
+    const nl = at < 0 ? -1 : buf.indexOf(0x0a, at)
+    if (nl < 0) {
+      if (buf.length <= 65536) {
+        this.head = buf
+        return cb()
+      }
+      this.head = undefined
+      this.pidLine(undefined)
+      return cb(null, buf)
+    }
+    this.head = undefined
+    const pid = Number(buf.subarray(at + this.marker.length, nl).toString('latin1'))
+    this.pidLine(Number.isInteger(pid) && pid > 1 ? pid : undefined)
+    cb(null, Buffer.concat([buf.subarray(0, at), buf.subarray(nl + 1)]))
+  }
+
+  override _flush(cb: TransformCallback): void {
+    if (this.head?.length) this.push(this.head)
+    this.head = undefined
+    this.pidLine(undefined)
+    cb()
   }
 }

@@ -28,7 +28,8 @@ export class TunnelRegistry {
   async toRemote(remoteHost: string, remotePort: number): Promise<Tunnel> {
     const counters: Counters = {in: 0, out: 0}
     const live = new Set<net.Socket>()
-    const server = net.createServer((sock) => {
+    // half-open: a client's EOF is passed on as a channel EOF, and the answer still flows back
+    const server = net.createServer({allowHalfOpen: true}, (sock) => {
       live.add(sock)
       sock.on('close', () => live.delete(sock))
       sock.on('error', () => {})
@@ -109,7 +110,7 @@ export class TunnelRegistry {
       const entry = this.incoming.get(info.destPort)
       if (!entry) return reject()
       const channel = accept()
-      const sock = net.connect(entry.localPort, entry.localHost)
+      const sock = net.connect({port: entry.localPort, host: entry.localHost, allowHalfOpen: true})
       entry.live.add(sock)
       sock.on('close', () => entry.live.delete(sock))
       splice(sock, channel, entry.counters)

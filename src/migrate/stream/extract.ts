@@ -85,9 +85,10 @@ export async function extractTree(dir: string, source: NodeJS.ReadableStream): P
     },
   })
 
+  // destroyed without an error: tar-stream would pass one on to the current entry's stream, which has no listener
   const stop = (err: Error): true => {
     failure ??= err
-    extract.destroy(err)
+    extract.destroy()
     return true
   }
 
@@ -106,6 +107,7 @@ export async function extractTree(dir: string, source: NodeJS.ReadableStream): P
       settled = true
       counter.destroy()
       extract.destroy()
+      ;(source as NodeJS.ReadableStream & {destroy?(): void}).destroy?.()
       reject(failure ?? (err instanceof OcirtError ? err : new ExtractFailed(root, err.message, {cause: err})))
     }
     source.on('error', fail)
