@@ -127,6 +127,9 @@ async function startSshd(own: Cleanup, home: string, addr: string, prefix: strin
       'MaxStartups 64:30:128',
       'PrintMotd no',
       'LogLevel VERBOSE',
+      // bash reads ~/.bashrc for every command sshd runs, unless it believes it is a nested shell: this
+      // machine's root bashrc (pyenv init) costs ~0.7 s per command and can block on pyenv's lock for 60 s
+      'SetEnv SHLVL=1',
       '',
     ].join('\n'))
     fs.writeFileSync(log, '')
