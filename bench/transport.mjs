@@ -63,6 +63,15 @@ async function viaSsh2(session, feed, remote) {
 
 async function main() {
   const pair = await makeHostPair()
+  // an interrupted run must not leave its sshds, veth and netns behind
+  for (const sig of ['SIGINT', 'SIGTERM']) {
+    process.once(sig, () => {
+      pair.stop().finally(() => {
+        fs.rmSync(work, {recursive: true, force: true})
+        process.exit(130)
+      })
+    })
+  }
   try {
     const {bytes, files} = makeTree()
     console.log(`tree: ${(bytes / 1e6).toFixed(0)} MB in ${files} files; ${runs} runs per case; host b = ${pair.b.host}:${pair.b.port}`)
