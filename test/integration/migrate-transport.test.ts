@@ -133,6 +133,31 @@ describe('ssh transport', {skip: SKIP}, () => {
     assert.match(String(missingFile), /cannot read identity file .*nope: ENOENT/)
   })
 
+  test('ssh-agent keys are offered first, then identity files; a failure lists both in that order', async (t) => {
+    const c2 = cleanupFor(t)
+    const d = tmp(c2, 'agent')
+    const sock = path.join(d, 'agent.sock')
+    const agent = spawn('ssh-agent', ['-D', '-a', sock], {stdio: 'ignore'})
+    c2.pid(agent)
+    for (let i = 0; i < 100 && !fs.existsSync(sock); i++) await sleep(50)
+    const stranger = path.join(d, 'stranger')
+    spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', stranger])
+    // an empty agent, then a key the server does not know
+    const err = await connectSsh(pair.a, auth(pair.a, {agent: sock, identityFiles: [stranger]})).then(() => undefined, (e) => e)
+    assert.ok(err instanceof SshAuthFailed, String(err))
+    assert.deepEqual(err.tried, [`ssh-agent (${sock})`, `${stranger} (ssh-ed25519)`])
+    // the agent holding the authorised key is enough, whatever the files
+    const add = spawnSync('ssh-add', ['-q', pair.a.identityFile], {env: {...process.env, SSH_AUTH_SOCK: sock}, encoding: 'utf8'})
+    assert.equal(add.status, 0, add.stderr)
+    const s = await connectSsh(pair.a, auth(pair.a, {agent: sock, identityFiles: [stranger]}))
+    assert.equal((await s.run(['true'])).code, 0)
+    await s.close()
+    // a socket that is not there is skipped with a reason
+    const gone = await connectSsh(pair.a, auth(pair.a, {agent: path.join(d, 'nope.sock'), identityFiles: [stranger]})).then(() => undefined, (e) => e)
+    assert.ok(gone instanceof SshAuthFailed, String(gone))
+    assert.match(gone.message, /skipped: ssh-agent .*nope\.sock: not a socket/)
+  })
+
   test('awkward argv reaches the remote program word for word; env is passed', async (t) => {
     const s = await connectSsh(pair.b, auth(pair.b))
     t.after(() => s.close())
