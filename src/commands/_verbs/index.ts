@@ -20,5 +20,4 @@ export const VERBS: Record<string, () => VerbSpec> = {
   restore: () => require('./restore').verb,
   update: () => require('./update').verb,
   events: () => require('./events').verb,
-  'migrate-agent': () => require('./migrate-agent').verb,
 }

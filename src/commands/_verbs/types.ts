@@ -41,8 +41,6 @@ export interface VerbSpec {
   stopAtPositional?: boolean
   /** extra positional words are allowed and land in ctx.rest */
   variadic?: boolean
-  /** left out of help (verbs ocirt runs on itself, such as migrate-agent on a migration's target) */
-  hidden?: boolean
   /** the exit status; undefined means 0 */
   run(ctx: VerbContext): Promise<number | void>
 }

@@ -59,7 +59,9 @@ async function compareFlags(where: string, table: Record<string, FlagSpec>, ocli
 
 test('every verb has its oclif command, and every oclif command file is a verb', () => {
   const files = fs.readdirSync(COMMANDS_DIR).filter((f) => f.endsWith('.js') && !f.startsWith('_')).map((f) => f.slice(0, -3))
-  assert.deepEqual(files.sort(), Object.keys(VERBS).sort())
+  // oclif-only commands: not on the engines' path, so not in the fast door
+  const humanOnly = ['migrate', 'migrate-agent']
+  assert.deepEqual(files.filter((f) => !humanOnly.includes(f)).sort(), Object.keys(VERBS).sort())
 })
 
 test('the oclif class of each verb has exactly the VerbSpec flags plus the global flags, alike in every way', async () => {

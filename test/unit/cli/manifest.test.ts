@@ -43,7 +43,10 @@ test("the manifest's version is package.json's (oclif ignores a manifest of anot
 
 test('the manifest holds every verb with its current flags, args and help text', () => {
   const {commands} = readManifest()
-  assert.deepEqual(Object.keys(commands).sort(), Object.keys(VERBS).sort(), REGENERATE)
+  // besides the verbs, the oclif-only commands (src/commands/migrate*.ts) with their own flag definitions
+  const humanOnly = ['migrate', 'migrate-agent']
+  assert.deepEqual(Object.keys(commands).filter((c) => !humanOnly.includes(c)).sort(), Object.keys(VERBS).sort(), REGENERATE)
+  for (const c of humanOnly) assert.ok(commands[c], `${c} in the manifest: ${REGENERATE}`)
   const diffs: string[] = []
   for (const verb of Object.keys(VERBS)) {
     const spec = VERBS[verb]()
