@@ -107,7 +107,8 @@ class Migration {
     if (loaded.facts.terminal) throw new OcirtError('containers with a terminal cannot migrate yet (checkpoint does not support them)', this.ctx)
     const {facts} = loaded
     const spec = loadConfig(rt, o.id, 'migrate')
-    const remoteBundle = path.resolve(o.remoteBundle ?? o.target.remoteBundleDir ?? facts.bundle)
+    // a target's bundle directory (k8s annotation, plugin) is where bundles go: this one lands in <dir>/<id>
+    const remoteBundle = path.resolve(o.remoteBundle ?? (o.target.remoteBundleDir ? path.join(o.target.remoteBundleDir, this.targetId) : facts.bundle))
     const plan = planBundle({bundle: facts.bundle, rootfs: facts.rootfs, spec, pid: facts.pid, remoteBundle, cgroupsPath: o.targetCgroupsPath})
 
     rep.begin('connect', o.target.label)

@@ -9,6 +9,8 @@ import * as path from 'node:path'
 import {Cleanup} from '../helpers/cleanup'
 import {requires} from '../helpers/requires'
 import {makeHostPair, type HostPair} from '../helpers/remote-host'
+import {K8S_FIXTURES, startFakeK8s} from '../helpers/fake-k8s'
+import {OCIRT_BIN} from '../helpers/paths'
 import {cgroupDirsLeft, sleep, stateOf, waitFor} from '../helpers/containers'
 import {ocirt, assertOk} from '../helpers/ocirt'
 import {counterBundle, counts, faultyOcirt, killStrays, last, migrateCmd, sides, stagingLeft, type Counter, type Side} from '../helpers/migration'
@@ -253,4 +255,37 @@ test('a failed preflight (no room for the images on the target) changes nothing'
   assert.match(r.stderr, /not enough room for the images on the target/)
   await sleep(200)
   await assertRolledBack(b, pid, small, there.remoteBundle, there.cgroupsPath)
+})
+
+test('--to k8s: the node is chosen from the cluster (label, readiness, priority) and its annotations say how to reach it', async (t) => {
+  if (!skipUnlessReady(t)) return
+  const c = new Cleanup()
+  t.after(() => c.run())
+  const b = await startOnA(c)
+  // the recorded NodeList, with the highest-priority eligible node pointing at host B
+  const nodes = JSON.parse(fs.readFileSync(path.join(K8S_FIXTURES, 'nodes.json'), 'utf8'))
+  const node = nodes.items.find((n: {metadata: {name: string}}) => n.metadata.name === 'worker-annotated')
+  const bundles = path.join(B.bundles, `k8s-${b.id}`)
+  Object.assign(node.metadata.annotations, {
+    'migrate.ocirt.dev/ssh-host': B.endpoint.host, 'migrate.ocirt.dev/ssh-port': String(B.endpoint.port),
+    'migrate.ocirt.dev/ssh-user': 'root', 'migrate.ocirt.dev/ocirt-path': OCIRT_BIN, 'migrate.ocirt.dev/root': B.root,
+    'migrate.ocirt.dev/bundle-dir': bundles,
+  })
+  const fixture = path.join(pair!.dir, `nodes-${b.id}.json`)
+  fs.writeFileSync(fixture, JSON.stringify(nodes))
+  const k8s = await startFakeK8s(t, {fixture})
+  const cgroupsPath = `/ocirt-test-${b.id}-k8s`
+  c.container(b.id, B.root).cgroup(cgroupsPath)
+  const r = await ocirt(['--root', A.root, 'migrate', b.id, '--to', 'k8s', '--kubeconfig', k8s.kubeconfig, '-i', B.endpoint.identityFile,
+    '--known-hosts', B.endpoint.knownHostsFile, '--target-cgroups-path', cgroupsPath, '--json'], {timeoutMs: 120_000, env: {NODE_NAME: 'ocirt-self'}})
+  assert.equal(r.code, 0, r.stderr)
+  const s = JSON.parse(r.stdout)
+  assert.equal(s.outcome, 'migrated')
+  assert.match(s.target, /worker-annotated/)
+  const notes = s.notes.join('\n')
+  assert.match(notes, /worker-down: .*NotReady|worker-down: .*Ready/i, notes)
+  assert.match(notes, /ocirt-self: .*this node/, notes)
+  assert.ok(k8s.requests.some((q) => q.path === '/api/v1/nodes' && q.status === 200), 'the node list came from the API server')
+  assert.equal((await stateOn(B, b.id)).status, 'running')
+  await assertContinues(path.join(bundles, b.id, 'data', 'file'), last(b.file), fs.statSync(b.file).size)
 })
