@@ -26,6 +26,7 @@ import {planBundle, sizeOf, type BundlePlan} from './bundle-plan'
 import {openUnpack, type UnpackChannel} from './channels'
 import {preflight, type Mode, type ModeChoice} from './preflight'
 import {Reporter, type MigrationSummary} from './report'
+import {criuTlsArgs, makeMigrationTls} from './tls'
 import {connectSsh, type SshAuthOptions, type SshSession, type Tunnel} from './ssh'
 import {listTree} from './stream'
 import type {ResolvedTarget} from './target'
@@ -48,6 +49,8 @@ export interface MigrateOptions {
   extUnixSk?: boolean
   fileLocks?: boolean
   manageCgroupsMode?: string
+  /** how post-copy pages travel: through an SSH tunnel (default) or straight from the source with TLS */
+  pageTransport?: 'ssh' | 'tls'
 }
 
 /** A migration that did not happen; `summary` says how far it got and what was undone. */
@@ -157,10 +160,9 @@ class Migration {
     // everything the freeze needs, opened now
     const imagesChannel = await this.channel(agentArgv, prep.imageDir)
     const deltaChannels = await Promise.all(plan.items.map((i) => this.channel(agentArgv, i.remote)))
-    const pagePort = mode === 'post-copy' ? await freePort() : 0
-    if (mode === 'post-copy') this.tunnel = await session.forwardFromRemote('127.0.0.1', pagePort)
     this.staging = fs.mkdtempSync(path.join(ensureDir(path.join(rt.root, '.migrate')), `${o.id}.`))
     const images = path.join(this.staging, 'images')
+    const pages = mode === 'post-copy' ? await this.pageServer(remote.peer) : undefined
 
     this.step = 'freeze'
     rep.begin('freeze and dump')
@@ -168,7 +170,7 @@ class Migration {
     await pause(rt, o.id, 'migrate')
     this.frozen = true
     debug(`migrate ${o.id}: frozen`)
-    await this.startDump(mode, images, pagePort)
+    await this.startDump(mode, images, pages)
     rep.end()
 
     this.step = 'transfer'
@@ -188,7 +190,7 @@ class Migration {
     rep.begin('restore on the target')
     this.restoredOnTarget = true // from here on the target may hold a copy: abort must reach it
     const restored = await agent.request('restore', {
-      id: this.targetId, bundleDir: remoteBundle, lazyPages: mode === 'post-copy', pageServerPort: this.tunnel?.port,
+      id: this.targetId, bundleDir: remoteBundle, lazyPages: mode === 'post-copy', pageServer: pages?.forTarget,
       stdio: plan.stdio, tcpEstablished: o.tcpEstablished, extUnixSk: o.extUnixSk, fileLocks: o.fileLocks,
       manageCgroupsMode: o.manageCgroupsMode,
     })
@@ -209,7 +211,8 @@ class Migration {
       if (!lazy.ok) throw new OcirtError(`the target's lazy-pages daemon failed: ${lazy.detail}`, {...this.ctx, step: 'post-copy'})
       if (first === 'lazy') await withTimeout(dump, 30_000, 'the page server after the target had every page')
       this.summary.postCopyMs = Date.now() - resumedAt
-      this.summary.bytes.pages = this.tunnel!.bytes().out + this.tunnel!.bytes().in
+      if (this.tunnel) this.summary.bytes.pages = this.tunnel.bytes().out + this.tunnel.bytes().in
+      else this.summary.notes.push('pages went straight to the target over TLS: their bytes are not counted')
       rep.end(this.summary.bytes.pages)
     }
     const there = await agent.request('state', {id: this.targetId})
@@ -231,7 +234,23 @@ class Migration {
   }
 
   /** Starts the dump; for post-copy, returns once the non-memory images are written and the page server is up. */
-  private async startDump(mode: Mode, images: string, pagePort: number): Promise<void> {
+  /**
+   * Where the dump serves pages and how the target's lazy-pages daemon reaches it: through a reverse SSH tunnel
+   * (default), or straight to the source's address as the target sees it, with TLS keys made for this migration.
+   */
+  private async pageServer(peer: string | undefined): Promise<PageServerPlan> {
+    if (this.o.pageTransport !== 'tls') {
+      const port = await freePort('127.0.0.1')
+      this.tunnel = await this.session!.forwardFromRemote('127.0.0.1', port)
+      return {listen: `127.0.0.1:${port}`, criuArgs: [], forTarget: {address: '127.0.0.1', port: this.tunnel.port}}
+    }
+    if (!peer) throw new OcirtError('--page-transport tls: the target did not say which address it sees this host at (no SSH_CONNECTION)', {...this.ctx, step: 'preflight'})
+    const tls = makeMigrationTls(path.join(this.staging!, 'tls'), peer)
+    const port = await freePort(peer)
+    return {listen: `${peer.includes(':') ? `[${peer}]` : peer}:${port}`, criuArgs: criuTlsArgs(tls.server), forTarget: {address: peer, port, tls: tls.client}}
+  }
+
+  private async startDump(mode: Mode, images: string, pages: PageServerPlan | undefined): Promise<void> {
     const common = {
       imagePath: images, leaveRunning: true, signal: this.dumpAbort.signal, tcpEstablished: this.o.tcpEstablished,
       extUnixSk: this.o.extUnixSk, fileLocks: this.o.fileLocks, manageCgroupsMode: this.o.manageCgroupsMode,
@@ -245,7 +264,7 @@ class Migration {
     // the read ends when criu writes "ready" or when every write end (ours, criu's) is closed
     const ready = readByte(r).finally(() => fs.closeSync(r))
     try {
-      this.dump = checkpoint(this.rt, this.o.id, {...common, lazyPages: true, pageServer: `127.0.0.1:${pagePort}`, statusFd: w}, 'migrate')
+      this.dump = checkpoint(this.rt, this.o.id, {...common, lazyPages: true, pageServer: pages!.listen, criuExtraArgs: pages!.criuArgs, statusFd: w}, 'migrate')
       this.dump.catch(() => undefined) // awaited later; a failure before "ready" is seen below
       await Promise.race([ready, this.dump.then(() => {
         throw new OcirtError('criu finished the lazy dump before it served any page', {...this.ctx, step: 'dump'})
@@ -356,11 +375,18 @@ function ensureDir(dir: string): string {
   return dir
 }
 
-function freePort(): Promise<number> {
+interface PageServerPlan {
+  /** ADDRESS:PORT the dump's page server listens on */
+  listen: string
+  criuArgs: string[]
+  forTarget: {address: string; port: number; tls?: {ca: string; cert: string; key: string}}
+}
+
+function freePort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer()
     srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
+    srv.listen(0, host, () => {
       const {port} = srv.address() as net.AddressInfo
       srv.close(() => resolve(port))
     })

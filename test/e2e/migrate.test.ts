@@ -139,6 +139,22 @@ test('stop-copy under a new id: the same continuity, and the progress and summar
   await assertContinues(path.join(there.remoteBundle, 'data', 'file'), last(b.file), fs.statSync(b.file).size)
 })
 
+test('post-copy with --page-transport tls: pages go straight from the source, mutually authenticated with keys made for this migration', async (t) => {
+  if (!skipUnlessReady(t)) return
+  const c = new Cleanup()
+  t.after(() => c.run())
+  const b = await startOnA(c)
+  const there = freshTarget(B, `${b.id}-tls`)
+  c.container(b.id, B.root).cgroup(there.cgroupsPath)
+  const r = await migrateCmd({from: A, to: B, id: b.id, ...there, extra: ['--page-transport', 'tls']})
+  assert.equal(r.code, 0, `migrate: ${r.stderr}`)
+  assert.equal(r.summary!.mode, 'post-copy')
+  assert.match(JSON.stringify(r.summary!.notes), /straight to the target over TLS/)
+  await assertContinues(path.join(there.remoteBundle, 'data', 'file'), last(b.file), fs.statSync(b.file).size)
+  assert.deepEqual(stagingLeft(A.root), [], 'the keys went with the staging directory')
+  assert.deepEqual(stagingLeft(B.root), [])
+})
+
 test('--dry-run connects, checks both hosts and changes nothing', async (t) => {
   if (!skipUnlessReady(t)) return
   const c = new Cleanup()

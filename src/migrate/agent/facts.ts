@@ -19,6 +19,8 @@ export interface HostFacts {
   features: {lazyPages: string; dirtyTracking: string}
   /** x86 cpu flags (from /proc/cpuinfo): a process may use any of them, so the target must have them all */
   cpuFlags: string[]
+  /** the source's address as this host sees it (from SSH_CONNECTION): where a direct page server connection goes */
+  peer?: string
 }
 
 export function hostFacts(rt: Runtime): HostFacts {
@@ -32,6 +34,7 @@ export function hostFacts(rt: Runtime): HostFacts {
     criu: {},
     features: {lazyPages: 'criu unusable', dirtyTracking: 'criu unusable'},
     cpuFlags: cpuFlags(),
+    peer: process.env.SSH_CONNECTION?.split(' ')[0] || undefined,
   }
   try {
     const v = criuVersion(rt, {verb: 'migrate', step: 'criu version'})

@@ -7,6 +7,7 @@ import {spawn} from 'node:child_process'
 import {OcirtError} from '../../core/errors'
 import type {Runtime} from '../../core/runtime'
 import {logTail} from '../../core/criu/client'
+import {criuTlsArgs, type TlsFiles} from '../tls'
 
 export const LAZY_LOG = 'lazy-pages.log'
 
@@ -16,12 +17,12 @@ export interface LazyPagesDaemon {
   stop(): void
 }
 
-export async function startLazyPages(rt: Runtime, o: {imageDir: string; workDir: string; port: number; id: string}): Promise<LazyPagesDaemon> {
+export async function startLazyPages(rt: Runtime, o: {imageDir: string; workDir: string; address: string; port: number; tls?: TlsFiles; id: string}): Promise<LazyPagesDaemon> {
   const pidFile = path.join(o.workDir, 'lazy-pages.pid')
   const log = path.join(o.workDir, LAZY_LOG)
   // -d: criu daemonizes once its socket for the restorer is ready, so the restore can start right after
-  const child = spawn(rt.criu, ['lazy-pages', '--page-server', '--address', '127.0.0.1', '--port', String(o.port),
-    '-D', o.imageDir, '-W', o.workDir, '-o', LAZY_LOG, '-v4', '-d', '--pidfile', pidFile], {stdio: 'ignore'})
+  const child = spawn(rt.criu, ['lazy-pages', '--page-server', '--address', o.address, '--port', String(o.port),
+    ...(o.tls ? criuTlsArgs(o.tls) : []), '-D', o.imageDir, '-W', o.workDir, '-o', LAZY_LOG, '-v4', '-d', '--pidfile', pidFile], {stdio: 'ignore'})
   const status = await new Promise<number | string>((resolve) => {
     child.once('error', (err) => resolve(err.message))
     child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'))

@@ -30,8 +30,9 @@ export interface RestoreRequest {
   id: string
   bundleDir: string
   lazyPages: boolean
-  /** with lazyPages: where the agent's lazy-pages daemon finds the source's page server (a tunnel end on the target) */
-  pageServerPort?: number
+  /** with lazyPages: where the agent's lazy-pages daemon finds the source's page server: a tunnel end on the
+   * target (127.0.0.1:port), or the source itself with TLS */
+  pageServer?: {address: string; port: number; tls?: {ca: string; cert: string; key: string}}
   /** files (relative to the bundle, or absolute) the restored container gets as fds 0, 1, 2; '' = /dev/null */
   stdio: [string, string, string]
   tcpEstablished?: boolean

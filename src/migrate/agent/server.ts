@@ -13,6 +13,7 @@ import {restore} from '../../core/lifecycle/restore'
 import {deleteContainer} from '../../core/lifecycle/delete'
 import {state as containerState} from '../../core/lifecycle/query'
 import {freeBytes, hostFacts} from './facts'
+import type {TlsFiles} from '../tls'
 import {startLazyPages, waitLazyPages, type LazyPagesDaemon} from './lazy-pages'
 import {readLines, writeLine, type Op, type PrepareRequest, type PrepareResult, type Requests, type RestoreRequest, type RestoreResult} from './protocol'
 
@@ -107,8 +108,9 @@ export class MigrationAgent {
     // the lazy-pages daemon starts while the restore makes the cgroup and mounts; criu restore waits for it
     let daemonUp: Promise<void> | undefined
     if (p.lazyPages) {
-      if (!p.pageServerPort) throw new OcirtError('lazy restore without a page server port', {verb: 'migrate-agent', id: p.id})
-      daemonUp = startLazyPages(this.rt, {imageDir: prep.imageDir, workDir: prep.workDir, port: p.pageServerPort, id: p.id}).then((daemon) => {
+      if (!p.pageServer) throw new OcirtError('lazy restore without a page server', {verb: 'migrate-agent', id: p.id})
+      const tls = p.pageServer.tls ? writeTls(prep.workDir, p.pageServer.tls) : undefined
+      daemonUp = startLazyPages(this.rt, {imageDir: prep.imageDir, workDir: prep.workDir, address: p.pageServer.address, port: p.pageServer.port, tls, id: p.id}).then((daemon) => {
         this.lazy = daemon
         this.undo.push('stop the lazy-pages daemon', () => daemon.stop())
         lazyMs = Date.now() - started
@@ -176,6 +178,15 @@ async function answer(agent: MigrationAgent, msg: {id: number; op: Op; params: u
   } catch (err) {
     writeLine(output, {id: msg.id, ok: false, error: (err as Error).message})
   }
+}
+
+/** The lazy-pages daemon's TLS keys, in the staging dir (0700, removed with it). */
+function writeTls(dir: string, pem: {ca: string; cert: string; key: string}): TlsFiles {
+  const files = {ca: path.join(dir, 'tls-ca.crt'), cert: path.join(dir, 'tls-client.crt'), key: path.join(dir, 'tls-client.key')}
+  fs.writeFileSync(files.ca, pem.ca, {mode: 0o600})
+  fs.writeFileSync(files.cert, pem.cert, {mode: 0o600})
+  fs.writeFileSync(files.key, pem.key, {mode: 0o600})
+  return files
 }
 
 function openStdio(stdio: [string, string, string], bundle: string): [number, number, number] {
