@@ -37,7 +37,7 @@ migrate.ocirt.dev/enabled=true; see docs/migrate-targets.md), k8s:<node>, or any
     'new-id': Flags.string({description: 'the container id on the target (default: the same id)'}),
     'target-cgroups-path': Flags.string({description: "linux.cgroupsPath on the target (default: the container's)"}),
     mode: Flags.string({description: 'migration mode', options: ['auto', 'post-copy', 'pre-copy', 'stop-copy'], default: 'auto'}),
-    'page-transport': Flags.string({description: 'how post-copy pages travel: ssh (a tunnel in the SSH connection) or tls (straight from this host, TLS with keys made for this migration)', options: ['ssh', 'tls'], default: 'ssh'}),
+    'page-transport': Flags.string({description: 'how post-copy pages travel: tls (straight from this host, mutual TLS with keys made for this migration), ssh (a tunnel in the SSH connection), auto (tls when the target can reach this host)', options: ['auto', 'ssh', 'tls'], default: 'auto'}),
     'dry-run': Flags.boolean({description: 'run the preflight only: connect, check both hosts, change nothing'}),
     json: Flags.boolean({description: 'print the summary as JSON on stdout'}),
     quiet: Flags.boolean({char: 'q', description: 'no progress lines on stderr'}),
@@ -69,7 +69,7 @@ migrate.ocirt.dev/enabled=true; see docs/migrate-targets.md), k8s:<node>, or any
         remoteOcirt: flags['remote-ocirt'], remoteRoot: flags['remote-root'], remoteBundle: flags['remote-bundle'],
         newId: flags['new-id'], targetCgroupsPath: flags['target-cgroups-path'], dryRun: flags['dry-run'],
         quiet: flags.quiet || flags.json, tcpEstablished: flags['tcp-established'], extUnixSk: flags['ext-unix-sk'],
-        fileLocks: flags['file-locks'], manageCgroupsMode: flags['manage-cgroups-mode'], pageTransport: flags['page-transport'] as 'ssh' | 'tls',
+        fileLocks: flags['file-locks'], manageCgroupsMode: flags['manage-cgroups-mode'], pageTransport: flags['page-transport'] as 'auto' | 'ssh' | 'tls',
       })
       summary.notes.unshift(...notes)
       print(summary)

@@ -49,8 +49,9 @@ export interface MigrateOptions {
   extUnixSk?: boolean
   fileLocks?: boolean
   manageCgroupsMode?: string
-  /** how post-copy pages travel: through an SSH tunnel (default) or straight from the source with TLS */
-  pageTransport?: 'ssh' | 'tls'
+  /** how post-copy pages travel: straight from the source with TLS when the target can reach it (auto, the
+   * default), or always through an SSH tunnel, or always TLS */
+  pageTransport?: 'auto' | 'ssh' | 'tls'
 }
 
 /** A migration that did not happen; `summary` says how far it got and what was undone. */
@@ -212,7 +213,7 @@ class Migration {
       if (first === 'lazy') await withTimeout(dump, 30_000, 'the page server after the target had every page')
       this.summary.postCopyMs = Date.now() - resumedAt
       if (this.tunnel) this.summary.bytes.pages = this.tunnel.bytes().out + this.tunnel.bytes().in
-      else this.summary.notes.push('pages went straight to the target over TLS: their bytes are not counted')
+      else this.summary.notes.push('pages went straight to the target over TLS (mutually authenticated, keys made for this migration): their bytes are not counted')
       rep.end(this.summary.bytes.pages)
     }
     const there = await agent.request('state', {id: this.targetId})
@@ -239,7 +240,8 @@ class Migration {
    * (default), or straight to the source's address as the target sees it, with TLS keys made for this migration.
    */
   private async pageServer(peer: string | undefined): Promise<PageServerPlan> {
-    if (this.o.pageTransport !== 'tls') {
+    const transport = this.o.pageTransport === 'auto' || this.o.pageTransport === undefined ? await this.directReachable(peer) : this.o.pageTransport
+    if (transport === 'ssh') {
       const port = await freePort('127.0.0.1')
       this.tunnel = await this.session!.forwardFromRemote('127.0.0.1', port)
       return {listen: `127.0.0.1:${port}`, criuArgs: [], forTarget: {address: '127.0.0.1', port: this.tunnel.port}}
@@ -248,6 +250,27 @@ class Migration {
     const tls = makeMigrationTls(path.join(this.staging!, 'tls'), peer)
     const port = await freePort(peer)
     return {listen: `${peer.includes(':') ? `[${peer}]` : peer}:${port}`, criuArgs: criuTlsArgs(tls.server), forTarget: {address: peer, port, tls: tls.client}}
+  }
+
+  /** auto: TLS straight from here (faster) when the target can reach this host, else the SSH tunnel (always works) */
+  private async directReachable(peer: string | undefined): Promise<'ssh' | 'tls'> {
+    if (!peer) {
+      this.summary.notes.push('pages through the SSH tunnel: the target did not say which address it sees this host at')
+      return 'ssh'
+    }
+    const srv = net.createServer((sock) => sock.destroy())
+    try {
+      await new Promise<void>((resolve, reject) => srv.once('error', reject).listen(0, peer, () => resolve()))
+      const {port} = srv.address() as net.AddressInfo
+      const probe = await this.agent!.request('probe-connect', {address: peer, port, timeoutMs: 2000})
+      if (probe.ok) return 'tls'
+      this.summary.notes.push(`pages through the SSH tunnel: the target cannot connect to ${peer} (${probe.detail})`)
+    } catch (err) {
+      this.summary.notes.push(`pages through the SSH tunnel: cannot listen on ${peer} (${(err as Error).message})`)
+    } finally {
+      srv.close()
+    }
+    return 'ssh'
   }
 
   private async startDump(mode: Mode, images: string, pages: PageServerPlan | undefined): Promise<void> {

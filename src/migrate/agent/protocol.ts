@@ -61,6 +61,8 @@ export interface Requests {
   'remove-paths': {params: {bundleDir: string; paths: string[]}; result: {removed: number}}
   /** writes the config the container runs with on the target (paths and cgroup rewritten by the source) */
   'write-config': {params: {bundleDir: string; config: unknown}; result: Record<string, never>}
+  /** can the target open a TCP connection to this address (the source's, for a direct page server)? */
+  'probe-connect': {params: {address: string; port: number; timeoutMs: number}; result: {ok: boolean; detail: string}}
   state: {params: {id: string}; result: {status: string; pid: number}}
   /** the migration succeeded: keep what was made */
   commit: {params: Record<string, never>; result: Record<string, never>}

@@ -3,6 +3,7 @@
 // directory, the restored container, CRIU's lazy-pages daemon) and records an undo for each, so that `abort`, or
 // the end of the conversation without `commit` (the source died, the connection broke), leaves the target as it was.
 import * as fs from 'node:fs'
+import * as net from 'node:net'
 import * as path from 'node:path'
 import type {Readable, Writable} from 'node:stream'
 import {OcirtError} from '../../core/errors'
@@ -48,6 +49,7 @@ export class MigrationAgent {
       writeFileAtomic(path.join(path.resolve(p.bundleDir), 'config.json'), `${JSON.stringify(p.config, null, 2)}\n`, 0o644)
       return {}
     },
+    'probe-connect': (p) => probeConnect(p.address, p.port, p.timeoutMs),
     state: async (p) => {
       const s = containerState(this.rt, p.id, 'migrate-agent')
       return {status: s.status, pid: s.pid}
@@ -178,6 +180,19 @@ async function answer(agent: MigrationAgent, msg: {id: number; op: Op; params: u
   } catch (err) {
     writeLine(output, {id: msg.id, ok: false, error: (err as Error).message})
   }
+}
+
+function probeConnect(address: string, port: number, timeoutMs: number): Promise<{ok: boolean; detail: string}> {
+  return new Promise((resolve) => {
+    const sock = net.connect({host: address, port, timeout: timeoutMs})
+    const done = (ok: boolean, detail: string) => {
+      sock.destroy()
+      resolve({ok, detail})
+    }
+    sock.once('connect', () => done(true, 'connected'))
+    sock.once('timeout', () => done(false, `no answer within ${timeoutMs} ms`))
+    sock.once('error', (err) => done(false, err.message))
+  })
 }
 
 /** The lazy-pages daemon's TLS keys, in the staging dir (0700, removed with it). */
