@@ -7,6 +7,8 @@ import {packTree} from './stream'
 export interface UnpackChannel {
   /** sends the tree (or only what changed since `changedSince`, ms since the epoch); resolves with the bytes sent */
   send(localDir: string, opts?: {changedSince?: number; ignore?: (relPath: string) => boolean}): Promise<number>
+  /** bytes sent so far by the running send() */
+  sent(): number
   /** gives up an unused channel */
   close(): void
 }
@@ -14,17 +16,19 @@ export interface UnpackChannel {
 export async function openUnpack(session: SshSession, agentArgv: string[], remoteDir: string): Promise<UnpackChannel> {
   const proc = await session.exec([...agentArgv, '--unpack', remoteDir])
   proc.exit.catch(() => undefined) // a channel never used may see the connection end; send() reports its own
+  let tar: ReturnType<typeof packTree> | undefined
   let stdout = ''
   let stderr = ''
   proc.stdout.on('data', (b: Buffer) => (stdout += b.toString()))
   proc.stderr.on('data', (b: Buffer) => (stderr += b.toString()))
   return {
     async send(localDir, opts = {}) {
-      const tar = packTree(localDir, {changedSince: opts.changedSince, ignore: opts.ignore})
+      const pack = packTree(localDir, {changedSince: opts.changedSince, ignore: opts.ignore})
+      tar = pack
       const piped = new Promise<void>((resolve, reject) => {
-        tar.once('error', reject)
+        pack.once('error', reject)
         ;(proc.stdin as NodeJS.WritableStream).once('error', reject)
-        ;(tar as NodeJS.ReadableStream).pipe(proc.stdin as NodeJS.WritableStream).once('finish', () => resolve())
+        ;(pack as NodeJS.ReadableStream).pipe(proc.stdin as NodeJS.WritableStream).once('finish', () => resolve())
       })
       // a channel that dies mid-stream (connection lost, unpacker killed) never says 'finish': its exit does
       await Promise.race([piped, proc.exit.then((e) => {
@@ -37,8 +41,9 @@ export async function openUnpack(session: SshSession, agentArgv: string[], remot
       } catch {
         throw new Error(`unpacking into ${remoteDir} on the target said nothing sensible: ${stdout.slice(0, 200)}`)
       }
-      return tar.bytes()
+      return pack.bytes()
     },
+    sent: () => tar?.bytes() ?? 0,
     close() {
       proc.kill()
     },

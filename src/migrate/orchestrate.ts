@@ -153,6 +153,8 @@ class Migration {
     const before = await Promise.all(plan.items.map((i) => listTree(i.local)))
     for (const item of plan.items) {
       const ch = await openUnpack(session, agentArgv, item.remote)
+      const before = this.summary.bytes.bundle
+      rep.watch(() => before + ch.sent())
       this.summary.bytes.bundle += await ch.send(item.local)
     }
     rep.end(this.summary.bytes.bundle)
@@ -202,6 +204,8 @@ class Migration {
       this.step = 'post-copy'
       rep.begin('post-copy', 'the container runs on the target; its pages follow')
       const resumedAt = Date.now()
+      const tunnel = this.tunnel
+      if (tunnel) rep.watch(() => tunnel.bytes().in + tunnel.bytes().out)
       // both ends must finish: the dump once it served every page, the target's daemon once it has them all.
       // Whichever ends first, the other gets a bounded wait: a page server nobody connects to never returns.
       const dump = this.dump!

@@ -32,8 +32,24 @@ export class Reporter {
   readonly phases: PhaseRecord[] = []
   private readonly t0 = Date.now()
   private current?: {name: string; started: number}
+  private ticker?: NodeJS.Timeout
+  private readonly live: boolean
 
-  constructor(private readonly quiet: boolean, private readonly write: (s: string) => void = (s) => void process.stderr.write(s)) {}
+  constructor(private readonly quiet: boolean, private readonly write: (s: string) => void = (s) => void process.stderr.write(s)) {
+    this.live = !quiet && process.stderr.isTTY === true
+  }
+
+  /** On a terminal, shows the bytes the running phase has moved so far (and the rate), twice a second. */
+  watch(bytes: () => number): void {
+    if (!this.live || !this.current) return
+    const c = this.current
+    clearInterval(this.ticker)
+    this.ticker = setInterval(() => {
+      const n = bytes()
+      this.write(`\r\x1b[Kmigrate: ${c.name}: ${mib(n)} (${rate(n, Date.now() - c.started)})`)
+    }, 500)
+    this.ticker.unref()
+  }
 
   begin(name: string, detail?: string): void {
     this.end()
@@ -46,6 +62,11 @@ export class Reporter {
     const c = this.current
     if (!c) return undefined
     this.current = undefined
+    if (this.ticker) {
+      clearInterval(this.ticker)
+      this.ticker = undefined
+      this.write('\r\x1b[K')
+    }
     const rec: PhaseRecord = {name: c.name, ms: Date.now() - c.started, ...(bytes !== undefined ? {bytes} : {}), ...(detail ? {detail} : {})}
     this.phases.push(rec)
     if (!this.quiet) this.write(`migrate: ${c.name} done in ${rec.ms} ms${bytes !== undefined ? `, ${mib(bytes)} (${rate(bytes, rec.ms)})` : ''}${detail ? `, ${detail}` : ''}\n`)
