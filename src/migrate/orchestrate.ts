@@ -334,6 +334,7 @@ class Migration {
     summary.error = err.message
     if (summary.outcome === 'unknown' || summary.outcome === 'migrated') {
       // unknown: leave the source frozen (see commit); migrated: only removing the source copy failed
+      this.cleanStaging()
       summary.totalMs = rep.elapsed()
       return new MigrationFailed(`migrate ${this.o.id}: ${this.step}: ${err.message}`, summary, {...this.ctx, step: this.step})
     }

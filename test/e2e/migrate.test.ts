@@ -254,6 +254,30 @@ test('rollback: the target loses its lazy-pages daemon during post-copy', async 
   await assertRolledBack(b, pid, B, there.remoteBundle, there.cgroupsPath)
 })
 
+test('the connection drops after the target committed but before it answered: the source stays frozen, nothing runs twice', async (t) => {
+  if (!skipUnlessReady(t)) return
+  const c = new Cleanup()
+  t.after(() => c.run())
+  const b = await startOnA(c)
+  const pid = (await stateOf(b)).pid
+  const there = freshTarget(B, `${b.id}-cl`)
+  c.container(b.id, B.root).cgroup(there.cgroupsPath)
+  const wrapper = faultyOcirt(pair!.dir, `commit-${b.id}`, 'export OCIRT_MIGRATE_FAULT=commit-lost')
+  const r = await migrateCmd({from: A, to: B, id: b.id, ...there, remoteOcirt: wrapper})
+  assert.equal(r.code, 1)
+  assert.equal(r.summary!.outcome, 'unknown')
+  assert.match(r.stderr, /stays frozen here; check `ocirt state .*` on .*, then `ocirt resume .*` or `ocirt delete --force .*` here/)
+  const st = await stateOf(b)
+  assert.equal(st.status, 'paused', 'the source is frozen, not resumed')
+  assert.equal(st.pid, pid)
+  const frozen = last(b.file)
+  await sleep(300)
+  assert.equal(last(b.file), frozen, 'and it does not count')
+  assert.equal((await stateOn(B, b.id)).status, 'running', 'the target kept its committed copy')
+  // what the error tells the operator to do: the target has it, so the source copy goes
+  assertOk(await ocirt(['--root', A.root, 'delete', '--force', b.id]), 'delete the frozen source')
+})
+
 test('a failed preflight (no room for the images on the target) changes nothing', async (t) => {
   if (!skipUnlessReady(t)) return
   const c = new Cleanup()

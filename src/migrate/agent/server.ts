@@ -21,7 +21,8 @@ import {readLines, writeLine, type Op, type PrepareRequest, type PrepareResult, 
 /**
  * Failures the migration tests inject on the target (they start the agent through a wrapper that sets it):
  * `restore` fails right after CRIU restored the container, `kill-lazy` kills the lazy-pages daemon once the
- * container runs (the target dying during post-copy). Never set in normal use.
+ * container runs (the target dying during post-copy), `commit-lost` commits and then cuts the connection (kills its
+ * sshd) before answering. Never set in normal use.
  */
 const FAULT = process.env.OCIRT_MIGRATE_FAULT ?? ''
 
@@ -58,6 +59,7 @@ export class MigrationAgent {
       this.committed = true
       this.undo.clear()
       if (this.staging) fs.rmSync(this.staging, {recursive: true, force: true})
+      if (FAULT === 'commit-lost') process.kill(process.ppid, 'SIGKILL') // the connection drops before the answer
       return {}
     },
     abort: async () => ({undone: await this.rollback()}),
