@@ -81,6 +81,10 @@ class Migration {
   private readonly dumpAbort = new AbortController()
   private restoredOnTarget = false
   private step = 'connect'
+  /** rejects when the user interrupts (SIGINT, SIGTERM, SIGHUP): every long wait races it, so the rollback starts at once */
+  private readonly interrupted: Promise<never>
+  private interrupt!: (err: Error) => void
+  private committing = false
 
   constructor(private readonly rt: Runtime, private readonly o: MigrateOptions) {
     this.rep = new Reporter(o.quiet === true)
@@ -90,17 +94,36 @@ class Migration {
       id: o.id, targetId: this.targetId, source: 'this host', target: o.target.label, outcome: 'failed', totalMs: 0,
       bytes: {bundle: 0, images: 0, delta: 0, pages: 0}, phases: this.rep.phases, notes: [],
     }
+    this.interrupted = new Promise<never>((_, reject) => (this.interrupt = reject))
+    this.interrupted.catch(() => undefined)
   }
 
   async run(): Promise<MigrationSummary> {
+    let signalled = false
+    const onSignal = (sig: NodeJS.Signals) => {
+      // once the commit is sent the target owns the container: finish rather than undo
+      if (this.committing) return this.rep.note(`${sig} ignored: the target is committing`)
+      if (signalled) return this.rep.note(`${sig} ignored: already rolling back`)
+      signalled = true
+      this.rep.note(`${sig}: stopping and rolling back`)
+      this.interrupt(new OcirtError(`interrupted by ${sig}`, {...this.ctx, step: this.step}))
+    }
+    const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
+    for (const sig of signals) process.on(sig, onSignal)
     try {
       await this.go()
       return this.finish()
     } catch (err) {
       throw await this.fail(err as Error)
     } finally {
+      for (const sig of signals) process.off(sig, onSignal)
       await this.disconnect()
     }
+  }
+
+  /** Waits for p unless the user interrupts first. */
+  private guard<T>(p: Promise<T>): Promise<T> {
+    return Promise.race([p, this.interrupted])
   }
 
   private async go(): Promise<void> {
@@ -116,7 +139,7 @@ class Migration {
     const plan = planBundle({bundle: facts.bundle, rootfs: facts.rootfs, spec, pid: facts.pid, remoteBundle, cgroupsPath: o.targetCgroupsPath})
 
     rep.begin('connect', o.target.label)
-    const session = await connectSsh({host: o.target.host, port: o.target.port, user: o.target.user}, o.auth)
+    const session = await this.guard(connectSsh({host: o.target.host, port: o.target.port, user: o.target.user}, o.auth))
     this.session = session
     const agentArgv = this.agentArgv()
     const proc = await session.exec(agentArgv)
@@ -125,7 +148,7 @@ class Migration {
     if (rt.debug) proc.stderr.on('data', (b: Buffer) => process.stderr.write(b.toString().replace(/^ocirt: debug:/gm, 'target: debug:')))
     session.onClose((err) => agent.end(err ? `the SSH connection broke: ${err.message}` : 'the SSH connection closed'))
     void proc.exit.then((e) => agent.end(`it exited with ${e.code ?? e.signal}`), (err: Error) => agent.end(err.message))
-    const remote = await agent.request('hello', {})
+    const remote = await this.guard(agent.request('hello', {}))
     rep.end(undefined, `ocirt ${remote.ocirt}, criu ${remote.criu.version ?? 'none'} on ${remote.hostname}`)
 
     this.step = 'preflight'
@@ -135,10 +158,10 @@ class Migration {
     if (!verdict.mode) throw new OcirtError(`preflight failed: ${verdict.problems.join('; ')}`, {...this.ctx, step: 'preflight'})
     const mode = verdict.mode
     this.summary.mode = mode
-    const prep = await agent.request('prepare', {
+    const prep = await this.guard(agent.request('prepare', {
       id: this.targetId, bundleDir: remoteBundle, cgroupsPath: plan.config.linux?.cgroupsPath,
       bundleBytes: sizeOf(plan.items), imageBytes: memoryBytes(facts.cgroup), requiredPaths: plan.requiredPaths,
-    })
+    }))
     if (plan.requiredPaths.length) this.summary.notes.push(`not copied, present on the target: ${plan.requiredPaths.join(', ')}`)
     rep.end(undefined, `mode ${mode}`)
     if (o.dryRun) {
@@ -155,7 +178,7 @@ class Migration {
       const ch = await openUnpack(session, agentArgv, item.remote)
       const before = this.summary.bytes.bundle
       rep.watch(() => before + ch.sent())
-      this.summary.bytes.bundle += await ch.send(item.local)
+      this.summary.bytes.bundle += await this.guard(ch.send(item.local))
     }
     rep.end(this.summary.bytes.bundle)
 
@@ -173,18 +196,18 @@ class Migration {
     await pause(rt, o.id, 'migrate')
     this.frozen = true
     debug(`migrate ${o.id}: frozen`)
-    await this.startDump(mode, images, pages)
+    await this.guard(this.startDump(mode, images, pages))
     rep.end()
 
     this.step = 'transfer'
     rep.begin('transfer')
     // images and the bundle's changes travel side by side, each on its own channel
-    const [imageBytes, ...deltaBytes] = await Promise.all([
+    const [imageBytes, ...deltaBytes] = await this.guard(Promise.all([
       imagesChannel.send(images),
       // the target's config.json is the rewritten one (write-config), never the source's
       ...plan.items.map((item, i) => deltaChannels[i].send(item.local, {changedSince: syncedAt, ignore: item.what === 'bundle' ? isConfig : undefined})),
       this.removeDeleted(plan, before).then(() => 0),
-    ])
+    ]))
     this.summary.bytes.images = imageBytes
     this.summary.bytes.delta = deltaBytes.reduce((a, b) => a + b, 0)
     rep.end(this.summary.bytes.images + this.summary.bytes.delta)
@@ -192,11 +215,11 @@ class Migration {
     this.step = 'restore'
     rep.begin('restore on the target')
     this.restoredOnTarget = true // from here on the target may hold a copy: abort must reach it
-    const restored = await agent.request('restore', {
+    const restored = await this.guard(agent.request('restore', {
       id: this.targetId, bundleDir: remoteBundle, lazyPages: mode === 'post-copy', pageServer: pages?.forTarget,
       stdio: plan.stdio, tcpEstablished: o.tcpEstablished, extUnixSk: o.extUnixSk, fileLocks: o.fileLocks,
       manageCgroupsMode: o.manageCgroupsMode,
-    })
+    }))
     this.summary.downtimeMs = Date.now() - frozenAt
     rep.end(undefined, `pid ${restored.pid} on the target, restore ${restored.restoreMs} ms${restored.lazyPagesStartMs ? ` (lazy-pages daemon ${restored.lazyPagesStartMs} ms)` : ''}`)
 
@@ -211,7 +234,7 @@ class Migration {
       const dump = this.dump!
       const lazyDone = agent.request('lazy-done', {})
       lazyDone.catch(() => undefined)
-      const first = await Promise.race([dump.then(() => 'dump' as const), lazyDone.then(() => 'lazy' as const)])
+      const first = await this.guard(Promise.race([dump.then(() => 'dump' as const), lazyDone.then(() => 'lazy' as const)]))
       const lazy = first === 'lazy' ? await lazyDone : await withTimeout(lazyDone, 60_000, "the target's lazy-pages daemon after the last page was served")
       if (!lazy.ok) throw new OcirtError(`the target's lazy-pages daemon failed: ${lazy.detail}`, {...this.ctx, step: 'post-copy'})
       if (first === 'lazy') await withTimeout(dump, 30_000, 'the page server after the target had every page')
@@ -224,6 +247,7 @@ class Migration {
     if (there.status !== 'running') throw new OcirtError(`the restored container is ${there.status} on the target`, {...this.ctx, step: 'verify'})
 
     this.step = 'commit'
+    this.committing = true
     try {
       await agent.request('commit', {})
     } catch (err) {

@@ -5,6 +5,7 @@
 import {after, before, test} from 'node:test'
 import assert from 'node:assert/strict'
 import * as fs from 'node:fs'
+import {spawn} from 'node:child_process'
 import * as path from 'node:path'
 import {Cleanup} from '../helpers/cleanup'
 import {requires} from '../helpers/requires'
@@ -276,6 +277,32 @@ test('the connection drops after the target committed but before it answered: th
   assert.equal((await stateOn(B, b.id)).status, 'running', 'the target kept its committed copy')
   // what the error tells the operator to do: the target has it, so the source copy goes
   assertOk(await ocirt(['--root', A.root, 'delete', '--force', b.id]), 'delete the frozen source')
+})
+
+test('Ctrl-C (SIGINT) during the freeze rolls back: the source resumes, the target is cleaned', async (t) => {
+  if (!skipUnlessReady(t)) return
+  const c = new Cleanup()
+  t.after(() => c.run())
+  const b = await startOnA(c)
+  const pid = (await stateOf(b)).pid
+  const there = freshTarget(B, `${b.id}-int`)
+  c.container(b.id, B.root).cgroup(there.cgroupsPath)
+  const to = B.endpoint
+  const child = spawn(OCIRT_BIN, ['--root', A.root, 'migrate', b.id, '--to', `root@${to.host}:${to.port}`, '-i', to.identityFile,
+    '--known-hosts', to.knownHostsFile, '--remote-ocirt', OCIRT_BIN, '--remote-root', B.root, '--remote-bundle', there.remoteBundle,
+    '--target-cgroups-path', there.cgroupsPath], {stdio: ['ignore', 'pipe', 'pipe']})
+  c.pid(child)
+  let stderr = ''
+  let sent = false
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr += d.toString()
+    if (!sent && /migrate: freeze and dump \.\.\./.test(stderr)) sent = child.kill('SIGINT')
+  })
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (n) => resolve(n)))
+  assert.equal(code, 1, stderr)
+  assert.match(stderr, /SIGINT: stopping and rolling back/)
+  assert.match(stderr, /interrupted by SIGINT .*rolled back, the container runs on the source/)
+  await assertRolledBack(b, pid, B, there.remoteBundle, there.cgroupsPath)
 })
 
 test('a failed preflight (no room for the images on the target) changes nothing', async (t) => {
