@@ -16,6 +16,7 @@ export default class MigrateAgent extends Command {
   static override baseFlags = oclifFlags(GLOBAL_FLAGS)
   static override flags = {
     unpack: Flags.string({description: 'extract the tar stream on stdin into this directory'}),
+    session: Flags.string({description: "with --unpack: the migration's staging directory on this host, where the unpacker registers itself so that a rollback stops it before removing anything"}),
   }
 
   async run(): Promise<void> {
@@ -23,9 +24,8 @@ export default class MigrateAgent extends Command {
     const globals = flags as unknown as FlagValues
     configureLog({file: globals.log as string | undefined, format: globals['log-format'] === 'json' ? 'json' : 'text', debug: globals.debug === true})
     if (flags.unpack !== undefined) {
-      const {extractTree} = await import('../migrate/stream')
-      const done = await extractTree(flags.unpack, process.stdin)
-      process.stdout.write(`${JSON.stringify(done)}\n`)
+      const {unpack} = await import('../migrate/agent/unpack')
+      process.stdout.write(`${JSON.stringify(await unpack(flags.unpack, flags.session, process.stdin))}\n`)
       return
     }
     const {serveAgent} = await import('../migrate/agent/server')

@@ -13,8 +13,9 @@ export interface UnpackChannel {
   close(): void
 }
 
-export async function openUnpack(session: SshSession, agentArgv: string[], remoteDir: string): Promise<UnpackChannel> {
-  const proc = await session.exec([...agentArgv, '--unpack', remoteDir])
+/** `staging`: the migration's staging directory on the target (PrepareResult.staging), where the unpacker registers. */
+export async function openUnpack(session: SshSession, agentArgv: string[], remoteDir: string, staging: string): Promise<UnpackChannel> {
+  const proc = await session.exec([...agentArgv, '--unpack', remoteDir, '--session', staging])
   proc.exit.catch(() => undefined) // a channel never used may see the connection end; send() reports its own
   let tar: ReturnType<typeof packTree> | undefined
   let stdout = ''

@@ -9,24 +9,22 @@
 // source and makes the target undo its part; the target's agent also undoes everything by itself if the
 // conversation ends without a commit (source gone, connection lost).
 import * as fs from 'node:fs'
-import * as net from 'node:net'
 import * as path from 'node:path'
 import {OcirtError} from '../core/errors'
 import type {Runtime} from '../core/runtime'
 import {loadContainer} from '../core/lifecycle/container'
 import {loadConfig} from '../core/state/store'
 import {pause, resume} from '../core/lifecycle/pause'
-import {checkpoint} from '../core/lifecycle/checkpoint'
 import {deleteContainer} from '../core/lifecycle/delete'
-import {makePipe} from '../core/sys/pipe'
 import {debug} from '../core/log'
 import {AgentClient, AgentGone} from './agent/client'
 import {hostFacts} from './agent/facts'
 import {planBundle, sizeOf, type BundlePlan} from './bundle-plan'
 import {openUnpack, type UnpackChannel} from './channels'
-import {preflight, type Mode, type ModeChoice} from './preflight'
+import {preflight, type ModeChoice} from './preflight'
 import {Reporter, type MigrationSummary} from './report'
-import {criuTlsArgs, makeMigrationTls} from './tls'
+import {startDump, type MigrationDump} from './dump'
+import {planPageServer, type PageTransport} from './page-server'
 import {connectSsh, type SshAuthOptions, type SshSession, type Tunnel} from './ssh'
 import {listTree} from './stream'
 import type {ResolvedTarget} from './target'
@@ -51,7 +49,7 @@ export interface MigrateOptions {
   manageCgroupsMode?: string
   /** how post-copy pages travel: straight from the source with TLS when the target can reach it (auto, the
    * default), or always through an SSH tunnel, or always TLS */
-  pageTransport?: 'auto' | 'ssh' | 'tls'
+  pageTransport?: PageTransport
 }
 
 /** A migration that did not happen; `summary` says how far it got and what was undone. */
@@ -77,8 +75,7 @@ class Migration {
   private channels: UnpackChannel[] = []
   private staging?: string
   private frozen = false
-  private dump?: Promise<void>
-  private readonly dumpAbort = new AbortController()
+  private dump?: MigrationDump
   private restoredOnTarget = false
   private step = 'connect'
   /** rejects when the user interrupts (SIGINT, SIGTERM, SIGHUP): every long wait races it, so the rollback starts at once */
@@ -175,7 +172,7 @@ class Migration {
     const syncedAt = Date.now() - 10 // anything touched from here on is sent again during the freeze
     const before = await Promise.all(plan.items.map((i) => listTree(i.local)))
     for (const item of plan.items) {
-      const ch = await openUnpack(session, agentArgv, item.remote)
+      const ch = await openUnpack(session, agentArgv, item.remote, prep.staging)
       const before = this.summary.bytes.bundle
       rep.watch(() => before + ch.sent())
       this.summary.bytes.bundle += await this.guard(ch.send(item.local))
@@ -184,11 +181,14 @@ class Migration {
 
     await agent.request('write-config', {bundleDir: remoteBundle, config: plan.config})
     // everything the freeze needs, opened now
-    const imagesChannel = await this.channel(agentArgv, prep.imageDir)
-    const deltaChannels = await Promise.all(plan.items.map((i) => this.channel(agentArgv, i.remote)))
+    const imagesChannel = await this.channel(agentArgv, prep.imageDir, prep.staging)
+    const deltaChannels = await Promise.all(plan.items.map((i) => this.channel(agentArgv, i.remote, prep.staging)))
     this.staging = fs.mkdtempSync(path.join(ensureDir(path.join(rt.root, '.migrate')), `${o.id}.`))
     const images = path.join(this.staging, 'images')
-    const pages = mode === 'post-copy' ? await this.pageServer(remote.peer) : undefined
+    const pages = mode === 'post-copy' ? await this.guard(planPageServer({
+      transport: o.pageTransport ?? 'auto', session, agent, peer: remote.peer, staging: this.staging, notes: this.summary.notes, ctx: this.ctx,
+    })) : undefined
+    this.tunnel = pages?.tunnel
 
     this.step = 'freeze'
     rep.begin('freeze and dump')
@@ -196,7 +196,10 @@ class Migration {
     await pause(rt, o.id, 'migrate')
     this.frozen = true
     debug(`migrate ${o.id}: frozen`)
-    await this.guard(this.startDump(mode, images, pages))
+    this.dump = startDump(rt, o.id, images, {
+      tcpEstablished: o.tcpEstablished, extUnixSk: o.extUnixSk, fileLocks: o.fileLocks, manageCgroupsMode: o.manageCgroupsMode,
+    }, pages)
+    await this.guard(this.dump.ready)
     rep.end()
 
     this.step = 'transfer'
@@ -231,7 +234,7 @@ class Migration {
       if (tunnel) rep.watch(() => tunnel.bytes().in + tunnel.bytes().out)
       // both ends must finish: the dump once it served every page, the target's daemon once it has them all.
       // Whichever ends first, the other gets a bounded wait: a page server nobody connects to never returns.
-      const dump = this.dump!
+      const dump = this.dump.done
       const lazyDone = agent.request('lazy-done', {})
       lazyDone.catch(() => undefined)
       const first = await this.guard(Promise.race([dump.then(() => 'dump' as const), lazyDone.then(() => 'lazy' as const)]))
@@ -262,71 +265,8 @@ class Migration {
     rep.end()
   }
 
-  /** Starts the dump; for post-copy, returns once the non-memory images are written and the page server is up. */
-  /**
-   * Where the dump serves pages and how the target's lazy-pages daemon reaches it: through a reverse SSH tunnel
-   * (default), or straight to the source's address as the target sees it, with TLS keys made for this migration.
-   */
-  private async pageServer(peer: string | undefined): Promise<PageServerPlan> {
-    const transport = this.o.pageTransport === 'auto' || this.o.pageTransport === undefined ? await this.directReachable(peer) : this.o.pageTransport
-    if (transport === 'ssh') {
-      const port = await freePort('127.0.0.1')
-      this.tunnel = await this.session!.forwardFromRemote('127.0.0.1', port)
-      return {listen: `127.0.0.1:${port}`, criuArgs: [], forTarget: {address: '127.0.0.1', port: this.tunnel.port}}
-    }
-    if (!peer) throw new OcirtError('--page-transport tls: the target did not say which address it sees this host at (no SSH_CONNECTION)', {...this.ctx, step: 'preflight'})
-    const tls = makeMigrationTls(path.join(this.staging!, 'tls'), peer)
-    const port = await freePort(peer)
-    return {listen: `${peer.includes(':') ? `[${peer}]` : peer}:${port}`, criuArgs: criuTlsArgs(tls.server), forTarget: {address: peer, port, tls: tls.client}}
-  }
-
-  /** auto: TLS straight from here (faster) when the target can reach this host, else the SSH tunnel (always works) */
-  private async directReachable(peer: string | undefined): Promise<'ssh' | 'tls'> {
-    if (!peer) {
-      this.summary.notes.push('pages through the SSH tunnel: the target did not say which address it sees this host at')
-      return 'ssh'
-    }
-    const srv = net.createServer((sock) => sock.destroy())
-    try {
-      await new Promise<void>((resolve, reject) => srv.once('error', reject).listen(0, peer, () => resolve()))
-      const {port} = srv.address() as net.AddressInfo
-      const probe = await this.agent!.request('probe-connect', {address: peer, port, timeoutMs: 2000})
-      if (probe.ok) return 'tls'
-      this.summary.notes.push(`pages through the SSH tunnel: the target cannot connect to ${peer} (${probe.detail})`)
-    } catch (err) {
-      this.summary.notes.push(`pages through the SSH tunnel: cannot listen on ${peer} (${(err as Error).message})`)
-    } finally {
-      srv.close()
-    }
-    return 'ssh'
-  }
-
-  private async startDump(mode: Mode, images: string, pages: PageServerPlan | undefined): Promise<void> {
-    const common = {
-      imagePath: images, leaveRunning: true, signal: this.dumpAbort.signal, tcpEstablished: this.o.tcpEstablished,
-      extUnixSk: this.o.extUnixSk, fileLocks: this.o.fileLocks, manageCgroupsMode: this.o.manageCgroupsMode,
-    }
-    if (mode !== 'post-copy') {
-      this.dump = checkpoint(this.rt, this.o.id, common, 'migrate')
-      await this.dump
-      return
-    }
-    const [r, w] = makePipe()
-    // the read ends when criu writes "ready" or when every write end (ours, criu's) is closed
-    const ready = readByte(r).finally(() => fs.closeSync(r))
-    try {
-      this.dump = checkpoint(this.rt, this.o.id, {...common, lazyPages: true, pageServer: pages!.listen, criuExtraArgs: pages!.criuArgs, statusFd: w}, 'migrate')
-      this.dump.catch(() => undefined) // awaited later; a failure before "ready" is seen below
-      await Promise.race([ready, this.dump.then(() => {
-        throw new OcirtError('criu finished the lazy dump before it served any page', {...this.ctx, step: 'dump'})
-      })])
-    } finally {
-      fs.closeSync(w)
-    }
-  }
-
-  private async channel(agentArgv: string[], dir: string): Promise<UnpackChannel> {
-    const ch = await openUnpack(this.session!, agentArgv, dir)
+  private async channel(agentArgv: string[], dir: string, staging: string): Promise<UnpackChannel> {
+    const ch = await openUnpack(this.session!, agentArgv, dir, staging)
     this.channels.push(ch)
     return ch
   }
@@ -365,8 +305,8 @@ class Migration {
     rep.note(`rolling back: ${err.message}`)
     const problems: string[] = []
     if (this.dump) {
-      this.dumpAbort.abort()
-      await this.dump.catch(() => undefined)
+      this.dump.abort()
+      await this.dump.done.catch(() => undefined)
     }
     if (this.agent?.alive) {
       try {
@@ -425,32 +365,6 @@ function memoryBytes(cgroup: {version: 'v1' | 'v2'; paths: Record<string, string
 function ensureDir(dir: string): string {
   fs.mkdirSync(dir, {recursive: true, mode: 0o700})
   return dir
-}
-
-interface PageServerPlan {
-  /** ADDRESS:PORT the dump's page server listens on */
-  listen: string
-  criuArgs: string[]
-  forTarget: {address: string; port: number; tls?: {ca: string; cert: string; key: string}}
-}
-
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer()
-    srv.once('error', reject)
-    srv.listen(0, host, () => {
-      const {port} = srv.address() as net.AddressInfo
-      srv.close(() => resolve(port))
-    })
-  })
-}
-
-/** Resolves when one byte can be read from fd (CRIU's status fd says "ready" with a \0). */
-function readByte(fd: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const buf = Buffer.alloc(1)
-    fs.read(fd, buf, 0, 1, null, (err, n) => (err ? reject(err) : n === 1 ? resolve() : reject(new Error('the status fd closed'))))
-  })
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

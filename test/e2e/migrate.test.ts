@@ -232,7 +232,7 @@ test('rollback: the connection is lost while the images stream, during the freez
   const there = freshTarget(B, `${b.id}-cut`)
   c.container(b.id, B.root).cgroup(there.cgroupsPath)
   // the images' unpacker waits for the first byte (sent during the freeze), then kills its sshd: the connection drops
-  const wrapper = faultyOcirt(pair!.dir, `cut-${b.id}`, 'case "$*" in *--unpack*/images) head -c 1 >/dev/null; kill -9 $PPID; sleep 5; exit 1;; esac')
+  const wrapper = faultyOcirt(pair!.dir, `cut-${b.id}`, 'case "$*" in *"/images --session "*) head -c 1 >/dev/null; kill -9 $PPID; sleep 5; exit 1;; esac')
   const r = await migrateCmd({from: A, to: B, id: b.id, ...there, remoteOcirt: wrapper})
   assert.equal(r.code, 1)
   assert.match(r.stderr, /rolled back, the container runs on the source/)

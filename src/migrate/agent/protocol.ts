@@ -20,6 +20,8 @@ export interface PrepareRequest {
 }
 
 export interface PrepareResult {
+  /** the migration's own directory on the target (images, work files, unpacker registrations) */
+  staging: string
   imageDir: string
   workDir: string
   freeBundleBytes: number

@@ -15,6 +15,7 @@ import {deleteContainer} from '../../core/lifecycle/delete'
 import {state as containerState} from '../../core/lifecycle/query'
 import {freeBytes, hostFacts} from './facts'
 import type {TlsFiles} from '../tls'
+import {stopUnpackers} from './unpack'
 import {startLazyPages, waitLazyPages, type LazyPagesDaemon} from './lazy-pages'
 import {readLines, writeLine, type Op, type PrepareRequest, type PrepareResult, type Requests, type RestoreRequest, type RestoreResult} from './protocol'
 
@@ -68,8 +69,9 @@ export class MigrationAgent {
   /** Undoes everything not committed; returns what could not be undone. */
   async rollback(): Promise<string[]> {
     if (this.committed) return []
-    const problems = await this.undo.run()
-    return problems
+    // unpackers still writing would put back what the undo removes
+    if (this.staging) await stopUnpackers(this.staging)
+    return this.undo.run()
   }
 
   private async prepare(p: PrepareRequest): Promise<PrepareResult> {
@@ -100,8 +102,8 @@ export class MigrationAgent {
     this.undo.push(`remove ${staging}`, () => fs.rmSync(staging, {recursive: true, force: true}))
     const imageDir = path.join(staging, 'images')
     fs.mkdirSync(imageDir, {mode: 0o700})
-    this.prepared = {...p, bundleDir: bundle, imageDir, workDir: imageDir, freeBundleBytes, freeImageBytes}
-    return {imageDir, workDir: imageDir, freeBundleBytes, freeImageBytes}
+    this.prepared = {...p, bundleDir: bundle, staging, imageDir, workDir: imageDir, freeBundleBytes, freeImageBytes}
+    return {staging, imageDir, workDir: imageDir, freeBundleBytes, freeImageBytes}
   }
 
   private async restore(p: RestoreRequest): Promise<RestoreResult> {

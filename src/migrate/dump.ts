@@ -1,0 +1,39 @@
+// The source's dump during a migration: `checkpoint --leave-running` of the frozen container, so it stays frozen
+// and whole until the target commits. For post-copy, CRIU writes everything but the memory, says "ready" on a
+// status pipe, then serves the pages until the target has them all: `ready` resolves at that moment, `done` when
+// the last page is served. Aborting kills criu: the container is left as CRIU leaves it on failure (runnable).
+import * as fs from 'node:fs'
+import {OcirtError} from '../core/errors'
+import type {Runtime} from '../core/runtime'
+import {checkpoint, type CheckpointOptions} from '../core/lifecycle/checkpoint'
+import {makePipe} from '../core/sys/pipe'
+import type {PageServerPlan} from './page-server'
+
+export interface MigrationDump {
+  /** the images (all of them, or all but the memory for post-copy) are written */
+  ready: Promise<void>
+  /** the dump finished (post-copy: every page served) */
+  done: Promise<void>
+  abort(): void
+}
+
+export function startDump(rt: Runtime, id: string, images: string, criuOpts: CheckpointOptions, pages?: PageServerPlan): MigrationDump {
+  const abort = new AbortController()
+  const common: CheckpointOptions = {...criuOpts, imagePath: images, leaveRunning: true, signal: abort.signal}
+  if (!pages) {
+    const done = checkpoint(rt, id, common, 'migrate')
+    return {ready: done, done, abort: () => abort.abort()}
+  }
+  const [r, w] = makePipe()
+  // the read ends when criu writes "ready" or when every write end (ours, criu's) is closed
+  const readByte = new Promise<void>((resolve, reject) => {
+    fs.read(r, Buffer.alloc(1), 0, 1, null, (err, n) => (err ? reject(err) : n === 1 ? resolve() : reject(new Error('the status fd closed'))))
+  }).finally(() => fs.closeSync(r))
+  const done = checkpoint(rt, id, {...common, lazyPages: true, pageServer: pages.listen, criuExtraArgs: pages.criuArgs, statusFd: w}, 'migrate')
+  done.catch(() => undefined) // awaited by the caller; a failure before "ready" shows in `ready` too
+  // criu has its own copy of the write end once it runs; ours must go so that a criu that dies ends the read
+  const ready = Promise.race([readByte, done.then(() => {
+    throw new OcirtError('criu finished the lazy dump before it served any page', {verb: 'migrate', id, step: 'dump'})
+  })]).finally(() => fs.closeSync(w))
+  return {ready, done, abort: () => abort.abort()}
+}
