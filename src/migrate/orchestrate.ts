@@ -61,7 +61,18 @@ export class MigrationFailed extends OcirtError {
 }
 
 export async function migrate(rt: Runtime, o: MigrateOptions): Promise<MigrationSummary> {
+  requireMovable(rt, o.id)
   return new Migration(rt, o).run()
+}
+
+/** What can be refused before anything starts: plain errors, nothing to roll back. */
+function requireMovable(rt: Runtime, id: string): void {
+  const ctx = {verb: 'migrate', id}
+  const loaded = loadContainer(rt, id, 'migrate')
+  if (loaded.status === 'paused') throw new OcirtError('the container is paused: resume it before migrating (a migration freezes it itself)', ctx)
+  if (loaded.status !== 'running') throw new OcirtError(`only a running container can migrate; this one is ${loaded.status}`, ctx)
+  if (loaded.facts.terminal) throw new OcirtError('containers with a terminal cannot migrate yet (checkpoint does not support them)', ctx)
+  if (loaded.facts.rootless || rt.rootless) throw new OcirtError('rootless containers cannot migrate: checkpoint needs root (docs/rootless.md)', ctx)
 }
 
 class Migration {
@@ -125,11 +136,7 @@ class Migration {
 
   private async go(): Promise<void> {
     const {rt, o, rep} = this
-    const loaded = loadContainer(rt, o.id, 'migrate')
-    if (loaded.status === 'paused') throw new OcirtError('the container is paused: resume it before migrating (a migration freezes it itself)', this.ctx)
-    if (loaded.status !== 'running') throw new OcirtError(`only a running container can migrate; this one is ${loaded.status}`, this.ctx)
-    if (loaded.facts.terminal) throw new OcirtError('containers with a terminal cannot migrate yet (checkpoint does not support them)', this.ctx)
-    const {facts} = loaded
+    const {facts} = loadContainer(rt, o.id, 'migrate')
     const spec = loadConfig(rt, o.id, 'migrate')
     // a target's bundle directory (k8s annotation, plugin) is where bundles go: this one lands in <dir>/<id>
     const remoteBundle = path.resolve(o.remoteBundle ?? (o.target.remoteBundleDir ? path.join(o.target.remoteBundleDir, this.targetId) : facts.bundle))
@@ -296,6 +303,11 @@ class Migration {
     const {rep, summary} = this
     rep.end(undefined, 'failed')
     summary.error = err.message
+    if (!this.agent && !this.frozen) {
+      // nothing was made anywhere (no target agent yet): the error as it is
+      summary.totalMs = rep.elapsed()
+      return new MigrationFailed(err.message.startsWith('migrate ') ? err.message : `migrate ${this.o.id}: ${this.step}: ${err.message}`, summary, {...this.ctx, step: this.step})
+    }
     if (summary.outcome === 'unknown' || summary.outcome === 'migrated') {
       // unknown: leave the source frozen (see commit); migrated: only removing the source copy failed
       this.cleanStaging()
