@@ -239,6 +239,23 @@ test('rollback: the connection is lost while the images stream, during the freez
   await assertRolledBack(b, pid, B, there.remoteBundle, there.cgroupsPath)
 })
 
+test('rollback: the target runs out of disk while the images arrive (stop-copy)', async (t) => {
+  if (!skipUnlessReady(t)) return
+  const c = new Cleanup()
+  t.after(() => c.run())
+  const b = await startOnA(c)
+  const pid = (await stateOf(b)).pid
+  const there = freshTarget(B, `${b.id}-full`)
+  c.container(b.id, B.root).cgroup(there.cgroupsPath)
+  // the images' unpacker takes 1 MiB, then fails as tar does on a full disk
+  const wrapper = faultyOcirt(pair!.dir, `full-${b.id}`,
+    'case "$*" in *"/images --session "*) head -c 1048576 >/dev/null; echo "write images/pages-1.img: ENOSPC: no space left on device" >&2; exit 1;; esac')
+  const r = await migrateCmd({from: A, to: B, id: b.id, ...there, remoteOcirt: wrapper, extra: ['--mode', 'stop-copy']})
+  assert.equal(r.code, 1)
+  assert.match(r.stderr, /no space left on device.*rolled back, the container runs on the source/s)
+  await assertRolledBack(b, pid, B, there.remoteBundle, there.cgroupsPath)
+})
+
 test('rollback: the target loses its lazy-pages daemon during post-copy', async (t) => {
   if (!skipUnlessReady(t)) return
   const c = new Cleanup()
