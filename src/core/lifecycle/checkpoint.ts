@@ -11,7 +11,7 @@ import {lockContainer, type Unlock} from '../state/lock'
 import {loadContainer} from './container'
 import {deleteContainer} from './delete'
 import {dumpArgs, DUMP_LOG, type DumpOptions, type ManageCgroupsMode} from '../criu/args'
-import {checkMountPoints, dumpExtMounts, dumpExternals, externalMounts, externalNsArg, joinedNamespaces} from '../criu/plan'
+import {checkMountPoints, dumpExtMounts, dumpExternals, externalTerminal, externalMounts, externalNsArg, joinedNamespaces} from '../criu/plan'
 import {criuFeatureMissing, requireUsableCriu, runCriu} from '../criu/client'
 import {maskedFiles, readDescriptors, writeCheckpointInfo} from '../criu/images'
 import {debug, warn} from '../log'
@@ -57,9 +57,6 @@ export async function checkpoint(rt: Runtime, id: string, opts: CheckpointOption
   let unlock: Unlock | undefined = await lockContainer(rt, id, verb)
   try {
     const {facts} = loadContainer(rt, id, verb) // again, under the lock
-    if (facts.terminal) {
-      throw new InvalidInput('checkpoint of a container with a terminal is not supported yet (its pty master lives outside the container)', ctx)
-    }
     const spec = loadConfig(rt, id, verb)
     const criu = requireUsableCriu(rt, ctx)
     requireFeatures(rt, dump, ctx)
@@ -70,7 +67,8 @@ export async function checkpoint(rt: Runtime, id: string, opts: CheckpointOption
     const mounts = externalMounts(spec, facts.bundle, facts.cgroup)
     checkMountPoints(mounts, ctx)
     const extMounts = dumpExtMounts(mounts, maskedFiles(facts.pid, spec))
-    const descriptors = readDescriptors(facts.pid)
+    // a terminal's master is outside the container: its slave is dumped as external (plan.ts externalTerminal)
+    const descriptors = facts.terminal ? externalTerminal(readDescriptors(facts.pid)) : readDescriptors(facts.pid)
     const externals = dumpExternals(descriptors)
     for (const ns of joinedNamespaces(spec).external) externals.push(externalNsArg(ns.type, fs.statSync(ns.path).ino, ns.key))
     if (!dump.preDump) {
