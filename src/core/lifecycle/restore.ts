@@ -19,13 +19,17 @@ import {UndoStack} from '../util/undo'
 import {restoreArgs, RESTORE_LOG, type RestoreOptions as CriuRestoreOptions} from '../criu/args'
 import {cgroupRoots, externalMounts, inheritPlan, joinedNamespaces, restoreExtMounts, terminalKey, type Descriptor, type Inherited} from '../criu/plan'
 import {openPty} from '../sys/tty'
+import {listenForActions} from '../criu/action-script'
+import {runHooks, runHooksWarnOnly} from '../hooks'
+import {runContainerHooks} from './container-hooks'
+import type {Spec} from '../spec/types'
 import {sendFdToSocket} from '../sys/send-fd'
 import {attachTerminal} from '../console'
 import {criuFeatureMissing, requireUsableCriu, runCriu} from '../criu/client'
 import {readCheckpointInfo} from '../criu/images'
 import {bindRootfs, isMountPoint, prepareMountpoints, unbindRootfs} from '../criu/rootfs'
 import {emptyNamespaces, parseManageCgroupsMode, ROOTLESS_UNSUPPORTED} from './checkpoint'
-import {newFacts, type NewContainer} from './container'
+import {hookState, newFacts, type NewContainer} from './container'
 import {writePidFile} from './create'
 import {deleteContainer} from './delete'
 import {debug, warn} from '../log'
@@ -127,6 +131,17 @@ export async function restore(rt: Runtime, opts: RestoreOptions, verb = 'restore
 
     bindRootfs(rootfs, root, spec.root?.readonly === true, ctx)
     undo.push('unmount criu root', () => unbindRootfs(root))
+    // hooks that runc runs at CRIU's setup-namespaces notification: the tree exists, nothing runs yet
+    const hookCtx = {...ctx, bundle}
+    const actions = needsActionScript(spec) ? listenForActions(containerDir(rt, id), async (initPid) => {
+      const facts = restoredFacts(rt, {id, pid: initPid, bundle, rootfs, spec, cgroup, cgroupPath}, pty !== undefined)
+      const creating = hookState(facts, 'creating')
+      debug(`restore ${id}: setup-namespaces, pid ${initPid}: running hooks`)
+      await runHooks('prestart', spec.hooks?.prestart, creating, hookCtx)
+      await runHooks('createRuntime', spec.hooks?.createRuntime, creating, hookCtx)
+      await runContainerHooks(spec.hooks?.createContainer, facts, creating, ctx)
+    }) : undefined
+    if (actions) undo.push('remove action script', () => actions.close())
     const pidFile = path.join(containerDir(rt, id), 'criu.pid')
     const argv = restoreArgs({...criuOpts, pidFile}, {
       root,
@@ -134,6 +149,7 @@ export async function restore(rt: Runtime, opts: RestoreOptions, verb = 'restore
       extMounts,
       inheritFds: inherit,
       joinNs: joined.join,
+      actionScript: actions?.script,
     })
     const procs = [...new Set(Object.values(view.paths))].map((d) => path.join(d, 'cgroup.procs'))
     await opts.beforeCriu?.()
@@ -143,7 +159,11 @@ export async function restore(rt: Runtime, opts: RestoreOptions, verb = 'restore
       logFile: path.join(workPath, RESTORE_LOG),
       extraFds: [...stdio.map((h) => ours(h)), ...nsFds],
       joinCgroupProcs: procs,
+    }).catch((err) => {
+      // a failing hook made the script fail, and CRIU with it: the hook's error says why
+      throw actions?.failure() ?? err
     })
+    actions?.close()
     const pid = readPid(pidFile, ctx)
     undo.push('kill restored process', () => killQuietly(pid))
     unbindRootfs(root)
@@ -160,6 +180,8 @@ export async function restore(rt: Runtime, opts: RestoreOptions, verb = 'restore
     if (opts.pidFile) writePidFile(opts.pidFile, pid, ctx)
     undo.clear()
     debug(`restore ${id}: pid ${pid} from ${imagePath}`)
+    // the spec: a failing poststart hook is logged, the others still run and the container keeps running
+    await runHooksWarnOnly('poststart', spec.hooks?.poststart, hookState(facts, 'running'), hookCtx)
     if (opts.detach) return 0
     return await foreground(rt, id, pid, verb, pty && !opts.consoleSocket ? pty.master : undefined)
   } catch (err) {
@@ -184,6 +206,11 @@ function checkTerminal(ttyKey: string | undefined, terminal: boolean, opts: Rest
   if (!ttyKey && terminal) throw new InvalidInput('the checkpointed container had no terminal: its config.json must not set process.terminal', ctx)
   if (!terminal && opts.consoleSocket) throw new InvalidInput('--console-socket given but the container has no terminal (process.terminal is not set)', ctx)
   if (terminal && opts.detach && !opts.consoleSocket) throw new InvalidInput('the container has a terminal: a detached restore needs --console-socket', ctx)
+}
+
+function needsActionScript(spec: Spec): boolean {
+  const h = spec.hooks
+  return Boolean(h?.prestart?.length || h?.createRuntime?.length || h?.createContainer?.length)
 }
 
 function closeQuietly(fd: number): void {
