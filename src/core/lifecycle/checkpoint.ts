@@ -42,7 +42,13 @@ export interface CheckpointOptions {
   signal?: AbortSignal
 }
 
-export const ROOTLESS_UNSUPPORTED = 'checkpoint and restore need root: rootless containers are not supported yet (CRIU runs privileged)'
+/**
+ * Why CRIU 4.1 cannot checkpoint a rootless container (what was tried: docs/rootless.md). Outside the container's
+ * user namespace, `criu --unprivileged` with CAP_CHECKPOINT_RESTORE must still switch to the namespace's ids to
+ * check its other namespaces (setgroups: CAP_SETGID, as good as root); inside it, criu has every capability over
+ * the container's namespaces but /proc/<pid>/map_files wants CAP_CHECKPOINT_RESTORE in the initial namespace.
+ */
+export const ROOTLESS_UNSUPPORTED = 'checkpoint and restore of rootless containers are not supported: CRIU 4.1 needs CAP_CHECKPOINT_RESTORE in the initial user namespace (for /proc/<pid>/map_files) together with CAP_SETUID and CAP_SETGID there (to enter the container\'s user namespace), which only root has; see docs/rootless.md'
 
 export async function checkpoint(rt: Runtime, id: string, opts: CheckpointOptions = {}, verb = 'checkpoint'): Promise<void> {
   const ctx = {verb, id}
