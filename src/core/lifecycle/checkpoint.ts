@@ -98,6 +98,7 @@ export async function checkpoint(rt: Runtime, id: string, opts: CheckpointOption
     unlock()
     unlock = undefined
     await deleteContainer(rt, id, {force: true}, verb).catch((err) => warn(`checkpoint ${id}: removing the dumped container: ${(err as Error).message}`))
+    debug(`checkpoint ${id}: the dumped container is removed`)
   } finally {
     unlock?.()
   }

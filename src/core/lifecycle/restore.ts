@@ -27,7 +27,7 @@ import {sendFdToSocket} from '../sys/send-fd'
 import {attachTerminal} from '../console'
 import {criuFeatureMissing, requireUsableCriu, runCriu} from '../criu/client'
 import {readCheckpointInfo} from '../criu/images'
-import {bindRootfs, isMountPoint, prepareMountpoints, unbindRootfs} from '../criu/rootfs'
+import {criuRootBind, prepareMountpoints} from '../criu/rootfs'
 import {emptyNamespaces, parseManageCgroupsMode, ROOTLESS_UNSUPPORTED} from './checkpoint'
 import {hookState, newFacts, type NewContainer} from './container'
 import {writePidFile} from './create'
@@ -105,11 +105,8 @@ export async function restore(rt: Runtime, opts: RestoreOptions, verb = 'restore
     step(ctx, `create work directory ${workPath}`, () => fs.mkdirSync(workPath, {recursive: true, mode: 0o700}))
     reserveId(rt, id, verb)
     const root = path.join(containerDir(rt, id), 'criu-root')
-    undo.push('remove state directory', () => {
-      // never recurse into a rootfs that is still bound there
-      if (isMountPoint(root)) throw new Error(`${root} is still mounted; left in place`)
-      removeContainerDir(rt, id)
-    })
+    // the rootfs is bound at `root` only inside criu's mount namespace, so the state dir holds no mount
+    undo.push('remove state directory', () => removeContainerDir(rt, id))
     saveConfig(rt, id, spec)
 
     const cgroupPath = resolveCgroupsPath(spec.linux?.cgroupsPath, id, {rootless: rt.rootless})
@@ -129,8 +126,7 @@ export async function restore(rt: Runtime, opts: RestoreOptions, verb = 'restore
       inherit.push({fd: 3 + stdio.length + nsFds.length - 1, key: ns.key})
     }
 
-    bindRootfs(rootfs, root, spec.root?.readonly === true, ctx)
-    undo.push('unmount criu root', () => unbindRootfs(root))
+    const bindRoot = step(ctx, `create ${root}`, () => criuRootBind(rootfs, root, spec.root?.readonly === true))
     // hooks that runc runs at CRIU's setup-namespaces notification: the tree exists, nothing runs yet
     const hookCtx = {...ctx, bundle}
     const actions = needsActionScript(spec) ? listenForActions(containerDir(rt, id), async (initPid) => {
@@ -159,6 +155,7 @@ export async function restore(rt: Runtime, opts: RestoreOptions, verb = 'restore
       logFile: path.join(workPath, RESTORE_LOG),
       extraFds: [...stdio.map((h) => ours(h)), ...nsFds],
       joinCgroupProcs: procs,
+      bindRoot,
     }).catch((err) => {
       // a failing hook made the script fail, and CRIU with it: the hook's error says why
       throw actions?.failure() ?? err
@@ -166,7 +163,7 @@ export async function restore(rt: Runtime, opts: RestoreOptions, verb = 'restore
     actions?.close()
     const pid = readPid(pidFile, ctx)
     undo.push('kill restored process', () => killQuietly(pid))
-    unbindRootfs(root)
+    fs.rmdirSync(root)
     fs.rmSync(pidFile, {force: true})
 
     if (pty) fs.closeSync(pty.slave) // the restored init holds it now
