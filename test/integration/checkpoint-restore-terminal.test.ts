@@ -10,7 +10,7 @@ import {spawn} from 'node:child_process'
 import {assertOk} from '../helpers/ocirt'
 import {requires} from '../helpers/requires'
 import {alive, containerBundle, expectFail, stateOf, waitFor, type TestBundle} from '../helpers/containers'
-import {PROBE} from '../helpers/paths'
+import {OCIRT_BIN, PROBE} from '../helpers/paths'
 
 // Node cannot receive SCM_RIGHTS: python3's socket.recv_fds does; then every chunk read from the master is
 // printed as it comes, and "eof" once the slave is closed everywhere (EIO)
@@ -103,6 +103,36 @@ test('a terminal container is checkpointed and restored; its output goes on thro
 
   assertOk(await b.ocirt(['delete', '--force', b.id]), 'delete')
   assert.equal(await second.exited, 0, 'the new master sees the end')
+})
+
+test('a foreground restore without a console socket relays the new pty to its own stdout', async (t) => {
+  if (!requires(t, 'root', 'criu', 'probe', 'ocirt')) return
+  const b = containerBundle(t, (spec) => {
+    spec.process!.terminal = true
+    spec.process!.args = [PROBE, 'counter', '-', '4']
+  }, {copyRootfs: true, idPrefix: 'crtty'})
+  const img = path.join(path.dirname(b.dir), 'images')
+  const first = await consoleSocket(b, 'console1.sock')
+  assertOk(await b.ocirt(['run', '-d', '--console-socket', first.path, '--bundle', b.dir, b.id]), 'run -d')
+  await waitFor('counting on the first console', () => counts(first.text()).length >= 2)
+  assertOk(await b.ocirt(['checkpoint', '--image-path', img, b.id]), 'checkpoint')
+  await first.exited
+  const at = counts(first.text()).at(-1)!
+
+  const child = spawn(OCIRT_BIN, ['--root', b.root, 'restore', '--image-path', img, '--bundle', b.dir, b.id], {stdio: ['ignore', 'pipe', 'pipe']})
+  b.cleanup.pid(child)
+  let out = ''
+  let err = ''
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()))
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()))
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  await waitFor('counting on ocirt\'s stdout', () => counts(out).length >= 3 || err)
+  assert.equal(err, '')
+  const resumed = counts(out)
+  assert.ok(resumed[0] > at && resumed[0] <= at + 2, `continues from the checkpoint: ${at} then ${resumed.slice(0, 4).join(' ')}`)
+  assertOk(await b.ocirt(['kill', b.id, 'KILL']), 'kill')
+  assert.equal(await exited, 128 + 9, `ocirt restore returns the container's status (stderr: ${err})`)
+  assert.ok(!fs.existsSync(path.join(b.root, b.id)), 'and deletes the container')
 })
 
 test('restore checks the terminal against the config before it makes anything', async (t) => {
