@@ -85,6 +85,8 @@ export interface RestoreContainer {
   inheritFds: InheritFd[]
   /** namespaces to join instead of creating them: type and path (--join-ns) */
   joinNs?: {type: string; path: string}[]
+  /** a script CRIU runs at every restore step (action-script.ts: the container's hooks) */
+  actionScript?: string
 }
 
 export const DUMP_LOG = 'dump.log'
@@ -130,6 +132,7 @@ export function restoreArgs(opts: RestoreOptions, c: RestoreContainer): string[]
   for (const m of c.extMounts) argv.push('--ext-mount-map', extMountArg(m))
   for (const j of c.joinNs ?? []) argv.push('--join-ns', `${j.type}:${j.path}`)
   for (const f of c.inheritFds) argv.push('--inherit-fd', `fd[${f.fd}]:${f.key}`)
+  if (c.actionScript) argv.push('--action-script', c.actionScript)
   return argv
 }
 

@@ -172,6 +172,15 @@ export interface RunCriuOptions {
   joinCgroupProcs?: string[]
   /** aborting kills criu (SIGKILL): a migration that must roll back while a lazy dump still serves pages */
   signal?: AbortSignal
+  /** restore: the container's rootfs bound at `target` for --root, in a mount namespace of criu's own (rootfs.ts) */
+  bindRoot?: RootBind
+}
+
+export interface RootBind {
+  rootfs: string
+  /** an empty directory: the bind exists only in criu's mount namespace, which ends with criu */
+  target: string
+  readonly: boolean
 }
 
 /**
@@ -183,9 +192,16 @@ export interface RunCriuOptions {
 export async function runCriu(rt: Runtime, argv: string[], opts: RunCriuOptions): Promise<void> {
   const stdio: StdioOptions = ['ignore', 'pipe', 'pipe', ...(opts.extraFds ?? [])]
   const join = opts.joinCgroupProcs ?? []
-  const [cmd, args, env] = join.length
-    ? ['/bin/sh', ['-c', JOIN_AND_EXEC, 'criu', rt.criu, ...argv], {...process.env, OCIRT_CRIU_JOIN: join.join('\n')}]
-    : [rt.criu, argv, process.env]
+  const root = opts.bindRoot
+  const prepare = join.length > 0 || root !== undefined
+  const env = prepare ? {
+    ...process.env,
+    OCIRT_CRIU_JOIN: join.join('\n'),
+    ...(root ? {OCIRT_CRIU_ROOTFS: root.rootfs, OCIRT_CRIU_ROOT: root.target, OCIRT_CRIU_ROOT_RO: root.readonly ? '1' : ''} : {}),
+  } : process.env
+  const sh = ['/bin/sh', '-c', PREPARE_AND_EXEC, 'criu', rt.criu, ...argv]
+  // unshare execs the shell in place (no fork): the pid that joins the cgroups is criu's
+  const [cmd, ...args] = root ? ['unshare', '--mount', '--propagation', 'private', ...sh] : prepare ? sh : [rt.criu, ...argv]
   debug(`run ${rt.criu} ${argv.join(' ')}`)
   const started = Date.now()
   const {code, signal, output} = await new Promise<{code: number | null; signal: NodeJS.Signals | null; output: string}>((resolve, reject) => {
@@ -207,17 +223,26 @@ export async function runCriu(rt: Runtime, argv: string[], opts: RunCriuOptions)
   if (code === JOIN_FAILED && join.length) {
     throw new CriuFailed(`cannot move criu into the container's cgroup: ${output.trim()}`, {...opts.ctx, step: 'join cgroup'})
   }
+  if (code === ROOT_FAILED && root) {
+    throw new CriuFailed(`cannot bind the rootfs ${root.rootfs} for criu: ${output.trim()}`, {...opts.ctx, step: 'mount criu root'})
+  }
   const how = signal ? `was killed by ${signal}` : `exited with status ${code}`
   const said = output.trim() ? `; it said: ${lastLines(output, 3).join(' | ')}` : ''
   throw new CriuFailed(`criu ${argv[0]} ${how}${said}${logTail(opts.logFile)}`, opts.ctx, opts.logFile)
 }
 
 const JOIN_FAILED = 125
-// $0 is "criu"; "$@" is the criu binary and its argv
-const JOIN_AND_EXEC = `IFS='
+const ROOT_FAILED = 124
+// $0 is "criu"; "$@" is the criu binary and its argv. The mounts happen in criu's own mount namespace when
+// OCIRT_CRIU_ROOT is set (runCriu starts the shell through unshare then), so nothing is left to unmount.
+const PREPARE_AND_EXEC = `IFS='
 '
 for f in $OCIRT_CRIU_JOIN; do echo $$ > "$f" || exit ${JOIN_FAILED}; done
-unset OCIRT_CRIU_JOIN
+if [ -n "$OCIRT_CRIU_ROOT" ]; then
+  mount --rbind "$OCIRT_CRIU_ROOTFS" "$OCIRT_CRIU_ROOT" || exit ${ROOT_FAILED}
+  if [ -n "$OCIRT_CRIU_ROOT_RO" ]; then mount -o remount,bind,ro "$OCIRT_CRIU_ROOT" || exit ${ROOT_FAILED}; fi
+fi
+unset OCIRT_CRIU_JOIN OCIRT_CRIU_ROOTFS OCIRT_CRIU_ROOT OCIRT_CRIU_ROOT_RO
 exec "$@"`
 
 // harmless on machines whose root lacks CAP_SYS_RESOURCE (MACHINE.md): never the reason a dump failed

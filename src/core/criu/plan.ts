@@ -183,6 +183,33 @@ export function classifyFds(fds: FdInfo[], containerMountIds: ReadonlySet<number
 
 const O_ACCMODE = 3
 
+/** A pty slave (majors 136-143): the container's terminal when process.terminal is set. */
+export function isPtySlaveRdev(rdev: number): boolean {
+  const major = Math.floor(rdev / 256) & 0xfff
+  return major >= 136 && major <= 143
+}
+
+/**
+ * A terminal container's pty slave lives in the container's own devpts, but its master lives outside (with
+ * whoever took it from the console socket), which CRIU cannot dump. Declared external (tty[rdev:dev]), CRIU
+ * dumps the slave as a foreign terminal and, on restore, takes the slave of a new pty from --inherit-fd and
+ * makes it the session's controlling terminal again; ocirt sends that pty's master to the new console socket.
+ */
+export function externalTerminal(descriptors: Descriptor[]): Descriptor[] {
+  return descriptors.map((d) => (d.kind === 'tty' && d.key && isPtySlaveRdev(ttyRdev(d.key)) ? {...d, external: true} : d))
+}
+
+/** The rdev of a tty[rdev:dev] key. */
+function ttyRdev(key: string): number {
+  const m = /^tty\[([0-9a-f]+):/.exec(key)
+  return m ? parseInt(m[1], 16) : -1
+}
+
+/** The dumped terminal of a checkpoint: the key of the pty slave ocirt must provide on restore, if any. */
+export function terminalKey(descriptors: Descriptor[]): string | undefined {
+  return descriptors.find((d) => d.kind === 'tty' && d.external && d.key && isPtySlaveRdev(ttyRdev(d.key)))?.key
+}
+
 /** The --external list of a dump: each external file or tty once. */
 export function dumpExternals(descriptors: Descriptor[]): string[] {
   return [...new Set(descriptors.filter((d) => d.external && d.key).map((d) => d.key!))]

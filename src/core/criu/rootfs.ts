@@ -1,11 +1,10 @@
 // The container's root for a CRIU restore: mount points the restored mounts need, and the bind of the rootfs
-// that CRIU gets as --root (read-only when the config says so). Plain file and mount work, no CRIU.
-import {spawnSync} from 'node:child_process'
+// that CRIU gets as --root (read-only when the config says so). Plain file work; the bind is made by criu's shell.
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import {OcirtError} from '../errors'
 import type {Spec} from '../spec/types'
 import {resolveInRoot} from '../mounts/resolve'
+import type {RootBind} from './client'
 
 /**
  * Mount points the restored mounts need, made in the rootfs as create would make them (runc does the same before
@@ -36,36 +35,13 @@ export function prepareMountpoints(spec: Spec, bundle: string, rootfs: string): 
 }
 
 /**
- * CRIU's --root must be a mount point whose parent is not overmounted: bind the rootfs into the state dir, as runc
- * does. CRIU keeps the flags of that mount for the container's "/", so a read-only root (root.readonly) is
- * remounted read-only here; runc skips this, and its restored containers get a writable "/".
+ * CRIU's --root must be a mount point whose parent is not overmounted: the rootfs is bound into the state dir, as
+ * runc does, but only inside criu's own mount namespace (client.ts runCriu bindRoot), so the bind ends with criu
+ * and nothing is left to unmount, whatever happens to ocirt. CRIU keeps the flags of that mount for the
+ * container's "/", so a read-only root (root.readonly) is bound read-only; runc skips this, and its restored
+ * containers get a writable "/".
  */
-export function bindRootfs(rootfs: string, root: string, readonly: boolean, ctx: {verb: string; id: string}): void {
-  fs.mkdirSync(root, {mode: 0o755})
-  const mount = (args: string[]) => {
-    const r = spawnSync('mount', args, {encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe']})
-    if (r.status === 0) return
-    try {
-      unbindRootfs(root)
-    } catch {
-      // reported below; the state directory undo refuses to remove a mounted root
-    }
-    throw new OcirtError(`cannot bind the rootfs ${rootfs} for criu: ${(r.stderr || r.error?.message || '').trim()}`, {...ctx, step: 'mount criu root'})
-  }
-  mount(['--rbind', rootfs, root])
-  if (readonly) mount(['-o', 'remount,bind,ro', root])
-}
-
-export function unbindRootfs(root: string): void {
-  if (!fs.existsSync(root)) return
-  const r = spawnSync('umount', ['-l', root], {encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe']})
-  if (isMountPoint(root)) throw new Error(`cannot unmount ${root}: ${(r.stderr || r.error?.message || '').trim()}`)
-  fs.rmdirSync(root)
-}
-
-export function isMountPoint(dir: string): boolean {
-  if (!fs.existsSync(dir)) return false
-  const real = fs.realpathSync(dir)
-  const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)))
-  return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l && unescape(l.split(' ')[4]) === real)
+export function criuRootBind(rootfs: string, target: string, readonly: boolean): RootBind {
+  fs.mkdirSync(target, {mode: 0o755})
+  return {rootfs, target, readonly}
 }

@@ -11,7 +11,7 @@ import {lockContainer, type Unlock} from '../state/lock'
 import {loadContainer} from './container'
 import {deleteContainer} from './delete'
 import {dumpArgs, DUMP_LOG, type DumpOptions, type ManageCgroupsMode} from '../criu/args'
-import {checkMountPoints, dumpExtMounts, dumpExternals, externalMounts, externalNsArg, joinedNamespaces} from '../criu/plan'
+import {checkMountPoints, dumpExtMounts, dumpExternals, externalTerminal, externalMounts, externalNsArg, joinedNamespaces} from '../criu/plan'
 import {criuFeatureMissing, requireUsableCriu, runCriu} from '../criu/client'
 import {maskedFiles, readDescriptors, writeCheckpointInfo} from '../criu/images'
 import {debug, warn} from '../log'
@@ -44,7 +44,13 @@ export interface CheckpointOptions {
   criuExtraArgs?: string[]
 }
 
-export const ROOTLESS_UNSUPPORTED = 'checkpoint and restore need root: rootless containers are not supported yet (CRIU runs privileged)'
+/**
+ * Why CRIU 4.1 cannot checkpoint a rootless container (what was tried: docs/rootless.md). Outside the container's
+ * user namespace, `criu --unprivileged` with CAP_CHECKPOINT_RESTORE must still switch to the namespace's ids to
+ * check its other namespaces (setgroups: CAP_SETGID, as good as root); inside it, criu has every capability over
+ * the container's namespaces but /proc/<pid>/map_files wants CAP_CHECKPOINT_RESTORE in the initial namespace.
+ */
+export const ROOTLESS_UNSUPPORTED = 'checkpoint and restore of rootless containers are not supported: CRIU 4.1 needs CAP_CHECKPOINT_RESTORE in the initial user namespace (for /proc/<pid>/map_files) together with CAP_SETUID and CAP_SETGID there (to enter the container\'s user namespace), which only root has; see docs/rootless.md'
 
 export async function checkpoint(rt: Runtime, id: string, opts: CheckpointOptions = {}, verb = 'checkpoint'): Promise<void> {
   const ctx = {verb, id}
@@ -59,9 +65,6 @@ export async function checkpoint(rt: Runtime, id: string, opts: CheckpointOption
   let unlock: Unlock | undefined = await lockContainer(rt, id, verb)
   try {
     const {facts} = loadContainer(rt, id, verb) // again, under the lock
-    if (facts.terminal) {
-      throw new InvalidInput('checkpoint of a container with a terminal is not supported yet (its pty master lives outside the container)', ctx)
-    }
     const spec = loadConfig(rt, id, verb)
     const criu = requireUsableCriu(rt, ctx)
     requireFeatures(rt, dump, ctx)
@@ -72,7 +75,8 @@ export async function checkpoint(rt: Runtime, id: string, opts: CheckpointOption
     const mounts = externalMounts(spec, facts.bundle, facts.cgroup)
     checkMountPoints(mounts, ctx)
     const extMounts = dumpExtMounts(mounts, maskedFiles(facts.pid, spec))
-    const descriptors = readDescriptors(facts.pid)
+    // a terminal's master is outside the container: its slave is dumped as external (plan.ts externalTerminal)
+    const descriptors = facts.terminal ? externalTerminal(readDescriptors(facts.pid)) : readDescriptors(facts.pid)
     const externals = dumpExternals(descriptors)
     for (const ns of joinedNamespaces(spec).external) externals.push(externalNsArg(ns.type, fs.statSync(ns.path).ino, ns.key))
     if (!dump.preDump) {
@@ -96,6 +100,7 @@ export async function checkpoint(rt: Runtime, id: string, opts: CheckpointOption
     unlock()
     unlock = undefined
     await deleteContainer(rt, id, {force: true}, verb).catch((err) => warn(`checkpoint ${id}: removing the dumped container: ${(err as Error).message}`))
+    debug(`checkpoint ${id}: the dumped container is removed`)
   } finally {
     unlock?.()
   }

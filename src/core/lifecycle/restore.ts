@@ -17,12 +17,19 @@ import {SIGKILL} from '../cgroups/manager'
 import {deviceCgroupRules} from '../mounts/devices'
 import {UndoStack} from '../util/undo'
 import {restoreArgs, RESTORE_LOG, type RestoreOptions as CriuRestoreOptions} from '../criu/args'
-import {cgroupRoots, externalMounts, inheritPlan, joinedNamespaces, restoreExtMounts, type Descriptor, type Inherited} from '../criu/plan'
+import {cgroupRoots, externalMounts, inheritPlan, joinedNamespaces, restoreExtMounts, terminalKey, type Descriptor, type Inherited} from '../criu/plan'
+import {openPty} from '../sys/tty'
+import {listenForActions} from '../criu/action-script'
+import {runHooks, runHooksWarnOnly} from '../hooks'
+import {runContainerHooks} from './container-hooks'
+import type {Spec} from '../spec/types'
+import {sendFdToSocket} from '../sys/send-fd'
+import {attachTerminal} from '../console'
 import {criuFeatureMissing, requireUsableCriu, runCriu} from '../criu/client'
 import {readCheckpointInfo} from '../criu/images'
-import {bindRootfs, isMountPoint, prepareMountpoints, unbindRootfs} from '../criu/rootfs'
+import {criuRootBind, prepareMountpoints} from '../criu/rootfs'
 import {emptyNamespaces, parseManageCgroupsMode, ROOTLESS_UNSUPPORTED} from './checkpoint'
-import {newFacts, type NewContainer} from './container'
+import {hookState, newFacts, type NewContainer} from './container'
 import {writePidFile} from './create'
 import {deleteContainer} from './delete'
 import {debug, warn} from '../log'
@@ -69,12 +76,11 @@ export async function restore(rt: Runtime, opts: RestoreOptions, verb = 'restore
   if (rt.systemdCgroup) throw new InvalidInput('the systemd cgroup driver is not supported yet (no systemd driver): drop --systemd-cgroup to use cgroupfs', ctx)
   const {spec, bundle, rootfs} = loadBundleSpec(opts.bundle, ctx)
   validateSpec(spec, {...ctx, requireProcess: true, rootless: rt.rootless})
-  if (spec.process?.terminal || opts.consoleSocket) {
-    throw new InvalidInput('restore of a container with a terminal is not supported yet (--console-socket)', ctx)
-  }
   const imagePath = path.resolve(opts.imagePath || 'checkpoint')
   const workPath = opts.workPath ? path.resolve(opts.workPath) : imagePath
   const info = readCheckpointInfo(imagePath, ctx)
+  const ttyKey = terminalKey(info.descriptors)
+  checkTerminal(ttyKey, spec.process?.terminal === true, opts, ctx)
   const criuOpts: Omit<CriuRestoreOptions, 'pidFile'> = {
     imagePath, workPath,
     tcpEstablished: opts.tcpEstablished, extUnixSk: opts.extUnixSk, shellJob: opts.shellJob, fileLocks: opts.fileLocks,
@@ -89,20 +95,18 @@ export async function restore(rt: Runtime, opts: RestoreOptions, verb = 'restore
   }
   // CRIU numbers the fds it inherits from its own fd 3 up: our stdio (and other external files), then namespaces
   const stdio = inheritPlan(info.descriptors, (i) => 3 + i)
-  const ours = (fd: number) => (fd <= 2 && opts.inheritStdio ? opts.inheritStdio[fd] : fd)
-  for (const h of stdio) requireInheritable({...h, ours: ours(h.ours)}, info.descriptors.find((d) => d.fd === h.ours)!, ctx)
-  step(ctx, `create work directory ${workPath}`, () => fs.mkdirSync(workPath, {recursive: true, mode: 0o700}))
-
+  // the terminal: a new pty whose slave CRIU takes for the dumped one, whose master goes to the console socket
+  const pty = ttyKey ? step(ctx, 'open a pty', () => openPty()) : undefined
+  const ours = (h: Inherited) => (pty && h.key === ttyKey ? pty.slave : h.ours <= 2 && opts.inheritStdio ? opts.inheritStdio[h.ours] : h.ours)
   const undo = new UndoStack()
   const nsFds: number[] = []
   try {
+    for (const h of stdio) requireInheritable({...h, ours: ours(h)}, info.descriptors.find((d) => d.fd === h.ours)!, ctx)
+    step(ctx, `create work directory ${workPath}`, () => fs.mkdirSync(workPath, {recursive: true, mode: 0o700}))
     reserveId(rt, id, verb)
     const root = path.join(containerDir(rt, id), 'criu-root')
-    undo.push('remove state directory', () => {
-      // never recurse into a rootfs that is still bound there
-      if (isMountPoint(root)) throw new Error(`${root} is still mounted; left in place`)
-      removeContainerDir(rt, id)
-    })
+    // the rootfs is bound at `root` only inside criu's mount namespace, so the state dir holds no mount
+    undo.push('remove state directory', () => removeContainerDir(rt, id))
     saveConfig(rt, id, spec)
 
     const cgroupPath = resolveCgroupsPath(spec.linux?.cgroupsPath, id, {rootless: rt.rootless})
@@ -122,8 +126,18 @@ export async function restore(rt: Runtime, opts: RestoreOptions, verb = 'restore
       inherit.push({fd: 3 + stdio.length + nsFds.length - 1, key: ns.key})
     }
 
-    bindRootfs(rootfs, root, spec.root?.readonly === true, ctx)
-    undo.push('unmount criu root', () => unbindRootfs(root))
+    const bindRoot = step(ctx, `create ${root}`, () => criuRootBind(rootfs, root, spec.root?.readonly === true))
+    // hooks that runc runs at CRIU's setup-namespaces notification: the tree exists, nothing runs yet
+    const hookCtx = {...ctx, bundle}
+    const actions = needsActionScript(spec) ? listenForActions(containerDir(rt, id), async (initPid) => {
+      const facts = restoredFacts(rt, {id, pid: initPid, bundle, rootfs, spec, cgroup, cgroupPath}, pty !== undefined)
+      const creating = hookState(facts, 'creating')
+      debug(`restore ${id}: setup-namespaces, pid ${initPid}: running hooks`)
+      await runHooks('prestart', spec.hooks?.prestart, creating, hookCtx)
+      await runHooks('createRuntime', spec.hooks?.createRuntime, creating, hookCtx)
+      await runContainerHooks(spec.hooks?.createContainer, facts, creating, ctx)
+    }) : undefined
+    if (actions) undo.push('remove action script', () => actions.close())
     const pidFile = path.join(containerDir(rt, id), 'criu.pid')
     const argv = restoreArgs({...criuOpts, pidFile}, {
       root,
@@ -131,6 +145,7 @@ export async function restore(rt: Runtime, opts: RestoreOptions, verb = 'restore
       extMounts,
       inheritFds: inherit,
       joinNs: joined.join,
+      actionScript: actions?.script,
     })
     const procs = [...new Set(Object.values(view.paths))].map((d) => path.join(d, 'cgroup.procs'))
     await opts.beforeCriu?.()
@@ -138,50 +153,97 @@ export async function restore(rt: Runtime, opts: RestoreOptions, verb = 'restore
     await runCriu(rt, argv, {
       ctx: {...ctx, step: 'criu restore'},
       logFile: path.join(workPath, RESTORE_LOG),
-      extraFds: [...stdio.map((h) => ours(h.ours)), ...nsFds],
+      extraFds: [...stdio.map((h) => ours(h)), ...nsFds],
       joinCgroupProcs: procs,
+      bindRoot,
+    }).catch((err) => {
+      // a failing hook made the script fail, and CRIU with it: the hook's error says why
+      throw actions?.failure() ?? err
     })
+    actions?.close()
     const pid = readPid(pidFile, ctx)
     undo.push('kill restored process', () => killQuietly(pid))
-    unbindRootfs(root)
+    fs.rmdirSync(root)
     fs.rmSync(pidFile, {force: true})
 
-    const facts = restoredFacts(rt, {id, pid, bundle, rootfs, spec, cgroup, cgroupPath})
+    if (pty) fs.closeSync(pty.slave) // the restored init holds it now
+    if (pty && opts.consoleSocket) {
+      const sock = path.resolve(opts.consoleSocket)
+      step(ctx, `send the pty master to ${sock}`, () => sendFdToSocket(sock, pty.master, Buffer.from(pty.slavePath)))
+    }
+
+    const facts = restoredFacts(rt, {id, pid, bundle, rootfs, spec, cgroup, cgroupPath}, pty !== undefined)
     saveFacts(rt, facts)
     if (opts.pidFile) writePidFile(opts.pidFile, pid, ctx)
     undo.clear()
     debug(`restore ${id}: pid ${pid} from ${imagePath}`)
+    // the spec: a failing poststart hook is logged, the others still run and the container keeps running
+    await runHooksWarnOnly('poststart', spec.hooks?.poststart, hookState(facts, 'running'), hookCtx)
     if (opts.detach) return 0
-    return await foreground(rt, id, pid, verb)
+    return await foreground(rt, id, pid, verb, pty && !opts.consoleSocket ? pty.master : undefined)
   } catch (err) {
     const problems = await undo.run()
     for (const p of problems) warn(`${verb} ${id}: cleanup: ${p}`)
     throw wrapSysError(err, {...ctx, step: 'restore'})
   } finally {
     for (const fd of nsFds) fs.closeSync(fd)
+    if (pty) closeQuietly(pty.slave)
+    // a foreground restore without a console socket relays the master (foreground() closes it)
+    if (pty && (opts.detach || opts.consoleSocket)) closeQuietly(pty.master)
+  }
+}
+
+/**
+ * A checkpoint of a terminal container restores with a new pty: its master goes to --console-socket (runc's
+ * protocol, as create) or, in the foreground without one, is relayed to ocirt's stdio. The config decides as for
+ * create: process.terminal must match the checkpoint, and a console socket needs a terminal.
+ */
+function checkTerminal(ttyKey: string | undefined, terminal: boolean, opts: RestoreOptions, ctx: {verb: string; id: string}): void {
+  if (ttyKey && !terminal) throw new InvalidInput('the checkpointed container had a terminal: its config.json needs process.terminal: true', ctx)
+  if (!ttyKey && terminal) throw new InvalidInput('the checkpointed container had no terminal: its config.json must not set process.terminal', ctx)
+  if (!terminal && opts.consoleSocket) throw new InvalidInput('--console-socket given but the container has no terminal (process.terminal is not set)', ctx)
+  if (terminal && opts.detach && !opts.consoleSocket) throw new InvalidInput('the container has a terminal: a detached restore needs --console-socket', ctx)
+}
+
+function needsActionScript(spec: Spec): boolean {
+  const h = spec.hooks
+  return Boolean(h?.prestart?.length || h?.createRuntime?.length || h?.createContainer?.length)
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    fs.closeSync(fd)
+  } catch {
+    // closed already
   }
 }
 
 /** The restored init is our child (--restore-sibling): wait for it, relay signals, then delete the container. */
-async function foreground(rt: Runtime, id: string, pid: number, verb: string): Promise<number> {
+async function foreground(rt: Runtime, id: string, pid: number, verb: string, master?: number): Promise<number> {
   const {waitForChild} = require('../criu/wait') as typeof import('../criu/wait')
   const forward = (sig: NodeJS.Signals) => killQuietly(pid, sig)
   for (const s of FORWARDED) process.on(s, forward)
+  const term = master === undefined ? undefined : attachTerminal(master)
   try {
-    return (await waitForChild(pid)).code
+    const code = (await waitForChild(pid)).code
+    // what the container wrote last may still sit in the pty
+    if (term) await Promise.race([term.closed, new Promise((r) => setTimeout(r, 200))])
+    return code
   } finally {
+    term?.detach()
+    if (master !== undefined) closeQuietly(master)
     for (const s of FORWARDED) process.off(s, forward)
     await deleteContainer(rt, id, {force: true}, verb).catch((err) => warn((err as Error).message))
   }
 }
 
-function restoredFacts(rt: Runtime, c: NewContainer): ContainerFacts {
+function restoredFacts(rt: Runtime, c: NewContainer, terminal: boolean): ContainerFacts {
   const facts = newFacts(rt, c)
   // CRIU restores the tree into a time namespace of its own (the clocks continue from the checkpoint)
   if (!facts.namespaces.time && nsLink(c.pid, 'time') !== undefined && nsLink(c.pid, 'time') !== nsLink('self', 'time')) {
     facts.namespaces.time = `/proc/${c.pid}/ns/time`
   }
-  return {...facts, terminal: false, restored: true}
+  return {...facts, terminal, restored: true}
 }
 
 function nsLink(pid: number | 'self', file: string): string | undefined {

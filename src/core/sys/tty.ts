@@ -1,4 +1,5 @@
 // Terminal ioctls Node has no API for.
+import * as fs from 'node:fs'
 import {check, loadLibc} from './libc'
 
 const TIOCSWINSZ = 0x5414
@@ -44,4 +45,33 @@ function loadTermios() {
     },
   }
   return termios
+}
+
+const TIOCSPTLCK = 0x40045431
+const TIOCGPTN = 0x80045430
+const TIOCGPTPEER = 0x5441
+const O_NOCTTY = 0o400
+
+export interface Pty {
+  master: number
+  slave: number
+  /** the slave's path in the devpts the master came from */
+  slavePath: string
+}
+
+/** A new pty pair from `ptmx` (unlocked; both ends O_NOCTTY, close-on-exec). */
+export function openPty(ptmx = '/dev/ptmx'): Pty {
+  const {ioctl} = loadLibc()
+  const master = fs.openSync(ptmx, fs.constants.O_RDWR | O_NOCTTY)
+  try {
+    check(ioctl(master, TIOCSPTLCK, 'void *', Buffer.alloc(4)), 'ioctl TIOCSPTLCK')
+    const index = Buffer.alloc(4)
+    check(ioctl(master, TIOCGPTN, 'void *', index), 'ioctl TIOCGPTN')
+    // TIOCGPTPEER opens the slave of this very master, whatever path the mount table shows for it
+    const slave = check(ioctl(master, TIOCGPTPEER, 'int', fs.constants.O_RDWR | O_NOCTTY | 0o2000000), 'ioctl TIOCGPTPEER')
+    return {master, slave, slavePath: `/dev/pts/${index.readUInt32LE(0)}`}
+  } catch (err) {
+    fs.closeSync(master)
+    throw err
+  }
 }

@@ -88,4 +88,10 @@ describe('restoreArgs', () => {
       '--file-locks', '--auto-dedup', '--lazy-pages', '--join-ns', 'ipc:/proc/1/ns/ipc', '--inherit-fd', 'fd[5]:extRootNetNS',
     ])
   })
+
+  it('an action script (restore hooks) comes last', () => {
+    const argv = restoreArgs({imagePath: '/img', workPath: '/img', pidFile: '/p'},
+      {root: '/r', cgroupRoots: [], extMounts: [], inheritFds: [], actionScript: '/run/ocirt/c1/criu-action.sh'})
+    assert.deepEqual(argv.slice(-2), ['--action-script', '/run/ocirt/c1/criu-action.sh'])
+  })
 })

@@ -3,7 +3,7 @@
 import {describe, it} from 'node:test'
 import assert from 'node:assert/strict'
 import {cgroupRoots, classifyFds, dumpExternals, dumpExtMounts, externalMounts, externalNsArg, fdinfoFlags, fdinfoMntId,
-  inheritPlan, joinedNamespaces, mountIds, restoreExtMounts, type FdInfo} from '../../../src/core/criu/plan'
+  inheritPlan, joinedNamespaces, mountIds, restoreExtMounts, externalTerminal, terminalKey, type FdInfo} from '../../../src/core/criu/plan'
 import {parseCgroupMounts} from '../../../src/core/cgroups/paths'
 import type {Spec} from '../../../src/core/spec/types'
 import {HOST_MOUNTINFO} from '../cgroups/fakefs'
@@ -115,6 +115,19 @@ describe('open files of the init', () => {
       {fd: 5, link: 'anon_inode:[eventfd]', access: 1, kind: 'other', external: false},
     ])
     assert.deepEqual(dumpExternals(d), ['file[17:3]', 'file[1a:2a]', 'tty[8803:19]'])
+  })
+
+  it('a terminal container\'s own pty slave becomes external, once, and is what restore must provide', () => {
+    const pts = {isCharDevice: true, rdev: (136 << 8) | 0, dev: 0x3c, flags: 0o100002}
+    const d = classifyFds([fd(0, '/dev/pts/0', 92, pts), fd(1, '/dev/pts/0', 92, pts), fd(2, '/dev/pts/0', 92, pts),
+      fd(3, '/dev/tty1', 92, {isCharDevice: true, rdev: (4 << 8) | 1, dev: 0x5}), fd(4, '/out/f', 107)], inside)
+    assert.equal(terminalKey(d), undefined, 'a slave inside the container is not external by itself')
+    const t = externalTerminal(d)
+    assert.deepEqual(t.filter((x) => x.external).map((x) => x.fd), [0, 1, 2], 'only the pty slave, not a vt nor a file')
+    assert.deepEqual(dumpExternals(t), ['tty[8800:3c]'])
+    assert.equal(terminalKey(t), 'tty[8800:3c]')
+    // one inherited fd for the three, handed over as is (no reopen)
+    assert.deepEqual(inheritPlan(t, (i) => 3 + i), [{fd: 3, key: 'tty[8800:3c]', ours: 0, reopen: false}])
   })
 
   it('restore hands over our fd of the same number: dup()ed by its path key, or reopened when modes differ', () => {
