@@ -1,7 +1,8 @@
 // The source's dump during a migration: `checkpoint --leave-running` of the frozen container, so it stays frozen
 // and whole until the target commits. For post-copy, CRIU writes everything but the memory, says "ready" on a
 // status pipe, then serves the pages until the target has them all: `ready` resolves at that moment, `done` when
-// the last page is served. Aborting kills criu: the container is left as CRIU leaves it on failure (runnable).
+// the last page is served. Aborting kills criu (SIGKILL): only ever done once it serves pages (the parasite is out
+// of the tasks by then), and the tasks, no longer held by criu, run on.
 import * as fs from 'node:fs'
 import {OcirtError} from '../core/errors'
 import type {Runtime} from '../core/runtime'

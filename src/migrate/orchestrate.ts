@@ -18,6 +18,7 @@ import {pause, resume} from '../core/lifecycle/pause'
 import {deleteContainer} from '../core/lifecycle/delete'
 import {debug} from '../core/log'
 import {AgentClient, AgentGone} from './agent/client'
+import {AGENT_LEASE_MS} from './agent/protocol'
 import {hostFacts} from './agent/facts'
 import {planBundle, sizeOf, type BundlePlan} from './bundle-plan'
 import {openUnpack, type UnpackChannel} from './channels'
@@ -81,13 +82,15 @@ class Migration {
   private readonly targetId: string
   private readonly summary: MigrationSummary
   private session?: SshSession
+  private connecting?: Promise<SshSession>
   private agent?: AgentClient
   private tunnel?: Tunnel
   private channels: UnpackChannel[] = []
   private staging?: string
   private frozen = false
   private dump?: MigrationDump
-  private restoredOnTarget = false
+  /** the restore was asked for: from then on the target may run a copy */
+  private mayRunOnTarget = false
   private step = 'connect'
   /** rejects when the user interrupts (SIGINT, SIGTERM, SIGHUP): every long wait races it, so the rollback starts at once */
   private readonly interrupted: Promise<never>
@@ -143,7 +146,8 @@ class Migration {
     const plan = planBundle({bundle: facts.bundle, rootfs: facts.rootfs, spec, pid: facts.pid, remoteBundle, cgroupsPath: o.targetCgroupsPath})
 
     rep.begin('connect', o.target.label)
-    const session = await this.guard(connectSsh({host: o.target.host, port: o.target.port, user: o.target.user}, o.auth))
+    this.connecting = connectSsh({host: o.target.host, port: o.target.port, user: o.target.user}, o.auth)
+    const session = await this.guard(this.connecting)
     this.session = session
     const agentArgv = this.agentArgv()
     const proc = await session.exec(agentArgv)
@@ -224,7 +228,7 @@ class Migration {
 
     this.step = 'restore'
     rep.begin('restore on the target')
-    this.restoredOnTarget = true // from here on the target may hold a copy: abort must reach it
+    this.mayRunOnTarget = true // from here on the target may run a copy: the source resumes only once it is gone
     const restored = await this.guard(agent.request('restore', {
       id: this.targetId, bundleDir: remoteBundle, lazyPages: mode === 'post-copy', pageServer: pages?.forTarget,
       stdio: plan.stdio, tcpEstablished: o.tcpEstablished, extUnixSk: o.extUnixSk, fileLocks: o.fileLocks,
@@ -245,30 +249,36 @@ class Migration {
       const lazyDone = agent.request('lazy-done', {})
       lazyDone.catch(() => undefined)
       const first = await this.guard(Promise.race([dump.then(() => 'dump' as const), lazyDone.then(() => 'lazy' as const)]))
-      const lazy = first === 'lazy' ? await lazyDone : await withTimeout(lazyDone, 60_000, "the target's lazy-pages daemon after the last page was served")
+      const lazy = first === 'lazy' ? await lazyDone : await this.guard(withTimeout(lazyDone, 60_000, "the target's lazy-pages daemon after the last page was served"))
       if (!lazy.ok) throw new OcirtError(`the target's lazy-pages daemon failed: ${lazy.detail}`, {...this.ctx, step: 'post-copy'})
-      if (first === 'lazy') await withTimeout(dump, 30_000, 'the page server after the target had every page')
+      if (first === 'lazy') await this.guard(withTimeout(dump, 30_000, 'the page server after the target had every page'))
       this.summary.postCopyMs = Date.now() - resumedAt
       if (this.tunnel) this.summary.bytes.pages = this.tunnel.bytes().out + this.tunnel.bytes().in
       else this.summary.notes.push('pages went straight to the target over TLS (mutually authenticated, keys made for this migration): their bytes are not counted')
       rep.end(this.summary.bytes.pages)
     }
-    const there = await agent.request('state', {id: this.targetId})
+    const there = await this.guard(agent.request('state', {id: this.targetId}))
     if (there.status !== 'running') throw new OcirtError(`the restored container is ${there.status} on the target`, {...this.ctx, step: 'verify'})
 
     this.step = 'commit'
+    await this.guard(Promise.resolve()) // an interruption that came in just now still rolls back
     this.committing = true
     try {
       await agent.request('commit', {})
     } catch (err) {
       // the target may or may not have kept it: resuming here could run the container twice
       this.summary.outcome = 'unknown'
-      throw new OcirtError(`the target did not confirm the commit (${(err as Error).message}): the container stays frozen here; check \`ocirt state ${this.targetId}\` on ${o.target.label}, then \`ocirt resume ${o.id}\` or \`ocirt delete --force ${o.id}\` here`, {...this.ctx, step: 'commit'})
+      throw new Error(`the target did not confirm the commit (${(err as Error).message}): the container stays frozen here; check \`ocirt state ${this.targetId}\` on ${o.target.label}, then \`ocirt resume ${o.id}\` or \`ocirt delete --force ${o.id}\` here`)
     }
     this.summary.outcome = 'migrated'
+    this.step = 'remove the source copy'
     rep.begin('remove the source copy')
     this.frozen = false
-    await deleteContainer(rt, o.id, {force: true}, 'migrate')
+    try {
+      await deleteContainer(rt, o.id, {force: true}, 'migrate')
+    } catch (err) {
+      throw new Error(`the container runs on the target, but its frozen copy here could not be removed (${bareCause(err as Error)}): run \`ocirt delete --force ${o.id}\` here`)
+    }
     rep.end()
   }
 
@@ -303,32 +313,45 @@ class Migration {
     const {rep, summary} = this
     rep.end(undefined, 'failed')
     summary.error = err.message
+    const cause = bareCause(err)
+    const failed = (text: string) => new MigrationFailed(text, summary, {...this.ctx, step: this.step})
     if (!this.agent && !this.frozen) {
       // nothing was made anywhere (no target agent yet): the error as it is
       summary.totalMs = rep.elapsed()
-      return new MigrationFailed(err.message.startsWith('migrate ') ? err.message : `migrate ${this.o.id}: ${this.step}: ${err.message}`, summary, {...this.ctx, step: this.step})
+      return failed(cause)
     }
     if (summary.outcome === 'unknown' || summary.outcome === 'migrated') {
       // unknown: leave the source frozen (see commit); migrated: only removing the source copy failed
       this.cleanStaging()
       summary.totalMs = rep.elapsed()
-      return new MigrationFailed(`migrate ${this.o.id}: ${this.step}: ${err.message}`, summary, {...this.ctx, step: this.step})
+      return failed(cause)
     }
-    rep.note(`rolling back: ${err.message}`)
+    rep.note(`rolling back: ${cause}`)
     const problems: string[] = []
     if (this.dump) {
+      // never kill criu while it dumps (the parasite would stay in the tasks): wait until it serves pages or is done
+      await this.dump.ready.catch(() => undefined)
       this.dump.abort()
       await this.dump.done.catch(() => undefined)
     }
+    let targetClean = !this.mayRunOnTarget
     if (this.agent?.alive) {
       try {
-        const {undone} = await withTimeout(this.agent.request('abort', {reason: err.message}), 60_000, 'abort on the target')
-        problems.push(...undone.map((u) => `target: ${u}`))
+        const {notUndone} = await withTimeout(this.agent.request('abort', {reason: cause}), 60_000, 'abort on the target')
+        problems.push(...notUndone.map((u) => `target: ${u}`))
+        targetClean ||= notUndone.length === 0
       } catch (e) {
         problems.push(`target: ${(e as Error).message}`)
       }
     } else if (this.agent) {
-      summary.notes.push("the target could not be reached: its agent undoes its part by itself when it notices the connection is gone")
+      summary.notes.push(`the target could not be reached: its agent undoes its part by itself once it has not heard from this host for ${AGENT_LEASE_MS / 1000} s`)
+    }
+    if (this.frozen && !targetClean) {
+      // the target may still run its copy: resuming here could run the container twice
+      summary.outcome = 'unknown'
+      this.cleanStaging()
+      summary.totalMs = rep.elapsed()
+      return failed(`${cause} (the target could not confirm that its copy is gone: the container stays frozen here; the target's agent removes its copy by itself within ${AGENT_LEASE_MS / 1000} s of losing this host if it is alive; check \`ocirt state ${this.targetId}\` on ${this.o.target.label}, then \`ocirt resume ${this.o.id}\` here)`)
     }
     if (this.frozen) {
       try {
@@ -338,15 +361,14 @@ class Migration {
       }
     }
     this.cleanStaging()
-    if (this.restoredOnTarget && this.summary.mode === 'post-copy') {
+    if (this.mayRunOnTarget && this.summary.mode === 'post-copy') {
       summary.notes.push('the container had started on the target: what it did there since the freeze is discarded, the source goes on from the freeze')
     }
     summary.outcome = problems.length ? 'failed' : 'rolled-back'
     if (problems.length) summary.notes.push(...problems.map((p) => `not undone: ${p}`))
     summary.totalMs = rep.elapsed()
     const where = summary.outcome === 'rolled-back' ? 'rolled back, the container runs on the source' : `rollback incomplete: ${problems.join('; ')}`
-    const cause = err instanceof AgentGone ? err.message : err.message.replace(/^migrate [^:]+: /, '')
-    return new MigrationFailed(`${cause} (${where})`, summary, {...this.ctx, step: this.step})
+    return failed(`${cause} (${where})`)
   }
 
   private cleanStaging(): void {
@@ -355,11 +377,23 @@ class Migration {
   }
 
   private async disconnect(): Promise<void> {
+    // interrupted while connecting: a session that comes up afterwards is closed, or its keepalives hold us up
+    if (!this.session) void this.connecting?.then((late) => late.close(), () => undefined)
     for (const ch of this.channels) ch.close()
     await this.tunnel?.close().catch(() => undefined)
     this.agent?.close()
     await this.session?.close().catch(() => undefined)
   }
+}
+
+/** The error's own words, without the "migrate <id>: <step>:" head the MigrationFailed puts back. */
+function bareCause(err: Error): string {
+  if (err instanceof OcirtError && !(err instanceof AgentGone)) {
+    const head = [err.verb, err.id].filter(Boolean).join(' ')
+    const prefix = [head, err.step].filter(Boolean).join(': ')
+    if (prefix && err.message.startsWith(`${prefix}: `)) return err.message.slice(prefix.length + 2)
+  }
+  return err.message
 }
 
 const isConfig = (rel: string) => rel === 'config.json' || rel === './config.json'

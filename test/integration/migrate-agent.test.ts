@@ -8,6 +8,7 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import {AgentClient} from '../../src/migrate/agent/client'
+import {AGENT_LEASE_MS} from '../../src/migrate/agent/protocol'
 import {cleanupFor, type Cleanup} from '../helpers/cleanup'
 import {requires} from '../helpers/requires'
 import {OCIRT_BIN} from '../helpers/paths'
@@ -65,8 +66,8 @@ test('prepare makes the bundle and staging dirs; abort removes what it made, and
   assert.ok(fs.existsSync(path.join(a.dir, 'bundles', 'b')))
   await a.client.request('write-config', {bundleDir: path.join(a.dir, 'bundles', 'b'), config: {ociVersion: '1.0.2'}})
   await assert.rejects(a.client.request('remove-paths', {bundleDir: path.join(a.dir, 'bundles', 'b'), paths: ['../../x']}), /outside the bundle/)
-  const {undone} = await a.client.request('abort', {reason: 'test'})
-  assert.deepEqual(undone, [])
+  const {notUndone} = await a.client.request('abort', {reason: 'test'})
+  assert.deepEqual(notUndone, [])
   assert.ok(!fs.existsSync(path.join(a.dir, 'bundles')), 'the bundle dirs it made are gone')
   assert.deepEqual(staged(a), [])
 
@@ -127,4 +128,28 @@ test('prepare refuses, naming the reason, and makes nothing: taken id, bundle wi
   assert.ok(!fs.existsSync(path.join(a.dir, 'bundles')), 'no bundle dir made')
   assert.deepEqual(staged(a), [], 'no staging dir made')
   a.client.close()
+})
+
+test('an agent that hears nothing from its source for the lease undoes everything by itself (a partition sshd does not notice)', async (t) => {
+  if (!requires(t, 'root', 'ocirt')) return
+  const c = cleanupFor(t)
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirt-agent-'))
+  c.dir(dir)
+  const root = path.join(dir, 'root')
+  // spoken to by hand, without AgentClient's pings: one request, then silence with the pipe still open
+  const child = spawn(OCIRT_BIN, ['--root', root, 'migrate-agent'], {stdio: ['pipe', 'pipe', 'pipe']})
+  c.pid(child)
+  let stderr = ''
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()))
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  const bundleDir = path.join(dir, 'bundles', 'b')
+  child.stdin!.write(`${JSON.stringify({id: 1, op: 'prepare', params: {id: 'moved', bundleDir, bundleBytes: 1, imageBytes: 1, requiredPaths: []}})}\n`)
+  await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()))
+  assert.ok(fs.existsSync(bundleDir))
+  const started = Date.now()
+  assert.equal(await exited, 0)
+  t.diagnostic(`the agent gave up after ${Date.now() - started} ms of silence`)
+  assert.match(stderr, new RegExp(`nothing from the source for ${AGENT_LEASE_MS / 1000} s: undoing`))
+  assert.ok(!fs.existsSync(path.join(dir, 'bundles')), 'what it made is gone')
+  assert.deepEqual(fs.existsSync(path.join(root, '.migrate')) ? fs.readdirSync(path.join(root, '.migrate')) : [], [])
 })

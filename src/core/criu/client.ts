@@ -205,7 +205,9 @@ export async function runCriu(rt: Runtime, argv: string[], opts: RunCriuOptions)
   debug(`run ${rt.criu} ${argv.join(' ')}`)
   const started = Date.now()
   const {code, signal, output} = await new Promise<{code: number | null; signal: NodeJS.Signals | null; output: string}>((resolve, reject) => {
-    const child = spawn(cmd, args, {stdio, env})
+    // its own process group: a terminal's Ctrl-C meant for ocirt must not kill criu in the middle of a dump (the
+    // parasite would stay in the tasks); ocirt decides what to do with it
+    const child = spawn(cmd, args, {stdio, env, detached: true})
     const kill = () => child.kill('SIGKILL')
     opts.signal?.addEventListener('abort', kill, {once: true})
     child.once('close', () => opts.signal?.removeEventListener('abort', kill))

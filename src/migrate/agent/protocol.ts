@@ -69,9 +69,18 @@ export interface Requests {
   /** the migration succeeded: keep what was made */
   commit: {params: Record<string, never>; result: Record<string, never>}
   /** undo everything made so far */
-  abort: {params: {reason: string}; result: {undone: string[]}}
+  abort: {params: {reason: string}; result: {notUndone: string[]}}
 }
 export type Op = keyof Requests
+
+/**
+ * The source says `{"op":"ping"}` (no id, no answer) every AGENT_PING_MS. An agent that has heard nothing for
+ * AGENT_LEASE_MS before the commit undoes everything by itself: a target cut off from its source (a network
+ * partition, where sshd may not notice for hours) never keeps a copy running, and a source that lost its agent
+ * knows that after the lease the target's copy is gone if the target is alive at all.
+ */
+export const AGENT_PING_MS = 2_000
+export const AGENT_LEASE_MS = 10_000
 
 export interface RequestMessage {
   id: number

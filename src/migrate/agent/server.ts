@@ -17,7 +17,7 @@ import {freeBytes, hostFacts} from './facts'
 import type {TlsFiles} from '../tls'
 import {stopUnpackers} from './unpack'
 import {startLazyPages, waitLazyPages, type LazyPagesDaemon} from './lazy-pages'
-import {readLines, writeLine, type Op, type PrepareRequest, type PrepareResult, type Requests, type RestoreRequest, type RestoreResult} from './protocol'
+import {AGENT_LEASE_MS, readLines, writeLine, type Op, type PrepareRequest, type PrepareResult, type Requests, type RestoreRequest, type RestoreResult} from './protocol'
 
 /**
  * Failures the migration tests inject on the target (they start the agent through a wrapper that sets it):
@@ -35,6 +35,7 @@ export class MigrationAgent {
   private staging?: string
   private prepared?: PrepareRequest & PrepareResult
   private lazy?: LazyPagesDaemon
+  abandoned = false
 
   constructor(private readonly rt: Runtime) {}
 
@@ -63,15 +64,25 @@ export class MigrationAgent {
       if (FAULT === 'commit-lost') process.kill(process.ppid, 'SIGKILL') // the connection drops before the answer
       return {}
     },
-    abort: async () => ({undone: await this.rollback()}),
+    abort: async () => ({notUndone: await this.rollback()}),
   }
 
   /** Undoes everything not committed; returns what could not be undone. */
   async rollback(): Promise<string[]> {
     if (this.committed) return []
+    // a lazy-pages daemon waiting on a dead source would hold up the request in progress, and with it this rollback
+    this.lazy?.stop()
     // unpackers still writing would put back what the undo removes
     if (this.staging) await stopUnpackers(this.staging)
     return this.undo.run()
+  }
+
+  /** The source is gone (connection ended, lease expired): stop what waits on it, then undo. */
+  async abandon(why: string): Promise<void> {
+    if (this.committed || this.abandoned) return
+    this.abandoned = true
+    process.stderr.write(`ocirt migrate-agent: ${why}: undoing this migration's part on this host\n`)
+    this.lazy?.stop()
   }
 
   private async prepare(p: PrepareRequest): Promise<PrepareResult> {
@@ -80,6 +91,8 @@ export class MigrationAgent {
     if (fs.existsSync(containerDir(this.rt, p.id))) throw new OcirtError(`container ${p.id} already exists on the target (--root ${this.rt.root})`, ctx)
     const bundle = path.resolve(p.bundleDir)
     if (fs.existsSync(path.join(bundle, 'config.json'))) throw new OcirtError(`the target bundle ${bundle} already holds a config.json`, ctx)
+    // the rollback removes the bundle directory it made; it cannot tell what it unpacked into one that held files
+    if (fs.existsSync(bundle) && fs.readdirSync(bundle).length) throw new OcirtError(`the target bundle directory ${bundle} is not empty`, ctx)
     for (const req of p.requiredPaths) {
       if (!fs.existsSync(req)) throw new OcirtError(`${req} (a bind mount's source outside the bundle) does not exist on the target`, ctx)
     }
@@ -95,7 +108,9 @@ export class MigrationAgent {
 
     const made = topMissing(bundle)
     fs.mkdirSync(bundle, {recursive: true, mode: 0o755})
-    if (made) this.undo.push(`remove ${made}`, () => fs.rmSync(made, {recursive: true, force: true}))
+    // an empty directory that was there is emptied again, one that was not is removed
+    const undoBundle = made ? () => fs.rmSync(made, {recursive: true, force: true}) : () => emptyDir(bundle)
+    this.undo.push(`remove ${made ?? `what was unpacked into ${bundle}`}`, undoBundle)
     fs.mkdirSync(stagingRoot, {recursive: true, mode: 0o700})
     const staging = fs.mkdtempSync(path.join(stagingRoot, `${p.id}.`))
     this.staging = staging
@@ -109,6 +124,7 @@ export class MigrationAgent {
   private async restore(p: RestoreRequest): Promise<RestoreResult> {
     const prep = this.prepared
     if (!prep) throw new OcirtError('restore before prepare', {verb: 'migrate-agent', id: p.id})
+    const fds = openStdio(p.stdio, p.bundleDir)
     const started = Date.now()
     let lazyMs = 0
     // the lazy-pages daemon starts while the restore makes the cgroup and mounts; criu restore waits for it
@@ -123,9 +139,7 @@ export class MigrationAgent {
       })
       daemonUp.catch(() => undefined) // awaited before criu restore runs
     }
-    const fds = openStdio(p.stdio, p.bundleDir)
     try {
-      this.undo.push(`delete container ${p.id}`, () => deleteContainer(this.rt, p.id, {force: true}, 'migrate-agent'))
       await restore(this.rt, {
         id: p.id, bundle: p.bundleDir, imagePath: prep.imageDir, workPath: prep.workDir, detach: true,
         lazyPages: p.lazyPages, tcpEstablished: p.tcpEstablished, extUnixSk: p.extUnixSk, fileLocks: p.fileLocks,
@@ -135,6 +149,8 @@ export class MigrationAgent {
       for (const fd of new Set(fds)) fs.closeSync(fd)
       await daemonUp?.catch(() => undefined) // a daemon that came up late is still ours to stop
     }
+    // pushed only now: a failed restore undid itself, and the id could belong to someone else's container
+    this.undo.push(`delete container ${p.id}`, () => deleteContainer(this.rt, p.id, {force: true}, 'migrate-agent'))
     if (FAULT === 'restore') throw new OcirtError('injected fault after restore (OCIRT_MIGRATE_FAULT=restore)', {verb: 'migrate-agent', id: p.id})
     if (FAULT === 'kill-lazy') this.lazy?.stop()
     const s = containerState(this.rt, p.id, 'migrate-agent')
@@ -147,6 +163,8 @@ export class MigrationAgent {
     for (const rel of paths) {
       const abs = path.resolve(base, rel)
       if (!abs.startsWith(`${base}/`)) throw new OcirtError(`refusing to remove ${rel}: outside the bundle`, {verb: 'migrate-agent', step: 'remove paths'})
+      // a parent that is a symlink (the container swapped a directory for one) would lead the removal off the bundle
+      if (!parentsAreDirectories(base, abs)) continue
       fs.rmSync(abs, {recursive: true, force: true})
       removed++
     }
@@ -158,18 +176,31 @@ export class MigrationAgent {
 export function serveAgent(rt: Runtime, input: Readable, output: Writable): Promise<void> {
   const agent = new MigrationAgent(rt)
   let queue = Promise.resolve()
+  let lastHeard = Date.now()
   return new Promise((resolve) => {
     let ended = false
-    const end = () => {
+    const end = (why: string) => {
       if (ended) return
       ended = true
-      void queue.then(() => agent.rollback()).then(() => resolve(), () => resolve())
+      clearInterval(lease)
+      void agent.abandon(why)
+      const done = () => {
+        input.destroy() // a silent source may still hold the pipe open: stop reading so the process can exit
+        resolve()
+      }
+      void queue.then(() => agent.rollback()).then(done, done)
     }
+    // a source that has not been heard of for the lease is gone, even if sshd has not noticed (protocol.ts)
+    const lease = setInterval(() => {
+      if (Date.now() - lastHeard > AGENT_LEASE_MS) end(`nothing from the source for ${AGENT_LEASE_MS / 1000} s`)
+    }, 1000)
     // the source gone mid-answer (connection cut): writing fails with EPIPE; that ends the conversation, never the agent
-    output.on('error', end)
+    output.on('error', () => end('the source is gone (writing to it failed)'))
     readLines(input, (msg) => {
+      lastHeard = Date.now()
+      if ((msg as {op?: string})?.op === 'ping') return
       queue = queue.then(() => answer(agent, msg as {id: number; op: Op; params: unknown}, output))
-    }, end)
+    }, () => end('the conversation ended'))
   })
 }
 
@@ -216,6 +247,22 @@ function openStdio(stdio: [string, string, string], bundle: string): [number, nu
     if (!byPath.has(key)) byPath.set(key, fs.openSync(abs, i === 0 ? 'r' : 'a', 0o644))
     return byPath.get(key)!
   }) as [number, number, number]
+}
+
+/** Every directory between base (excluded) and p (excluded) is a real directory, not a symlink. */
+function parentsAreDirectories(base: string, p: string): boolean {
+  for (let d = path.dirname(p); d.length > base.length; d = path.dirname(d)) {
+    try {
+      if (!fs.lstatSync(d).isDirectory()) return false
+    } catch {
+      return false
+    }
+  }
+  return true
+}
+
+function emptyDir(dir: string): void {
+  for (const e of fs.readdirSync(dir)) fs.rmSync(path.join(dir, e), {recursive: true, force: true})
 }
 
 /** The highest ancestor of p (or p) that does not exist yet: what mkdir -p will make. */
