@@ -52,11 +52,7 @@ async function releaseFifo(fifo: string, facts: {pid: number; pidStartTime: stri
   fs.rmSync(fifo, {force: true})
 }
 
-/**
- * Reads one byte at a time from a non-blocking fd until `done(bytesRead)`. The answer usually comes within a
- * millisecond (the init only has to be scheduled), so the first few ms poll every 0.2 ms with a blocking sleep
- * (a timer is ~1 ms at best); after that, timers keep the event loop free.
- */
+/** Reads one byte at a time from a non-blocking fd until `done(bytesRead)`, polling quickly at first. */
 async function pollRead(fd: number, done: (n: number, byte: number) => boolean, everyTwentieth?: () => void): Promise<void> {
   const buf = Buffer.alloc(1)
   for (let i = 0; ; i++) {
@@ -68,10 +64,6 @@ async function pollRead(fd: number, done: (n: number, byte: number) => boolean, 
     }
     if (n >= 0 && done(n, buf[0])) return
     if (i % 20 === 0) everyTwentieth?.()
-    if (i < QUICK_POLLS) Atomics.wait(SLEEPER, 0, 0, 0.2)
-    else await new Promise((r) => setTimeout(r, i < QUICK_POLLS + 100 ? 1 : 10))
+    await new Promise((r) => setTimeout(r, i < 100 ? 1 : 10))
   }
 }
-
-const QUICK_POLLS = 25
-const SLEEPER = new Int32Array(new SharedArrayBuffer(4))
