@@ -29,19 +29,21 @@ const sleepBundle = path.join(work, 'sleep-bundle')
 fs.mkdirSync(sleepBundle)
 fs.writeFileSync(path.join(sleepBundle, 'config.json'), JSON.stringify({...spec, process: {...spec.process, args: ['/bin/probe', 'sleep', '600']}}))
 
+// each runtime its own container ids, hence its own cgroups (no cgroupsPath: /<id>), so that neither sees the
+// other's processes (ps) or removes the other's cgroup (delete)
 const rt = {runc: ['runc', '--root', path.join(work, 'runc-root')], ocirt: [OCIRT, '--root', path.join(work, 'ocirt-root')]}
 const q = (a) => a.map((x) => `'${x}'`).join(' ')
 const cases = []
 for (const [name, base] of Object.entries(rt)) {
-  cases.push({group: 'run /bin/true', name, cmd: `${q(base)} run -b ${bundle} bench-run`})
-  cases.push({group: 'create+start+delete', name, cmd: `sh -c "${q(base)} create -b ${bundle} bench-csd >/dev/null && ${q(base)} start bench-csd && ${q(base)} delete -f bench-csd"`})
+  cases.push({group: 'run /bin/true', name, cmd: `${q(base)} run -b ${bundle} bench-run-${name}`})
+  cases.push({group: 'create+start+delete', name, cmd: `sh -c "${q(base)} create -b ${bundle} bench-csd-${name} >/dev/null && ${q(base)} start bench-csd-${name} && ${q(base)} delete -f bench-csd-${name}"`})
 }
 // a long-running container per runtime for `state` and `exec`
 for (const [name, base] of Object.entries(rt)) {
-  execFileSync(base[0], [...base.slice(1), 'run', '-d', '-b', sleepBundle, 'bench-state'], {stdio: 'inherit'})
-  cases.push({group: 'state', name, cmd: `${q(base)} state bench-state`})
-  cases.push({group: 'exec /bin/probe true', name, cmd: `${q(base)} exec bench-state /bin/probe true`})
-  cases.push({group: 'ps', name, cmd: `${q(base)} ps bench-state`})
+  execFileSync(base[0], [...base.slice(1), 'run', '-d', '-b', sleepBundle, `bench-state-${name}`], {stdio: 'inherit'})
+  cases.push({group: 'state', name, cmd: `${q(base)} state bench-state-${name}`})
+  cases.push({group: 'exec /bin/probe true', name, cmd: `${q(base)} exec bench-state-${name} /bin/probe true`})
+  cases.push({group: 'ps', name, cmd: `${q(base)} ps bench-state-${name}`})
 }
 cases.push({group: 'node -e 0', name: 'node (env as given)', cmd: 'node -e 0'})
 cases.push({group: 'node -e 0', name: 'node (no NODE_EXTRA_CA_CERTS)', cmd: 'env -u NODE_EXTRA_CA_CERTS node -e 0'})
@@ -58,7 +60,7 @@ try {
     JSON.parse(fs.readFileSync(out, 'utf8')).results.forEach((res, i) => samples[i].push(...res.times))
   }
 } finally {
-  for (const base of Object.values(rt)) spawnSync(base[0], [...base.slice(1), 'delete', '-f', 'bench-state'])
+  for (const [name, base] of Object.entries(rt)) spawnSync(base[0], [...base.slice(1), 'delete', '-f', `bench-state-${name}`])
   fs.rmSync(work, {recursive: true, force: true})
 }
 
