@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // bench/lifecycle: ocirt beside runc in the same run (hyperfine), on the same bundle: `run` of /bin/true,
-// create+start+delete, `state`, `exec` of /bin/probe true in a running container, and bare `node -e 0`. Prints
+// create+start+delete, `state`, `exec` of /bin/probe true and `ps` of a running container, and bare `node -e 0`. Prints
 // medians and ratios; `--json FILE` saves them.
 // Needs root, hyperfine, runc and a built tree (npm run build; test fixtures from scripts/setup.sh).
 import {execFileSync, spawnSync} from 'node:child_process'
@@ -15,6 +15,7 @@ const ROOTFS = path.join(REPO, 'test', 'fixtures', 'build', 'rootfs')
 const runs = Number(process.env.BENCH_RUNS ?? 30)
 const jsonOut = process.argv.includes('--json') ? process.argv[process.argv.indexOf('--json') + 1] : undefined
 
+const loadBefore = os.loadavg()
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirt-bench-'))
 const bundle = path.join(work, 'bundle')
 fs.mkdirSync(bundle)
@@ -28,18 +29,21 @@ const sleepBundle = path.join(work, 'sleep-bundle')
 fs.mkdirSync(sleepBundle)
 fs.writeFileSync(path.join(sleepBundle, 'config.json'), JSON.stringify({...spec, process: {...spec.process, args: ['/bin/probe', 'sleep', '600']}}))
 
+// each runtime its own container ids, hence its own cgroups (no cgroupsPath: /<id>), so that neither sees the
+// other's processes (ps) or removes the other's cgroup (delete)
 const rt = {runc: ['runc', '--root', path.join(work, 'runc-root')], ocirt: [OCIRT, '--root', path.join(work, 'ocirt-root')]}
 const q = (a) => a.map((x) => `'${x}'`).join(' ')
 const cases = []
 for (const [name, base] of Object.entries(rt)) {
-  cases.push({group: 'run /bin/true', name, cmd: `${q(base)} run -b ${bundle} bench-run`})
-  cases.push({group: 'create+start+delete', name, cmd: `sh -c "${q(base)} create -b ${bundle} bench-csd >/dev/null && ${q(base)} start bench-csd && ${q(base)} delete -f bench-csd"`})
+  cases.push({group: 'run /bin/true', name, cmd: `${q(base)} run -b ${bundle} bench-run-${name}`})
+  cases.push({group: 'create+start+delete', name, cmd: `sh -c "${q(base)} create -b ${bundle} bench-csd-${name} >/dev/null && ${q(base)} start bench-csd-${name} && ${q(base)} delete -f bench-csd-${name}"`})
 }
 // a long-running container per runtime for `state` and `exec`
 for (const [name, base] of Object.entries(rt)) {
-  execFileSync(base[0], [...base.slice(1), 'run', '-d', '-b', sleepBundle, 'bench-state'], {stdio: 'inherit'})
-  cases.push({group: 'state', name, cmd: `${q(base)} state bench-state`})
-  cases.push({group: 'exec /bin/probe true', name, cmd: `${q(base)} exec bench-state /bin/probe true`})
+  execFileSync(base[0], [...base.slice(1), 'run', '-d', '-b', sleepBundle, `bench-state-${name}`], {stdio: 'inherit'})
+  cases.push({group: 'state', name, cmd: `${q(base)} state bench-state-${name}`})
+  cases.push({group: 'exec /bin/probe true', name, cmd: `${q(base)} exec bench-state-${name} /bin/probe true`})
+  cases.push({group: 'ps', name, cmd: `${q(base)} ps bench-state-${name}`})
 }
 cases.push({group: 'node -e 0', name: 'node (env as given)', cmd: 'node -e 0'})
 cases.push({group: 'node -e 0', name: 'node (no NODE_EXTRA_CA_CERTS)', cmd: 'env -u NODE_EXTRA_CA_CERTS node -e 0'})
@@ -56,7 +60,7 @@ try {
     JSON.parse(fs.readFileSync(out, 'utf8')).results.forEach((res, i) => samples[i].push(...res.times))
   }
 } finally {
-  for (const base of Object.values(rt)) spawnSync(base[0], [...base.slice(1), 'delete', '-f', 'bench-state'])
+  for (const [name, base] of Object.entries(rt)) spawnSync(base[0], [...base.slice(1), 'delete', '-f', `bench-state-${name}`])
   fs.rmSync(work, {recursive: true, force: true})
 }
 
@@ -66,10 +70,13 @@ const med = (group, name) => results.find((r) => r.group === group && r.name ===
 const nodeBare = med('node -e 0', 'node (no NODE_EXTRA_CA_CERTS)')
 console.log(`\n| case | runc (ms) | ocirt (ms) | ocirt / runc | ocirt - bare node (ms) |`)
 console.log(`|---|---|---|---|---|`)
-for (const g of ['run /bin/true', 'create+start+delete', 'state', 'exec /bin/probe true']) {
+for (const g of ['run /bin/true', 'create+start+delete', 'state', 'exec /bin/probe true', 'ps']) {
   const a = med(g, 'runc')
   const b = med(g, 'ocirt')
   console.log(`| ${g} | ${a.toFixed(1)} | ${b.toFixed(1)} | ${(b / a).toFixed(2)}x | ${(b - nodeBare).toFixed(1)} |`)
 }
 console.log(`| node -e 0 (as given / without NODE_EXTRA_CA_CERTS) | | ${med('node -e 0', 'node (env as given)').toFixed(1)} / ${nodeBare.toFixed(1)} | | |`)
-if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify({date: new Date().toISOString(), runs, results}, null, 2))
+// the machine may be shared: its load average (1, 5, 15 min) before and after says how much to trust the numbers
+const load = {before: loadBefore.map((x) => +x.toFixed(2)), after: os.loadavg().map((x) => +x.toFixed(2)), cpus: os.cpus().length}
+console.log(`load average before ${load.before.join(' ')}, after ${load.after.join(' ')} (${load.cpus} CPUs)`)
+if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify({date: new Date().toISOString(), runs, load, results}, null, 2))

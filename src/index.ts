@@ -112,7 +112,10 @@ function printVersion(): number {
 
 /** oclif: help, plugins, migrate, plugin commands. Global flags move after the verb, where oclif parses them.
  * A verb that neither ocirt nor a plugin knows fails as runc's does: "No help topic for 'X'", exit 3. */
+let oclifDoor = false
+
 async function humanDoor(global: string[], verb: string | undefined, rest: string[], override?: PluginCommand): Promise<number> {
+  oclifDoor = true
   const saved = process.env.OCIRT_SAVED_NODE_EXTRA_CA_CERTS
   if (saved) process.env.NODE_EXTRA_CA_CERTS = saved // for children such as npm (plugins install)
   if (override && (await runPluginCommand(override, [...rest, ...global], __filename))) return exitCode()
@@ -137,11 +140,15 @@ function exitCode(): number {
   return typeof process.exitCode === 'number' ? process.exitCode : 0
 }
 
+// The engine-facing verbs exit as soon as they are done: their output is written synchronously, and what they
+// leave running (a created container's helper) is detached. Leaving through process.exit skips Node's teardown
+// of the heap at the natural end of the event loop, ~2-5 ms of every call. The oclif door ends naturally.
 main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code
-  },
-  (err) => {
-    process.exitCode = fail(err)
-  },
+  (code) => exit(code),
+  (err) => exit(fail(err)),
 )
+
+function exit(code: number): void {
+  if (oclifDoor) process.exitCode = code
+  else process.exit(code)
+}

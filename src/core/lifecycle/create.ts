@@ -72,7 +72,18 @@ export async function create(rt: Runtime, opts: CreateOptions): Promise<Created>
 
   const undo = new UndoStack()
   try {
-    debug(`create ${id}: validated config`)
+    // The helper starts now, so that its exec and sealed re-exec (~5 ms) overlap the state and cgroup setup
+    // below; it does nothing but wait for the PLAN frame until then.
+    const session = InitSession.start({verb, id, stdio: opts.stdio ?? ['inherit', 'inherit', 'inherit'], preserveFds: opts.preserveFds ?? 0})
+    const stopHelper = () => {
+      try {
+        process.kill(session.helperPid, 'SIGKILL')
+      } catch {
+        // already gone
+      }
+    }
+    undo.push('stop init helper', stopHelper)
+    debug(`create ${id}: validated config, helper spawned`)
     reserveId(rt, id, verb)
     undo.push('remove state directory', () => removeContainerDir(rt, id))
     // held until the container is ready: a concurrent start or delete waits instead of acting on half a
@@ -105,14 +116,7 @@ export async function create(rt: Runtime, opts: CreateOptions): Promise<Created>
     })
 
     debug(`create ${id}: cgroup ready, plan built`)
-    const session = InitSession.start({verb, id, stdio: opts.stdio ?? ['inherit', 'inherit', 'inherit'], preserveFds: opts.preserveFds ?? 0})
-    undo.push('stop init helper', () => {
-      try {
-        process.kill(session.helperPid, 'SIGKILL')
-      } catch {
-        // already gone
-      }
-    })
+    undo.push('stop init helper', stopHelper) // again: undone before the cgroup it may have joined
     session.send(FRAME.PLAN, encodePlan(plan))
     const pid = (await session.expect(FRAME.PID, 'start container process')).readUInt32LE(0)
     undo.push('kill container process', () => killAndWait(pid))

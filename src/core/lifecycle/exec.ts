@@ -59,23 +59,19 @@ async function execIn(rt: Runtime, opts: ExecOptions, ctx: Ctx): Promise<number>
   if (status === 'stopped') throw new OcirtError('cannot exec in a stopped container', ctx)
   if (status === 'paused' && !opts.ignorePaused) throw new OcirtError('cannot exec in a paused container (use --ignore-paused to override)', ctx)
 
-  const spec = loadConfig(rt, opts.id, ctx.verb)
-  const proc = opts.processFile ? processFromFile(path.resolve(opts.processFile), spec, ctx) : processFromFlags(spec, opts, ctx)
-  const detach = opts.detach === true
-  checkTerminal(proc.terminal === true, detach, opts.consoleSocket, ctx)
   const preserveFds = checkPreservedFds(opts.preserveFds ?? 0, ctx)
-  const plan = buildExecPlan({
-    id: opts.id, verb: ctx.verb, namespaces: facts.namespaces, process: proc, rootfs: facts.rootfs, detach,
-    consoleSocket: opts.consoleSocket ? path.resolve(opts.consoleSocket) : undefined,
-    preserveFds, rootless: facts.rootless,
-    cgroupPaths: subCgroupPaths(facts.cgroup.paths, opts.cgroups ?? [], ctx),
-  })
-  // the container's filter, as runc loads it into every exec'd process (an OCI process has no filter of its own)
-  const seccomp = joiningSeccomp(containerDir(rt, opts.id), spec.linux?.seccomp, ctx)
-  if (seccomp) plan.seccomp = {flags: seccomp.flags, bpf: seccomp.bpf}
-
-  debug(`exec ${opts.id}: plan built`)
+  // The helper starts now, so that its exec and sealed re-exec (~5 ms) overlap reading the config and building
+  // the plan; it only waits for the PLAN frame until then.
   const session = InitSession.start({verb: ctx.verb, id: opts.id, stdio: ['inherit', 'inherit', 'inherit'], preserveFds})
+  let prepared: ReturnType<typeof prepareExec>
+  try {
+    prepared = prepareExec(rt, opts, ctx, facts, preserveFds)
+  } catch (err) {
+    session.child.kill('SIGKILL')
+    throw err
+  }
+  const {plan, detach, seccomp} = prepared
+  debug(`exec ${opts.id}: plan built`)
   let pid = 0
   let terminal: AttachedTerminal | undefined
   const forward = (sig: NodeJS.Signals) => {
@@ -115,6 +111,24 @@ async function execIn(rt: Runtime, opts: ExecOptions, ctx: Ctx): Promise<number>
     terminal?.detach()
     for (const s of FORWARDED) process.off(s, forward)
   }
+}
+
+/** The config, the process to run and the helper's plan: everything exec decides before the helper acts. */
+function prepareExec(rt: Runtime, opts: ExecOptions, ctx: Ctx, facts: ReturnType<typeof loadContainer>['facts'], preserveFds: number) {
+  const spec = loadConfig(rt, opts.id, ctx.verb)
+  const proc = opts.processFile ? processFromFile(path.resolve(opts.processFile), spec, ctx) : processFromFlags(spec, opts, ctx)
+  const detach = opts.detach === true
+  checkTerminal(proc.terminal === true, detach, opts.consoleSocket, ctx)
+  const plan = buildExecPlan({
+    id: opts.id, verb: ctx.verb, namespaces: facts.namespaces, process: proc, rootfs: facts.rootfs, detach,
+    consoleSocket: opts.consoleSocket ? path.resolve(opts.consoleSocket) : undefined,
+    preserveFds, rootless: facts.rootless,
+    cgroupPaths: subCgroupPaths(facts.cgroup.paths, opts.cgroups ?? [], ctx),
+  })
+  // the container's filter, as runc loads it into every exec'd process (an OCI process has no filter of its own)
+  const seccomp = joiningSeccomp(containerDir(rt, opts.id), spec.linux?.seccomp, ctx)
+  if (seccomp) plan.seccomp = {flags: seccomp.flags, bpf: seccomp.bpf}
+  return {plan, detach, seccomp}
 }
 
 /**
