@@ -214,3 +214,41 @@ for (const c of REFUSALS) {
     assert.deepEqual(cgroupDirsLeft(b.cgroupsPath), [])
   })
 }
+
+test('config-linux.md Devices: a file already at the path that is not the requested device is an error; a matching node is fine', async (t) => {
+  if (!requires(t, 'root', 'probe', 'ocirt')) return
+  const b = containerBundle(t, (s) => {
+    s.linux!.devices = [{path: '/etc/hostname', type: 'c', major: 1, minor: 3}]
+  }, {copyRootfs: true})
+  expectFail(await b.ocirt(['create', '--bundle', b.dir, b.id]), `device /etc/hostname: /etc/hostname already exists and is not the requested device (c 1:3)`)
+  expectFail(await b.ocirt(['state', b.id]), 'container does not exist')
+  assert.ok(fs.statSync(path.join(b.rootfsDir, 'etc/hostname')).isFile(), 'the file is untouched')
+  // the host's /dev/null bound at /dev/null first: the node there is the one asked for
+  const ok = containerBundle(t, (s) => {
+    s.mounts!.push({destination: '/dev/null', type: 'bind', source: '/dev/null', options: ['bind']})
+    s.linux!.devices = [{path: '/dev/null', type: 'c', major: 1, minor: 3}]
+    s.process!.args = [PROBE, 'stat', '/dev/null']
+  })
+  assert.match(await runOut(ok), /^type=chr .*rdev=1:3$/m)
+})
+
+test('config.md Mounts: entries are mounted in the listed order (a later mount on the same destination covers an earlier one)', async (t) => {
+  if (!requires(t, 'root', 'probe', 'ocirt')) return
+  const b = containerBundle(t)
+  const src = path.join(path.dirname(b.dir), 'second')
+  fs.mkdirSync(src)
+  fs.writeFileSync(path.join(src, 'from-second'), '')
+  fs.mkdirSync(path.join(src, 'inner'))
+  b.writeSpec((s) => {
+    s.mounts!.push(
+      {destination: '/mnt', type: 'tmpfs', source: 'first', options: ['size=1m']},
+      {destination: '/mnt', type: 'bind', source: src, options: ['rbind', 'rw']},
+      {destination: '/mnt/inner', type: 'tmpfs', source: 'third', options: ['size=1m']},
+    )
+    s.process!.args = sh(`ls /mnt; ${PROBE} mounts`)
+  })
+  const out = await runOut(b)
+  assert.ok(out.startsWith('from-second\ninner\n'), `/mnt shows the bind, with the third mount inside it:\n${out}`)
+  const points = out.split('\n').map((l) => l.split(' ')[4]).filter((p) => p === '/mnt' || p === '/mnt/inner')
+  assert.deepEqual(points, ['/mnt', '/mnt', '/mnt/inner'], 'mounted in the listed order')
+})
