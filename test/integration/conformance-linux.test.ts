@@ -193,6 +193,16 @@ const REFUSALS: {name: string; edit: (s: Spec) => void; expect: string}[] = [
     expect: 'linux.timeOffsets: time offsets need a new time namespace',
   },
   {
+    name: 'config-linux.md Seccomp: listenerMetadata without listenerPath',
+    edit: (s) => void (s.linux!.seccomp = {defaultAction: 'SCMP_ACT_ALLOW', listenerMetadata: 'agent-data'}),
+    expect: 'linux.seccomp.listenerMetadata: must not be set without listenerPath',
+  },
+  {
+    name: 'config-linux.md Seccomp: errnoRet with an action that has no errno',
+    edit: (s) => void (s.linux!.seccomp = {defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{names: ['mkdir'], action: 'SCMP_ACT_KILL', errnoRet: 3}]}),
+    expect: 'linux.seccomp.syscalls[0].errnoRet: errnoRet is only valid with SCMP_ACT_ERRNO and SCMP_ACT_TRACE, not SCMP_ACT_KILL',
+  },
+  {
     name: 'config.md capabilities: an unknown capability',
     edit: (s) => void s.process!.capabilities!.effective!.push('CAP_NOT_A_CAP'),
     expect: 'process.capabilities.effective[3]: unknown capability "CAP_NOT_A_CAP"',
