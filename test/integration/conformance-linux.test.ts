@@ -262,3 +262,23 @@ test('config.md Mounts: entries are mounted in the listed order (a later mount o
   const points = out.split('\n').map((l) => l.split(' ')[4]).filter((p) => p === '/mnt' || p === '/mnt/inner')
   assert.deepEqual(points, ['/mnt', '/mnt', '/mnt/inner'], 'mounted in the listed order')
 })
+
+test('config-linux.md Default Devices: with a terminal /dev/console is the pty slave; config.md consoleSize sets its size; without a terminal both are left alone', async (t) => {
+  if (!requires(t, 'root', 'probe', 'ocirt')) return
+  const b = containerBundle(t, (s) => {
+    s.process!.terminal = true
+    s.process!.consoleSize = {height: 33, width: 101}
+    s.process!.args = sh(`${PROBE} stat /dev/console; readlink /proc/self/fd/0; busybox stty size`)
+  })
+  const [console, slave, size] = (await runOut(b)).split(/\r?\n/)
+  const n = /^\/dev\/pts\/(\d+)$/.exec(slave)
+  assert.ok(n, `stdin is a pty slave: ${slave}`)
+  assert.match(console, new RegExp(`^type=chr .* rdev=136:${n[1]}$`), '/dev/console is that slave')
+  assert.equal(size, '33 101')
+  const plain = containerBundle(t, (s) => {
+    s.process!.consoleSize = {height: 33, width: 101}
+    s.process!.args = [PROBE, 'stat', '/dev/console']
+  })
+  const r = await plain.ocirt(['run', '--bundle', plain.dir, plain.id])
+  assert.equal(r.stdout.trim(), 'ENOENT', 'no /dev/console without a terminal')
+})
