@@ -174,3 +174,15 @@ test('config.md hooks: prestart/createRuntime run in the runtime namespace once 
   assert.equal(entries[2].self_net, container.net, 'createContainer runs in the container\'s network namespace')
   assert.equal(entries[2].self_mnt, container.mnt, 'createContainer runs in the container\'s mount namespace')
 })
+
+test('config.md Extensibility: unknown properties are ignored, at the top, in process and in linux', async (t) => {
+  if (!requires(t, 'root', 'probe', 'ocirt')) return
+  const b = containerBundle(t, (s) => {
+    const loose = s as unknown as Record<string, Record<string, unknown>>
+    loose['org.example.future'] = {anything: [1, 2]}
+    loose.process.futureKnob = true
+    loose.linux.futureSection = {x: 'y'}
+    s.process!.args = [PROBE, 'echo', 'ran']
+  })
+  assert.equal(await runOut(b), 'ran\n')
+})
