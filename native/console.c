@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
@@ -63,6 +65,21 @@ static int open_pty(int *slave, char *slave_path, size_t size)
   return master;
 }
 
+/* The spec's default devices: with a terminal, the container's /dev/console is its pty slave, bind-mounted
+ * (the init only; exec'd processes get a pty of their own and leave /dev/console as it is). */
+static void bind_console(const char *slave_path)
+{
+  struct stat st;
+  if (lstat("/dev/console", &st) < 0) {
+    if (errno != ENOENT) die("terminal", errno, "stat /dev/console");
+    int fd = open("/dev/console", O_CREAT | O_EXCL | O_WRONLY | O_NOCTTY | O_CLOEXEC, 0600);
+    if (fd < 0) die("terminal", errno, "create /dev/console");
+    close(fd);
+  }
+  if (mount(slave_path, "/dev/console", NULL, MS_BIND, NULL) < 0)
+    die("terminal", errno, "bind %s onto /dev/console", slave_path);
+}
+
 void console_setup(const struct plan *p, int console_socket)
 {
   char slave_path[32];
@@ -73,6 +90,7 @@ void console_setup(const struct plan *p, int console_socket)
     struct winsize size = {.ws_row = (unsigned short)p->rows, .ws_col = (unsigned short)p->cols};
     if (ioctl(slave, TIOCSWINSZ, &size) < 0) die("terminal", errno, "set the window size");
   }
+  if (p->mode == PLAN_MODE_INIT) bind_console(slave_path);
   if (ioctl(slave, TIOCSCTTY, 0) < 0) die("terminal", errno, "make %s the controlling terminal", slave_path);
   for (int fd = 0; fd <= 2; fd++)
     if (dup2(slave, fd) < 0) die("terminal", errno, "dup2 the pty slave onto %d", fd);

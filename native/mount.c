@@ -185,6 +185,15 @@ static void run_mount(const struct plan_mount *m)
   close(fd);
 }
 
+/* An existing node at the path is fine when it is the device asked for: same type, same numbers (not for fifos). */
+static int same_device(int dir, const char *name, const struct plan_device *d)
+{
+  struct stat st;
+  if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0) return 0;
+  if ((st.st_mode & S_IFMT) != (d->type & S_IFMT)) return 0;
+  return S_ISFIFO(st.st_mode) || st.st_rdev == makedev(d->major, d->minor);
+}
+
 static void make_device(const struct plan_device *d)
 {
   char buf[PATH_MAX], step[64];
@@ -203,6 +212,10 @@ static void make_device(const struct plan_device *d)
     if (fchownat(dir, name, d->uid, d->gid, AT_SYMLINK_NOFOLLOW) < 0) die(step, errno, "chown %s", d->path);
   } else if (errno != EEXIST) {
     die(step, errno, "mknod %s (%u:%u)", d->path, d->major, d->minor);
+  } else if (!same_device(dir, name, d)) {
+    /* the spec: a file already at the path that does not match the requested device is an error */
+    die(step, EEXIST, "%s already exists and is not the requested device (%s %u:%u)", d->path,
+        S_ISBLK(d->type) ? "b" : S_ISFIFO(d->type) ? "p" : "c", d->major, d->minor);
   }
   close(dir);
 }

@@ -24,6 +24,10 @@ export class DisabledManager implements CgroupManager {
 
   addProcess(_pid: number): void {}
 
+  madeDirs(): string[] {
+    return []
+  }
+
   /** Device rules are ignored, as runc ignores them rootless; any other limit cannot be honoured. */
   apply(res: LinuxResources): void {
     const write = resourceWrites(res, this.version, this.ctx).find((w) => w.controller !== 'devices')

@@ -119,11 +119,11 @@ export function ownCgroupDirs(opts: {root?: string; mountinfo?: string; procCgro
  * means the container ran without a cgroup (rootless, not delegated).
  */
 export function reopenCgroup(
-  saved: {version: 'v1' | 'v2'; paths: Record<string, string>},
+  saved: {version: 'v1' | 'v2'; paths: Record<string, string>; made?: string[]},
   opts: {id: string; rootless: boolean; verb?: string; dirOps?: DirOps},
 ): CgroupManager {
   const ctx = {verb: opts.verb, id: opts.id}
   if (Object.keys(saved.paths).length === 0) return new DisabledManager(saved.version, ctx)
-  if (saved.version === 'v2') return new V2Manager('', {...ctx, id: opts.id, dir: saved.paths[''], dirOps: opts.dirOps})
-  return new V1Manager('', {...ctx, id: opts.id, dirs: saved.paths, rootless: opts.rootless, dirOps: opts.dirOps})
+  if (saved.version === 'v2') return new V2Manager('', {...ctx, id: opts.id, dir: saved.paths[''], made: saved.made, dirOps: opts.dirOps})
+  return new V1Manager('', {...ctx, id: opts.id, dirs: saved.paths, made: saved.made, rootless: opts.rootless, dirOps: opts.dirOps})
 }

@@ -20,6 +20,11 @@ export interface CgroupManager {
   killAll(signal: number): void
   /** removes the leaf (and child cgroups in it) and the parents create() made; a missing dir is fine */
   destroy(): void
+  /**
+   * The parent directories create() made (outermost first), saved with the container so that a later delete,
+   * in another process, removes them too: the spec's delete undoes what create did.
+   */
+  madeDirs(): string[]
   exists(): boolean
 }
 

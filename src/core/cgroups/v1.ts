@@ -27,6 +27,8 @@ export interface V1Options {
   skipUnwritable?: boolean
   /** the directories recorded at create (controller → dir): reopen exactly those, no discovery */
   dirs?: Record<string, string>
+  /** the parents create() made, as recorded with the container (madeDirs()): destroy() removes them if empty */
+  made?: string[]
 }
 
 // the hierarchy whose cgroup.procs lists the container's processes (runc uses devices; freezer is always joined)
@@ -61,6 +63,7 @@ export class V1Manager implements CgroupManager {
   constructor(cgroupPath: string, private readonly opts: V1Options) {
     this.ctx = {verb: opts.verb, id: opts.id}
     this.ops = opts.dirOps ?? REAL_DIR_OPS
+    this.made = [...(opts.made ?? [])]
     if (opts.dirs) {
       for (const [k, d] of Object.entries(opts.dirs)) this.dirs.set(k, d)
       return
@@ -245,6 +248,11 @@ export class V1Manager implements CgroupManager {
     }
     this.made = []
     if (errors.length > 0) throw errors[0]
+  }
+
+  madeDirs(): string[] {
+    const leaves = this.uniqueDirs()
+    return this.made.filter((d) => !leaves.includes(d))
   }
 
   exists(): boolean {

@@ -21,6 +21,8 @@ export interface V2Options {
   dirOps?: DirOps
   /** the directory recorded at create: reopen exactly it (cgroupPath is then ignored) */
   dir?: string
+  /** the parents create() made, as recorded with the container (madeDirs()): destroy() removes them if empty */
+  made?: string[]
 }
 
 // controllers whose files appear only when enabled in the parent's cgroup.subtree_control
@@ -38,6 +40,7 @@ export class V2Manager implements CgroupManager {
     this.ctx = {verb: opts.verb, id: opts.id}
     this.ops = opts.dirOps ?? REAL_DIR_OPS
     this.root = opts.root ?? DEFAULT_CGROUP_ROOT
+    this.made = [...(opts.made ?? [])]
     // relative paths hang off the parent of our own cgroup: a cgroup with processes in it (ours) cannot enable
     // controllers for children ("no internal processes"), its parent can (runc 1.1's choice)
     if (opts.dir) {
@@ -183,6 +186,10 @@ export class V2Manager implements CgroupManager {
       }
       this.made = []
     }
+  }
+
+  madeDirs(): string[] {
+    return this.made.filter((d) => d !== this.dir)
   }
 
   exists(): boolean {

@@ -156,7 +156,7 @@ export function newFacts(rt: Runtime, c: NewContainer): ContainerFacts {
     created: new Date().toISOString(),
     owner: currentOwner(),
     annotations: c.spec.annotations ?? {},
-    cgroup: {version: c.cgroup.version, path: c.cgroupPath, paths: c.cgroup.paths()},
+    cgroup: {version: c.cgroup.version, path: c.cgroupPath, paths: c.cgroup.paths(), made: c.cgroup.madeDirs()},
     namespaces,
     rootless: rt.rootless,
     terminal: c.spec.process?.terminal === true,

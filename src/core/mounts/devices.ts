@@ -58,18 +58,30 @@ export function planDevices(spec: Spec, opts: {userns: boolean; devPts: boolean}
 }
 
 /**
- * The device cgroup rules a container gets: the config's own rules, then access to the default nodes, to
- * /dev/pts and /dev/ptmx, and to every node the config creates (runc does the same, so a config whose rules
- * start with "deny all" still has a working /dev/null).
+ * The device cgroup rules a container gets: the config's own rules in their order, with access to the default
+ * nodes, /dev/pts, /dev/ptmx and every node the config creates put in right after the config's last rule for
+ * all devices ("a", usually the leading deny-all). A config that starts with "deny all" thus still has a
+ * working /dev/null (the spec's default devices), and a later rule of the config for one device still wins
+ * (the spec: entries apply in the listed order). runc appends these allows after every rule of the config,
+ * so there a config's own "deny c 1:3 w" has no effect.
  */
 export function deviceCgroupRules(spec: Spec): import('../cgroups/types').LinuxDeviceCgroup[] {
   const own = spec.linux?.resources?.devices ?? []
   const c = (major: number, minor: number | null) => ({allow: true, type: 'c', major, minor, access: 'rwm'})
-  return [
-    ...own,
+  const implicit = [
     ...DEFAULT_DEVICES.map((d) => c(d.major, d.minor)),
     c(5, 2), // /dev/ptmx
     c(136, null), // /dev/pts/*
     ...(spec.linux?.devices ?? []).map((d) => ({allow: true, type: d.type === 'u' ? 'c' : d.type, major: d.major ?? null, minor: d.minor ?? null, access: 'rwm'})),
   ]
+  const at = lastAllDevicesRule(own) + 1
+  return [...own.slice(0, at), ...implicit, ...own.slice(at)]
+}
+
+/** Index of the config's last rule that covers every device (type "a" or unset: it resets the list), or -1. */
+function lastAllDevicesRule(rules: readonly {type?: string}[]): number {
+  for (let i = rules.length - 1; i >= 0; i--) {
+    if (rules[i].type === undefined || rules[i].type === 'a' || rules[i].type === '') return i
+  }
+  return -1
 }

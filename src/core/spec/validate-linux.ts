@@ -151,6 +151,7 @@ function checkSeccomp(sc: unknown, report: Report): void {
   }
   if (sc.listenerPath !== undefined && typeof sc.listenerPath !== 'string') report('linux.seccomp.listenerPath', 'must be a string')
   if (sc.listenerMetadata !== undefined && typeof sc.listenerMetadata !== 'string') report('linux.seccomp.listenerMetadata', 'must be a string')
+  else if (sc.listenerMetadata && !sc.listenerPath) report('linux.seccomp.listenerMetadata', 'must not be set without listenerPath')
   if (sc.syscalls === undefined) return
   if (!Array.isArray(sc.syscalls)) return report('linux.seccomp.syscalls', 'must be an array')
   sc.syscalls.forEach((s: unknown, i) => {

@@ -14,7 +14,8 @@ export interface ContainerFacts {
   created: string
   owner: string
   annotations: Record<string, string>
-  cgroup: {version: 'v1' | 'v2'; path: string; paths: Record<string, string>}
+  /** made: parent directories create made (older state files lack it), removed again by delete */
+  cgroup: {version: 'v1' | 'v2'; path: string; paths: Record<string, string>; made?: string[]}
   /** namespace type → /proc/<pid>/ns path or the path the config joined */
   namespaces: Record<string, string>
   rootless: boolean

@@ -148,6 +148,20 @@ describe('V1Manager', () => {
     assert.equal(reopenCgroup({version: 'v1', paths: {}}, {id: 'c1', rootless: true}).exists(), false)
   })
 
+  it('reopened with the recorded madeDirs, destroy removes the parents create made and keeps those it found', () => {
+    const {root, m, dirOps} = setup('/ocirt/c7')
+    fs.mkdirSync(path.join(root, 'pids/ocirt'))
+    m.create()
+    const made = m.madeDirs()
+    assert.ok(made.includes(path.join(root, 'memory/ocirt')), made.join(' '))
+    assert.ok(!made.includes(path.join(root, 'pids/ocirt')), 'a parent that existed is not recorded')
+    assert.ok(!made.some((d) => d.endsWith('/c7')), 'leaves are not in madeDirs')
+    const again = reopenCgroup({version: 'v1', paths: m.paths(), made}, {id: 'c1', rootless: false, dirOps})
+    again.destroy()
+    assert.equal(fs.existsSync(path.join(root, 'memory/ocirt')), false, 'the parent create made is gone')
+    assert.equal(fs.existsSync(path.join(root, 'pids/ocirt')), true, 'the parent that was there stays')
+  })
+
   it('openCgroup picks v1 on a hybrid tree', () => {
     const root = tmpRoot('open')
     roots.push(root)
