@@ -205,7 +205,7 @@ async function main() {
     const A = {root: path.join(work, 'A', 'ocirt-root'), runc: path.join(work, 'A', 'runc-root'), bundles: path.join(work, 'A', 'bundles')}
     const B = {root: path.join(work, 'B', 'ocirt-root'), runc: path.join(work, 'B', 'runc-root'), bundles: path.join(work, 'B', 'bundles')}
     for (const d of [A.bundles, B.bundles]) fs.mkdirSync(d, {recursive: true})
-    c.dir(work)
+    c.dir(work).cgroup('/ocirt-bench-mig') // the parent of every run's cgroups, in every hierarchy
     const b = pair.b
     const ssh = ['ssh', '-q', '-i', b.identityFile, '-o', `UserKnownHostsFile=${b.knownHostsFile}`, '-o', 'StrictHostKeyChecking=yes',
       '-o', 'BatchMode=yes', '-p', String(b.port), `root@${b.host}`]
