@@ -329,7 +329,7 @@ function report(results, link, loads) {
       const m = (k) => median(ok.map((r) => r[k]))
       groups.push({mib, case: kase, runs: rs.length, ok: ok.length, failures: rs.filter((r) => !r.ok).map((r) => r.problems.join('; ')),
         downtimeMs: m('downtimeMs'), totalMs: m('totalMs'), bytes: m('bytes'), linkMs: m('linkMs'), totalOverLink: m('totalOverLink'),
-        stallMs: m('stallMs'), stallsOver50: m('stallsOver50'), maxStallMs: Math.max(...ok.map((r) => r.stallMs), NaN)})
+        stallMs: m('stallMs'), stallsOver50: m('stallsOver50'), maxStallMs: ok.length ? Math.max(...ok.map((r) => r.stallMs)) : NaN})
     }
   }
   const f = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '—')
