@@ -69,6 +69,9 @@ export function checkMountPoints(mounts: {point: string}[], ctx: ErrorContext): 
 }
 
 /** Dump: every external mount is stored under its own mount point; masked files (binds of /dev/null) as "/dev/null". */
+/** The mount point of a terminal container's console (its pty slave bound there by the helper). */
+export const CONSOLE = '/dev/console'
+
 export function dumpExtMounts(mounts: {point: string}[], maskedFiles: string[]): ExtMount[] {
   return [
     ...mounts.map((m) => ({key: m.point, value: m.point})),

@@ -11,7 +11,7 @@ import {lockContainer, type Unlock} from '../state/lock'
 import {loadContainer} from './container'
 import {deleteContainer} from './delete'
 import {dumpArgs, DUMP_LOG, type DumpOptions, type ManageCgroupsMode} from '../criu/args'
-import {checkMountPoints, dumpExtMounts, dumpExternals, externalTerminal, externalMounts, externalNsArg, joinedNamespaces} from '../criu/plan'
+import {CONSOLE, checkMountPoints, dumpExtMounts, dumpExternals, externalTerminal, externalMounts, externalNsArg, joinedNamespaces} from '../criu/plan'
 import {criuFeatureMissing, requireUsableCriu, runCriu} from '../criu/client'
 import {maskedFiles, readDescriptors, writeCheckpointInfo} from '../criu/images'
 import {debug, warn} from '../log'
@@ -75,6 +75,8 @@ export async function checkpoint(rt: Runtime, id: string, opts: CheckpointOption
     const mounts = externalMounts(spec, facts.bundle, facts.cgroup)
     checkMountPoints(mounts, ctx)
     const extMounts = dumpExtMounts(mounts, maskedFiles(facts.pid, spec))
+    // a terminal container's /dev/console is its pty slave bound there: external, rebound from the new pty on restore
+    if (facts.terminal) extMounts.push({key: CONSOLE, value: CONSOLE})
     // a terminal's master is outside the container: its slave is dumped as external (plan.ts externalTerminal)
     const descriptors = facts.terminal ? externalTerminal(readDescriptors(facts.pid)) : readDescriptors(facts.pid)
     const externals = dumpExternals(descriptors)

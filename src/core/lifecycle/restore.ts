@@ -17,7 +17,7 @@ import {SIGKILL} from '../cgroups/manager'
 import {deviceCgroupRules} from '../mounts/devices'
 import {UndoStack} from '../util/undo'
 import {restoreArgs, RESTORE_LOG, type RestoreOptions as CriuRestoreOptions} from '../criu/args'
-import {cgroupRoots, externalMounts, inheritPlan, joinedNamespaces, restoreExtMounts, terminalKey, type Descriptor, type Inherited} from '../criu/plan'
+import {CONSOLE, cgroupRoots, externalMounts, inheritPlan, joinedNamespaces, restoreExtMounts, terminalKey, type Descriptor, type Inherited} from '../criu/plan'
 import {openPty} from '../sys/tty'
 import {listenForActions} from '../criu/action-script'
 import {runHooks, runHooksWarnOnly} from '../hooks'
@@ -117,6 +117,8 @@ export async function restore(rt: Runtime, opts: RestoreOptions, verb = 'restore
     const view = {version: cgroup.version, paths: cgroup.paths()}
 
     const mounts = externalMounts(spec, bundle, view)
+    // the new pty's slave stands in for the old one at /dev/console (checkpoints made before it was external lack the key)
+    if (pty) mounts.push({point: CONSOLE, source: pty.slavePath})
     const extMounts = restoreExtMounts(info.extMountKeys, mounts, {...ctx, step: 'map external mounts'})
     prepareMountpoints(spec, bundle, rootfs)
     const joined = joinedNamespaces(spec)

@@ -81,7 +81,13 @@ export class MigrationAgent {
   async abandon(why: string): Promise<void> {
     if (this.committed || this.abandoned) return
     this.abandoned = true
-    process.stderr.write(`ocirt migrate-agent: ${why}: undoing this migration's part on this host\n`)
+    // stderr is the SSH channel too: when the source is gone, writing fails (EPIPE); the note is best effort
+    process.stderr.on('error', () => undefined)
+    try {
+      process.stderr.write(`ocirt migrate-agent: ${why}: undoing this migration's part on this host\n`)
+    } catch {
+      // nobody to tell
+    }
     this.lazy?.stop()
   }
 
