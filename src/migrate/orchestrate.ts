@@ -74,6 +74,18 @@ function requireMovable(rt: Runtime, id: string): void {
   if (loaded.status !== 'running') throw new OcirtError(`only a running container can migrate; this one is ${loaded.status}`, ctx)
   if (loaded.facts.terminal) throw new OcirtError('containers with a terminal cannot migrate yet (checkpoint does not support them)', ctx)
   if (loaded.facts.rootless || rt.rootless) throw new OcirtError('rootless containers cannot migrate: checkpoint needs root (docs/rootless.md)', ctx)
+  // CRIU cannot carry a socket from outside the container (an engine's or Node's socketpair on stdio) to another host
+  for (const fd of [0, 1, 2]) {
+    let link = ''
+    try {
+      link = fs.readlinkSync(`/proc/${loaded.facts.pid}/fd/${fd}`)
+    } catch {
+      continue
+    }
+    if (link.startsWith('socket:')) {
+      throw new OcirtError(`the container's fd ${fd} is a socket from outside it (${link}), which cannot move to another host: start it with files, pipes or /dev/null as stdio`, ctx)
+    }
+  }
 }
 
 class Migration {

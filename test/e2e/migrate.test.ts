@@ -322,6 +322,25 @@ test('Ctrl-C (SIGINT) during the freeze rolls back: the source resumes, the targ
   await assertRolledBack(b, pid, B, there.remoteBundle, there.cgroupsPath)
 })
 
+test('a container whose stdout is a socket is refused before anything starts', async (t) => {
+  if (!skipUnlessReady(t)) return
+  const c = new Cleanup()
+  t.after(() => c.run())
+  const b = counterBundle(c)
+  b.root = A.root
+  c.container(b.id, A.root)
+  // Node's stdio 'pipe' is a socketpair: the container's stdout is a socket of ours
+  const run = spawn(OCIRT_BIN, ['--root', A.root, 'run', '-d', '--bundle', b.dir, b.id], {stdio: ['ignore', 'pipe', 'pipe']})
+  assert.equal(await new Promise((resolve) => run.once('exit', resolve)), 0)
+  await waitFor('the counter to reach 3', () => last(b.file) >= 3)
+  const there = freshTarget(B, `${b.id}-sock`)
+  const r = await migrateCmd({from: A, to: B, id: b.id, ...there})
+  assert.equal(r.code, 1)
+  assert.match(r.stderr, /fd 1 is a socket from outside it .* cannot move to another host/)
+  assert.equal((await stateOf(b)).status, 'running', 'never frozen')
+  assert.ok(!fs.existsSync(there.remoteBundle), 'nothing on the target')
+})
+
 test('a failed preflight (no room for the images on the target) changes nothing', async (t) => {
   if (!skipUnlessReady(t)) return
   const c = new Cleanup()
