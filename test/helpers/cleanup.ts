@@ -171,7 +171,7 @@ async function killAndWait(p: number | ChildProcess): Promise<void> {
 }
 
 /** Alive = exists and is not a zombie (a zombie is dead; reaping it is its parent's business). */
-function isAlive(pid: number): boolean {
+export function isAlive(pid: number): boolean {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
     return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'

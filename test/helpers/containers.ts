@@ -95,15 +95,8 @@ export function waitStatus(b: TestBundle, status: string, ms = 10_000): Promise<
   return waitFor(`${b.id} to be ${status}`, async () => (await stateOf(b)).status === status, ms)
 }
 
-/** The process exists and is not a zombie. */
-export function alive(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
-  } catch {
-    return false
-  }
-}
+/** The process exists and is not a zombie (one definition for the helpers: cleanup.ts's). */
+export {isAlive as alive} from './cleanup'
 
 /** readlink /proc/<pid>/ns/<name>, or undefined when the process is gone. */
 export function nsOf(pid: number | 'self', name: string): string | undefined {

@@ -11,7 +11,7 @@ import * as net from 'node:net'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import type {SshTarget} from '../../src/migrate/ssh'
-import {Cleanup, cleanupFor, type AfterHost} from './cleanup'
+import {Cleanup, cleanupFor, isAlive, type AfterHost} from './cleanup'
 
 export interface SshEndpoint extends SshTarget {
   /** argv prefix to run a command in this endpoint's network namespace; [] for the host side */
@@ -245,19 +245,10 @@ async function killTree(pid: number): Promise<void> {
     }
   }
   signal('SIGTERM')
-  for (let i = 0; i < 20 && all.some(alive); i++) await sleep(50)
-  if (!all.some(alive)) return
+  for (let i = 0; i < 20 && all.some(isAlive); i++) await sleep(50)
+  if (!all.some(isAlive)) return
   signal('SIGKILL')
-  for (let i = 0; i < 100 && all.some(alive); i++) await sleep(50)
-}
-
-function alive(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
-  } catch {
-    return false
-  }
+  for (let i = 0; i < 100 && all.some(isAlive); i++) await sleep(50)
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
