@@ -17,6 +17,7 @@ import {loadConfig} from '../core/state/store'
 import {pause, resume} from '../core/lifecycle/pause'
 import {deleteContainer} from '../core/lifecycle/delete'
 import {debug} from '../core/log'
+import {memoryBytes, requireMovable} from './movable'
 import {AgentClient, AgentGone} from './agent/client'
 import {AGENT_LEASE_MS} from './agent/protocol'
 import {hostFacts} from './agent/facts'
@@ -64,28 +65,6 @@ export class MigrationFailed extends OcirtError {
 export async function migrate(rt: Runtime, o: MigrateOptions): Promise<MigrationSummary> {
   requireMovable(rt, o.id)
   return new Migration(rt, o).run()
-}
-
-/** What can be refused before anything starts: plain errors, nothing to roll back. */
-function requireMovable(rt: Runtime, id: string): void {
-  const ctx = {verb: 'migrate', id}
-  const loaded = loadContainer(rt, id, 'migrate')
-  if (loaded.status === 'paused') throw new OcirtError('the container is paused: resume it before migrating (a migration freezes it itself)', ctx)
-  if (loaded.status !== 'running') throw new OcirtError(`only a running container can migrate; this one is ${loaded.status}`, ctx)
-  if (loaded.facts.terminal) throw new OcirtError('containers with a terminal cannot migrate yet (checkpoint does not support them)', ctx)
-  if (loaded.facts.rootless || rt.rootless) throw new OcirtError('rootless containers cannot migrate: checkpoint needs root (docs/rootless.md)', ctx)
-  // CRIU cannot carry a socket from outside the container (an engine's or Node's socketpair on stdio) to another host
-  for (const fd of [0, 1, 2]) {
-    let link = ''
-    try {
-      link = fs.readlinkSync(`/proc/${loaded.facts.pid}/fd/${fd}`)
-    } catch {
-      continue
-    }
-    if (link.startsWith('socket:')) {
-      throw new OcirtError(`the container's fd ${fd} is a socket from outside it (${link}), which cannot move to another host: start it with files, pipes or /dev/null as stdio`, ctx)
-    }
-  }
 }
 
 class Migration {
@@ -409,16 +388,6 @@ function bareCause(err: Error): string {
 }
 
 const isConfig = (rel: string) => rel === 'config.json' || rel === './config.json'
-
-/** Memory the images will take: the cgroup's usage (v1 memory.usage_in_bytes, v2 memory.current). */
-function memoryBytes(cgroup: {version: 'v1' | 'v2'; paths: Record<string, string>}): number {
-  const file = cgroup.version === 'v1' ? path.join(cgroup.paths.memory ?? '', 'memory.usage_in_bytes') : path.join(cgroup.paths[''] ?? '', 'memory.current')
-  try {
-    return Number(fs.readFileSync(file, 'utf8').trim()) || 0
-  } catch {
-    return 0
-  }
-}
 
 function ensureDir(dir: string): string {
   fs.mkdirSync(dir, {recursive: true, mode: 0o700})
