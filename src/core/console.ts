@@ -39,6 +39,8 @@ export function attachTerminal(masterFd: number): AttachedTerminal {
       stdin.off('data', toContainer)
       stdin.pause()
       restore?.()
+      // destroy() closes masterFd (an fs stream closes its fd on destroy, autoClose or not, once its read is
+      // done): the caller must not close it again
       fromContainer.destroy()
     },
   }

@@ -97,6 +97,7 @@ export async function restore(rt: Runtime, opts: RestoreOptions, verb = 'restore
   const stdio = inheritPlan(info.descriptors, (i) => 3 + i)
   // the terminal: a new pty whose slave CRIU takes for the dumped one, whose master goes to the console socket
   const pty = ttyKey ? step(ctx, 'open a pty', () => openPty()) : undefined
+  let slaveOpen = pty !== undefined
   const ours = (h: Inherited) => (pty && h.key === ttyKey ? pty.slave : h.ours <= 2 && opts.inheritStdio ? opts.inheritStdio[h.ours] : h.ours)
   const undo = new UndoStack()
   const nsFds: number[] = []
@@ -168,7 +169,10 @@ export async function restore(rt: Runtime, opts: RestoreOptions, verb = 'restore
     fs.rmdirSync(root)
     fs.rmSync(pidFile, {force: true})
 
-    if (pty) fs.closeSync(pty.slave) // the restored init holds it now
+    if (pty) {
+      fs.closeSync(pty.slave) // the restored init holds it now
+      slaveOpen = false
+    }
     if (pty && opts.consoleSocket) {
       const sock = path.resolve(opts.consoleSocket)
       step(ctx, `send the pty master to ${sock}`, () => sendFdToSocket(sock, pty.master, Buffer.from(pty.slavePath)))
@@ -189,7 +193,8 @@ export async function restore(rt: Runtime, opts: RestoreOptions, verb = 'restore
     throw wrapSysError(err, {...ctx, step: 'restore'})
   } finally {
     for (const fd of nsFds) fs.closeSync(fd)
-    if (pty) closeQuietly(pty.slave)
+    // never twice: by now the number may belong to another open file (a double close crashed node's readFileSync)
+    if (pty && slaveOpen) closeQuietly(pty.slave)
     // a foreground restore without a console socket relays the master (foreground() closes it)
     if (pty && (opts.detach || opts.consoleSocket)) closeQuietly(pty.master)
   }
@@ -232,8 +237,7 @@ async function foreground(rt: Runtime, id: string, pid: number, verb: string, ma
     if (term) await Promise.race([term.closed, new Promise((r) => setTimeout(r, 200))])
     return code
   } finally {
-    term?.detach()
-    if (master !== undefined) closeQuietly(master)
+    term?.detach() // closes the master: its read stream owns it (a second close hit another file and crashed node)
     for (const s of FORWARDED) process.off(s, forward)
     await deleteContainer(rt, id, {force: true}, verb).catch((err) => warn((err as Error).message))
   }
