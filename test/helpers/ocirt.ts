@@ -97,24 +97,31 @@ function result(argv: string[], code: number | null, signal: NodeJS.Signals | nu
   }
 }
 
-function timeoutError(argv: string[], ms: number, stdout: string, stderr: string): Error {
-  return new Error(`ocirt ${argv.join(' ')}: no exit after ${ms} ms (killed)\nstdout: ${stdout}\nstderr: ${stderr}`)
+function timeoutError(label: string, argv: string[], ms: number, stdout: string, stderr: string): Error {
+  return new Error(`${label} ${argv.join(' ')}: no exit after ${ms} ms (killed)\nstdout: ${stdout}\nstderr: ${stderr}`)
 }
 
-/** Run `ocirt [--root R] ...args` to its exit. Rejects only on a timeout or a failure to start. */
-export function ocirt(args: string[], opts: OcirtOptions = {}): Promise<OcirtResult> {
-  const argv = argvOf(args, opts)
-  const ms = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS
+/** What runToExit gives back: the exit, and stdout and stderr as the process wrote them. */
+export interface Exited {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+}
+
+/**
+ * Runs BIN ARGS to its exit with stdout and stderr captured in unlinked files (not pipes: a container the command
+ * starts may inherit them and hold them open). Rejects only on a failure to start, or when it has not exited after
+ * timeoutMs (it is SIGKILLed; the error quotes `label`, the argv and what it wrote). Used by ocirt() and by the
+ * engine tests' runCmd().
+ */
+export function runToExit(bin: string, args: string[], opts: {cwd?: string; env?: NodeJS.ProcessEnv; input?: string | Buffer; timeoutMs: number; label: string}): Promise<Exited> {
   const out = captureFd()
   const err = captureFd()
   return new Promise((resolve, reject) => {
     let child: ChildProcess
     try {
-      child = spawn(opts.bin ?? OCIRT_BIN, argv, {
-        cwd: opts.cwd,
-        env: envOf(opts),
-        stdio: [opts.input !== undefined ? 'pipe' : 'ignore', out, err],
-      })
+      child = spawn(bin, args, {cwd: opts.cwd, env: opts.env ?? process.env, stdio: [opts.input !== undefined ? 'pipe' : 'ignore', out, err]})
     } catch (e) {
       fs.closeSync(out)
       fs.closeSync(err)
@@ -124,7 +131,7 @@ export function ocirt(args: string[], opts: OcirtOptions = {}): Promise<OcirtRes
     const timer = setTimeout(() => {
       timedOut = true
       child.kill('SIGKILL')
-    }, ms)
+    }, opts.timeoutMs)
     child.once('error', (e) => {
       clearTimeout(timer)
       fs.closeSync(out)
@@ -135,14 +142,22 @@ export function ocirt(args: string[], opts: OcirtOptions = {}): Promise<OcirtRes
       clearTimeout(timer)
       const stdout = readAndClose(out)
       const stderr = readAndClose(err)
-      if (timedOut) reject(timeoutError(argv, ms, stdout, stderr))
-      else resolve(result(argv, code, signal, stdout, stderr))
+      if (timedOut) reject(timeoutError(opts.label, args, opts.timeoutMs, stdout, stderr))
+      else resolve({code, signal, stdout, stderr})
     })
     if (child.stdin) {
-      child.stdin.on('error', () => {}) // EPIPE when ocirt exits without reading its input
+      child.stdin.on('error', () => {}) // EPIPE when the command exits without reading its input
       child.stdin.end(opts.input)
     }
   })
+}
+
+/** Run `ocirt [--root R] ...args` to its exit. Rejects only on a timeout or a failure to start. */
+export async function ocirt(args: string[], opts: OcirtOptions = {}): Promise<OcirtResult> {
+  const argv = argvOf(args, opts)
+  const ms = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS
+  const r = await runToExit(opts.bin ?? OCIRT_BIN, argv, {cwd: opts.cwd, env: envOf(opts), input: opts.input, timeoutMs: ms, label: 'ocirt'})
+  return result(argv, r.code, r.signal, r.stdout, r.stderr)
 }
 
 /** ocirt() for places that cannot await (e.g. process 'exit' handlers). Throws on a timeout. */
@@ -169,7 +184,7 @@ export function ocirtSync(args: string[], opts: OcirtOptions = {}): OcirtResult 
   const stdout = readAndClose(out)
   const stderr = readAndClose(err)
   const error = r.error as NodeJS.ErrnoException | undefined
-  if (error?.code === 'ETIMEDOUT') throw timeoutError(argv, ms, stdout, stderr)
+  if (error?.code === 'ETIMEDOUT') throw timeoutError('ocirt', argv, ms, stdout, stderr)
   if (error) throw error
   return result(argv, r.status, r.signal, stdout, stderr)
 }
