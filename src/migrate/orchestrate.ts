@@ -23,7 +23,7 @@ import {AGENT_LEASE_MS} from './agent/protocol'
 import {hostFacts} from './agent/facts'
 import {planBundle, sizeOf, type BundlePlan} from './bundle-plan'
 import {openUnpack, type UnpackChannel} from './channels'
-import {preflight, type ModeChoice} from './preflight'
+import {clockSkewNote, preflight, type ModeChoice} from './preflight'
 import {Reporter, type MigrationSummary} from './report'
 import {startDump, type MigrationDump} from './dump'
 import {planPageServer, type PageTransport} from './page-server'
@@ -147,13 +147,16 @@ class Migration {
     if (rt.debug) proc.stderr.on('data', (b: Buffer) => process.stderr.write(b.toString().replace(/^ocirt: debug:/gm, 'target: debug:')))
     session.onClose((err) => agent.end(err ? `the SSH connection broke: ${err.message}` : 'the SSH connection closed'))
     void proc.exit.then((e) => agent.end(`it exited with ${e.code ?? e.signal}`), (err: Error) => agent.end(err.message))
+    const helloSent = Date.now()
     const remote = await this.guard(agent.request('hello', {}))
+    const clockNote = clockSkewNote(remote.time, helloSent, Date.now())
     rep.end(undefined, `ocirt ${remote.ocirt}, criu ${remote.criu.version ?? 'none'} on ${remote.hostname}`)
 
     this.step = 'preflight'
     rep.begin('preflight')
     const verdict = preflight(hostFacts(rt), remote, o.mode)
     this.summary.notes.push(...verdict.notes)
+    if (clockNote) this.summary.notes.push(clockNote)
     if (!verdict.mode) throw new OcirtError(`preflight failed: ${verdict.problems.join('; ')}`, {...this.ctx, step: 'preflight'})
     const mode = verdict.mode
     this.summary.mode = mode
@@ -188,7 +191,7 @@ class Migration {
     this.staging = fs.mkdtempSync(path.join(ensureDir(path.join(rt.root, '.migrate')), `${o.id}.`))
     const images = path.join(this.staging, 'images')
     const pages = mode === 'post-copy' ? await this.guard(planPageServer({
-      transport: o.pageTransport ?? 'auto', session, agent, peer: remote.peer, staging: this.staging, notes: this.summary.notes, ctx: this.ctx,
+      transport: o.pageTransport ?? 'auto', session, agent, peer: remote.peer, staging: this.staging, criu: rt.criu, notes: this.summary.notes, ctx: this.ctx,
     })) : undefined
     this.tunnel = pages?.tunnel
 

@@ -1,13 +1,14 @@
 // Post-copy: where the source's dump serves the container's pages and how the target's lazy-pages daemon reaches
 // it. Through a reverse tunnel in the SSH connection (always works), or straight to the source's address as the
 // target sees it, over CRIU's TLS with keys made for this one migration (faster: no hops through Node). `auto`
-// takes TLS when the target can open a connection to this host, checked before the freeze.
+// takes TLS when a real TLS exchange between the two hosts' criu works with those keys, tried before the freeze.
 import * as net from 'node:net'
 import * as path from 'node:path'
 import {OcirtError, type ErrorContext} from '../core/errors'
 import type {AgentClient} from './agent/client'
 import type {SshSession, Tunnel} from './ssh'
-import {criuTlsArgs, makeMigrationTls} from './tls'
+import {criuTlsArgs, makeMigrationTls, type MigrationTls} from './tls'
+import {freePort, startProbePageServer, type ProbePageServer} from './tls-probe'
 
 export type PageTransport = 'auto' | 'ssh' | 'tls'
 
@@ -30,53 +31,48 @@ export interface PageServerInput {
   peer?: string
   /** the migration's private staging directory: the TLS keys go there */
   staging: string
+  /** this host's criu, which serves the pages */
+  criu: string
   /** why the tunnel was chosen, for the summary */
   notes: string[]
   ctx: ErrorContext
 }
 
 export async function planPageServer(i: PageServerInput): Promise<PageServerPlan> {
-  const transport = i.transport === 'auto' ? await directReachable(i) : i.transport
-  if (transport === 'ssh') {
-    const port = await freePort('127.0.0.1')
-    const tunnel = await i.session.forwardFromRemote('127.0.0.1', port)
-    return {listen: `127.0.0.1:${port}`, criuArgs: [], forTarget: {address: '127.0.0.1', port: tunnel.port}, tunnel}
-  }
-  const peer = i.peer
-  if (!peer) throw new OcirtError('--page-transport tls: the target did not say which address it sees this host at (no SSH_CONNECTION)', {...i.ctx, step: 'preflight'})
-  const tls = makeMigrationTls(path.join(i.staging, 'tls'), peer)
+  if (i.transport === 'ssh') return overSsh(i)
+  const tried = i.peer ? await tryTls(i, i.peer) : {problem: 'the target did not say which address it sees this host at (no SSH_CONNECTION)'}
+  if (tried.keys) return overTls(tried.keys, i.peer!)
+  const problem = tried.problem
+  if (i.transport === 'tls') throw new OcirtError(`--page-transport tls: ${problem}`, {...i.ctx, step: 'preflight'})
+  i.notes.push(`pages through the SSH tunnel: ${problem}`)
+  return overSsh(i)
+}
+
+async function overSsh(i: PageServerInput): Promise<PageServerPlan> {
+  const port = await freePort('127.0.0.1')
+  const tunnel = await i.session.forwardFromRemote('127.0.0.1', port)
+  return {listen: `127.0.0.1:${port}`, criuArgs: [], forTarget: {address: '127.0.0.1', port: tunnel.port}, tunnel}
+}
+
+async function overTls(keys: MigrationTls, peer: string): Promise<PageServerPlan> {
   const port = await freePort(peer)
-  return {listen: `${net.isIPv6(peer) ? `[${peer}]` : peer}:${port}`, criuArgs: criuTlsArgs(tls.server), forTarget: {address: peer, port, tls: tls.client}}
+  return {listen: `${net.isIPv6(peer) ? `[${peer}]` : peer}:${port}`, criuArgs: criuTlsArgs(keys.server), forTarget: {address: peer, port, tls: keys.client}}
 }
 
-/** auto: TLS when the target can connect to a listener of ours on the peer address, else the SSH tunnel. */
-async function directReachable(i: PageServerInput): Promise<'ssh' | 'tls'> {
-  if (!i.peer) {
-    i.notes.push('pages through the SSH tunnel: the target did not say which address it sees this host at')
-    return 'ssh'
-  }
-  const srv = net.createServer((sock) => sock.destroy())
+/**
+ * Makes this migration's keys and tries them for real, before the freeze: a criu page server with TLS here, and
+ * the target's agent connecting to it as its lazy-pages daemon will (tls-probe.ts). The keys if they work, or why not.
+ */
+async function tryTls(i: PageServerInput, peer: string): Promise<{keys?: MigrationTls; problem?: string}> {
+  let server: ProbePageServer | undefined
   try {
-    await new Promise<void>((resolve, reject) => srv.once('error', reject).listen(0, i.peer, () => resolve()))
-    const {port} = srv.address() as net.AddressInfo
-    const probe = await i.agent.request('probe-connect', {address: i.peer, port, timeoutMs: 2000})
-    if (probe.ok) return 'tls'
-    i.notes.push(`pages through the SSH tunnel: the target cannot connect to ${i.peer} (${probe.detail})`)
+    const keys = makeMigrationTls(path.join(i.staging, 'tls'), peer)
+    server = await startProbePageServer(i.criu, keys.server, peer)
+    const probe = await i.agent.request('probe-tls', {address: peer, port: server.port, timeoutMs: 5000, pem: keys.client})
+    return probe.ok ? {keys} : {problem: probe.detail}
   } catch (err) {
-    i.notes.push(`pages through the SSH tunnel: cannot listen on ${i.peer} (${(err as Error).message})`)
+    return {problem: (err as Error).message}
   } finally {
-    srv.close()
+    server?.stop()
   }
-  return 'ssh'
-}
-
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer()
-    srv.once('error', reject)
-    srv.listen(0, host, () => {
-      const {port} = srv.address() as net.AddressInfo
-      srv.close(() => resolve(port))
-    })
-  })
 }

@@ -57,3 +57,19 @@ function both(what: string, local: string, remote: string): string {
 function major(v: string): string {
   return v.split('.')[0]
 }
+
+/** Clocks further apart than this are worth a note (logs, certificates, timestamps in the application). */
+export const CLOCK_NOTE_MS = 2000
+
+/**
+ * How far the target's clock is from this host's, from its `hello` answer (remoteTime) and when this host sent the
+ * request and got the answer: the target read its clock somewhere in between, so the error is half the round trip.
+ */
+export function clockSkewNote(remoteTime: number | undefined, sentAt: number, receivedAt: number): string | undefined {
+  if (remoteTime === undefined) return undefined
+  const skew = remoteTime - (sentAt + receivedAt) / 2
+  const margin = (receivedAt - sentAt) / 2
+  if (Math.abs(skew) - margin < CLOCK_NOTE_MS) return undefined
+  const secs = (Math.abs(skew) / 1000).toFixed(1)
+  return `the target's clock is ${secs} s ${skew > 0 ? 'ahead of' : 'behind'} this host's (give or take ${Math.ceil(margin)} ms): the container sees its wall clock jump by that much when it moves`
+}

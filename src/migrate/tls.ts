@@ -1,7 +1,8 @@
 // Keys for one migration's page server over TLS (CRIU's --tls): a throwaway CA, a server certificate for the
 // source's address and a client certificate for the target's lazy-pages daemon. Both sides check the other against
 // the CA, whose key is deleted as soon as the two certificates are signed, so nothing else can ever join.
-// Made with the openssl command (Node can make keys but not X.509 certificates).
+// Made with the openssl command (Node can make keys but not X.509 certificates); `openssl ca` rather than
+// `openssl x509 -req` because only it can backdate a certificate on OpenSSL 3.0 (Debian 12).
 import {spawnSync} from 'node:child_process'
 import * as fs from 'node:fs'
 import * as net from 'node:net'
@@ -14,23 +15,40 @@ export interface TlsFiles {
   key: string
 }
 
+export interface TlsPem {
+  ca: string
+  cert: string
+  key: string
+}
+
 export interface MigrationTls {
   /** for the source's page server (criu dump) */
   server: TlsFiles
   /** PEM texts for the target's lazy-pages daemon, sent over the SSH channel */
-  client: {ca: string; cert: string; key: string}
+  client: TlsPem
 }
 
+/**
+ * The certificates are valid from an hour before they are made, so that a target whose clock is behind this
+ * host's (by up to that) still accepts them; and for a day, longer than any migration's post-copy.
+ */
+export const TLS_BACKDATE_MS = 60 * 60 * 1000
+export const TLS_VALID_MS = 24 * 60 * 60 * 1000
+
 /** Makes the keys in dir (0700): `address` is the source's address as the target reaches it. */
-export function makeMigrationTls(dir: string, address: string): MigrationTls {
-  fs.mkdirSync(dir, {recursive: true, mode: 0o700})
+export function makeMigrationTls(dir: string, address: string, now = Date.now()): MigrationTls {
+  fs.mkdirSync(path.join(dir, 'issued'), {recursive: true, mode: 0o700})
   const f = (name: string) => path.join(dir, name)
-  const san = `subjectAltName=${net.isIP(address) ? 'IP' : 'DNS'}:${address}`
-  openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', f('ca.key'), '-out', f('ca.crt'), '-days', '1', '-subj', '/CN=ocirt-migrate-ca'])
+  fs.writeFileSync(f('index.txt'), '')
+  fs.writeFileSync(f('serial'), '01\n')
+  fs.writeFileSync(f('openssl.cnf'), caConfig(dir, address))
+  const validity = ['-startdate', asn1Time(now - TLS_BACKDATE_MS), '-enddate', asn1Time(now + TLS_VALID_MS)]
+  const ca = (args: string[]) => openssl(['ca', '-batch', '-notext', '-config', f('openssl.cnf'), ...validity, ...args])
+  newKeyAndRequest(f('ca.key'), f('ca.csr'), '/CN=ocirt-migrate-ca')
+  ca(['-selfsign', '-keyfile', f('ca.key'), '-in', f('ca.csr'), '-out', f('ca.crt'), '-extensions', 'ca_ext'])
   for (const who of ['server', 'client']) {
-    openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', f(`${who}.key`), '-out', f(`${who}.csr`), '-subj', `/CN=${address}`])
-    fs.writeFileSync(f('ext'), `${san}\n`)
-    openssl(['x509', '-req', '-in', f(`${who}.csr`), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f(`${who}.crt`), '-days', '1', '-extfile', f('ext')])
+    newKeyAndRequest(f(`${who}.key`), f(`${who}.csr`), `/CN=${address}`)
+    ca(['-cert', f('ca.crt'), '-keyfile', f('ca.key'), '-in', f(`${who}.csr`), '-out', f(`${who}.crt`), '-extensions', 'leaf_ext'])
   }
   fs.rmSync(f('ca.key')) // nobody can sign another certificate for this migration
   const read = (n: string) => fs.readFileSync(f(n), 'utf8')
@@ -45,10 +63,42 @@ export function criuTlsArgs(files: TlsFiles): string[] {
   return ['--tls', '--tls-cacert', files.ca, '--tls-cert', files.cert, '--tls-key', files.key]
 }
 
+/** The PEM texts written as files (0600) in dir, named after `who`. */
+export function writeTlsFiles(dir: string, who: string, pem: TlsPem): TlsFiles {
+  const files = {ca: path.join(dir, `${who}-ca.crt`), cert: path.join(dir, `${who}.crt`), key: path.join(dir, `${who}.key`)}
+  fs.writeFileSync(files.ca, pem.ca, {mode: 0o600})
+  fs.writeFileSync(files.cert, pem.cert, {mode: 0o600})
+  fs.writeFileSync(files.key, pem.key, {mode: 0o600})
+  return files
+}
+
+/** openssl ca's time format (GeneralizedTime, UTC): YYYYMMDDHHMMSSZ */
+export function asn1Time(ms: number): string {
+  return new Date(ms).toISOString().replace(/[-:T]/g, '').replace(/\.\d+Z$/, 'Z')
+}
+
+function caConfig(dir: string, address: string): string {
+  const san = `${net.isIP(address) ? 'IP' : 'DNS'}:${address}`
+  return [
+    '[ca]', 'default_ca = migration',
+    '[migration]', `database = ${dir}/index.txt`, `new_certs_dir = ${dir}/issued`, `serial = ${dir}/serial`,
+    'default_md = sha256', 'policy = any_name', 'unique_subject = no', 'email_in_dn = no', 'copy_extensions = none',
+    '[any_name]', 'commonName = supplied',
+    // GnuTLS (CRIU's TLS) only trusts a CA certificate that says it is one
+    '[ca_ext]', 'basicConstraints = critical,CA:true', 'keyUsage = critical,keyCertSign,cRLSign',
+    '[leaf_ext]', 'basicConstraints = CA:false', 'keyUsage = critical,digitalSignature', `subjectAltName = ${san}`,
+    '',
+  ].join('\n')
+}
+
+function newKeyAndRequest(key: string, csr: string, subject: string): void {
+  openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', csr, '-subj', subject])
+}
+
 function openssl(args: string[]): void {
   const r = spawnSync('openssl', args, {encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']})
   if (r.status !== 0) {
     const why = r.error ? ((r.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'openssl not found (apt-get install openssl)' : r.error.message) : r.stderr.trim().split('\n').pop()
-    throw new OcirtError(`cannot make the page server's TLS keys: ${why}`, {verb: 'migrate', step: 'tls keys'})
+    throw new OcirtError(`cannot make the page server's TLS keys: openssl ${args[0]}: ${why}`, {verb: 'migrate', step: 'tls keys'})
   }
 }

@@ -5,7 +5,7 @@ import type {Runtime} from '../runtime'
 import {create, type CreateOptions} from './create'
 import {start} from './start'
 import {deleteContainer} from './delete'
-import {warn} from '../log'
+import {debug, warn} from '../log'
 import {attachTerminal, type AttachedTerminal} from '../console'
 
 export interface RunOptions extends Omit<CreateOptions, 'detach'> {
@@ -36,7 +36,9 @@ export async function run(rt: Runtime, opts: RunOptions): Promise<number> {
   for (const s of FORWARDED) process.on(s, forward)
   try {
     await startOrCleanUp(rt, opts.id, verb)
+    debug(`run ${opts.id}: started`)
     const exit = await session.exited
+    debug(`run ${opts.id}: container exited`)
     // let the last output of the container drain from the pty before restoring the terminal
     if (terminal) await Promise.race([terminal.closed, new Promise((r) => setTimeout(r, 200))])
     return exit.code ?? 128 + (exit.signal ? signalNumber(exit.signal) : 0)
@@ -45,6 +47,7 @@ export async function run(rt: Runtime, opts: RunOptions): Promise<number> {
     for (const s of FORWARDED) process.off(s, forward)
     if (!opts.keep) {
       await deleteContainer(rt, opts.id, {force: true}, verb).catch((err) => warn((err as Error).message))
+      debug(`run ${opts.id}: deleted`)
     }
   }
 }

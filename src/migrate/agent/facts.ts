@@ -21,6 +21,8 @@ export interface HostFacts {
   cpuFlags: string[]
   /** the source's address as this host sees it (from SSH_CONNECTION): where a direct page server connection goes */
   peer?: string
+  /** this host's clock (ms since the epoch) when it answered: the source compares it with its own */
+  time?: number
 }
 
 export function hostFacts(rt: Runtime): HostFacts {
@@ -35,6 +37,7 @@ export function hostFacts(rt: Runtime): HostFacts {
     features: {lazyPages: 'criu unusable', dirtyTracking: 'criu unusable'},
     cpuFlags: cpuFlags(),
     peer: process.env.SSH_CONNECTION?.split(' ')[0] || undefined,
+    time: Date.now(),
   }
   try {
     const v = criuVersion(rt, {verb: 'migrate', step: 'criu version'})

@@ -4,6 +4,7 @@
 // before the conversation ended, so a lost connection can never leave a half-made container on the target.
 import type {Readable, Writable} from 'node:stream'
 import type {HostFacts} from './facts'
+import type {TlsPem} from '../tls'
 
 export interface PrepareRequest {
   /** the container id on the target */
@@ -64,7 +65,8 @@ export interface Requests {
   /** writes the config the container runs with on the target (paths and cgroup rewritten by the source) */
   'write-config': {params: {bundleDir: string; config: unknown}; result: Record<string, never>}
   /** can the target open a TCP connection to this address (the source's, for a direct page server)? */
-  'probe-connect': {params: {address: string; port: number; timeoutMs: number}; result: {ok: boolean; detail: string}}
+  /** before the freeze: can this host's lazy-pages daemon reach the source's TLS page server at address:port */
+  'probe-tls': {params: {address: string; port: number; timeoutMs: number; pem: TlsPem}; result: {ok: boolean; detail: string}}
   state: {params: {id: string}; result: {status: string; pid: number}}
   /** the migration succeeded: keep what was made */
   commit: {params: Record<string, never>; result: Record<string, never>}

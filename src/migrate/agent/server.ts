@@ -3,7 +3,6 @@
 // directory, the restored container, CRIU's lazy-pages daemon) and records an undo for each, so that `abort`, or
 // the end of the conversation without `commit` (the source died, the connection broke), leaves the target as it was.
 import * as fs from 'node:fs'
-import * as net from 'node:net'
 import * as path from 'node:path'
 import type {Readable, Writable} from 'node:stream'
 import {OcirtError} from '../../core/errors'
@@ -14,7 +13,8 @@ import {restore} from '../../core/lifecycle/restore'
 import {deleteContainer} from '../../core/lifecycle/delete'
 import {state as containerState} from '../../core/lifecycle/query'
 import {freeBytes, hostFacts} from './facts'
-import type {TlsFiles} from '../tls'
+import {writeTlsFiles} from '../tls'
+import {pageServerHandshake, probeOwnCriuTls} from '../tls-probe'
 import {stopUnpackers} from './unpack'
 import {startLazyPages, waitLazyPages, type LazyPagesDaemon} from './lazy-pages'
 import {AGENT_LEASE_MS, readLines, writeLine, type Op, type PrepareRequest, type PrepareResult, type Requests, type RestoreRequest, type RestoreResult} from './protocol'
@@ -52,7 +52,10 @@ export class MigrationAgent {
       writeFileAtomic(path.join(path.resolve(p.bundleDir), 'config.json'), `${JSON.stringify(p.config, null, 2)}\n`, 0o644)
       return {}
     },
-    'probe-connect': (p) => probeConnect(p.address, p.port, p.timeoutMs),
+    'probe-tls': async (p) => {
+      const own = await probeOwnCriuTls(this.rt.criu, p.pem, p.timeoutMs)
+      return own.ok ? pageServerHandshake(p.address, p.port, p.pem, p.timeoutMs) : own
+    },
     state: async (p) => {
       const s = containerState(this.rt, p.id, 'migrate-agent')
       return {status: s.status, pid: s.pid}
@@ -137,7 +140,8 @@ export class MigrationAgent {
     let daemonUp: Promise<void> | undefined
     if (p.lazyPages) {
       if (!p.pageServer) throw new OcirtError('lazy restore without a page server', {verb: 'migrate-agent', id: p.id})
-      const tls = p.pageServer.tls ? writeTls(prep.workDir, p.pageServer.tls) : undefined
+      // the lazy-pages daemon's keys, in the staging dir (0700, removed with it)
+      const tls = p.pageServer.tls ? writeTlsFiles(prep.workDir, 'tls-client', p.pageServer.tls) : undefined
       daemonUp = startLazyPages(this.rt, {imageDir: prep.imageDir, workDir: prep.workDir, address: p.pageServer.address, port: p.pageServer.port, tls, id: p.id}).then((daemon) => {
         this.lazy = daemon
         this.undo.push('stop the lazy-pages daemon', () => daemon.stop())
@@ -221,28 +225,6 @@ async function answer(agent: MigrationAgent, msg: {id: number; op: Op; params: u
   } catch (err) {
     writeLine(output, {id: msg.id, ok: false, error: (err as Error).message})
   }
-}
-
-function probeConnect(address: string, port: number, timeoutMs: number): Promise<{ok: boolean; detail: string}> {
-  return new Promise((resolve) => {
-    const sock = net.connect({host: address, port, timeout: timeoutMs})
-    const done = (ok: boolean, detail: string) => {
-      sock.destroy()
-      resolve({ok, detail})
-    }
-    sock.once('connect', () => done(true, 'connected'))
-    sock.once('timeout', () => done(false, `no answer within ${timeoutMs} ms`))
-    sock.once('error', (err) => done(false, err.message))
-  })
-}
-
-/** The lazy-pages daemon's TLS keys, in the staging dir (0700, removed with it). */
-function writeTls(dir: string, pem: {ca: string; cert: string; key: string}): TlsFiles {
-  const files = {ca: path.join(dir, 'tls-ca.crt'), cert: path.join(dir, 'tls-client.crt'), key: path.join(dir, 'tls-client.key')}
-  fs.writeFileSync(files.ca, pem.ca, {mode: 0o600})
-  fs.writeFileSync(files.cert, pem.cert, {mode: 0o600})
-  fs.writeFileSync(files.key, pem.key, {mode: 0o600})
-  return files
 }
 
 function openStdio(stdio: [string, string, string], bundle: string): [number, number, number] {

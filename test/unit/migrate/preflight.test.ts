@@ -1,6 +1,6 @@
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
-import {preflight} from '../../../src/migrate/preflight'
+import {clockSkewNote, preflight} from '../../../src/migrate/preflight'
 import type {HostFacts} from '../../../src/migrate/agent/facts'
 
 function host(over: Partial<HostFacts> = {}): HostFacts {
@@ -50,4 +50,14 @@ test('missing criu, another architecture, missing CPU flags and another ocirt ma
 test('stop-copy needs nothing but a working criu', () => {
   const none = {lazyPages: 'x', dirtyTracking: 'y'}
   assert.equal(preflight(host({features: none}), host({features: none}), 'stop-copy').mode, 'stop-copy')
+})
+
+test('clock skew: a note names how far and which way the target is off, within the round trip; small skew says nothing', () => {
+  const sent = 1_000_000
+  assert.equal(clockSkewNote(sent + 50 + 500, sent, sent + 100), undefined, '0.5 s is below the note threshold')
+  assert.equal(clockSkewNote(undefined, sent, sent + 100), undefined, 'an older agent that sends no time')
+  assert.match(clockSkewNote(sent + 50 + 7000, sent, sent + 100)!, /target's clock is 7\.0 s ahead of this host's \(give or take 50 ms\)/)
+  assert.match(clockSkewNote(sent + 50 - 3600_000, sent, sent + 100)!, /3600\.0 s behind/)
+  // a slow round trip widens the margin: 2.5 s off with a 2 s round trip could be 1.5 s, under the threshold
+  assert.equal(clockSkewNote(sent + 1000 + 2500, sent, sent + 2000), undefined)
 })
