@@ -45,6 +45,7 @@ migrate.ocirt.dev/enabled=true; see docs/migrate-targets.md), k8s:<node>, or any
     'ext-unix-sk': Flags.boolean({description: 'allow external unix sockets'}),
     'file-locks': Flags.boolean({description: 'handle file locks'}),
     'manage-cgroups-mode': Flags.string({description: "CRIU's cgroups mode: soft (default), full, strict, ignore"}),
+    'console-socket': Flags.string({description: 'a container with a terminal: unix socket on the target that receives the new pty master (as runc restore --console-socket)'}),
     kubeconfig: Flags.string({description: 'kubeconfig for --to k8s (default: KUBECONFIG, ~/.kube/config or in-cluster)'}),
     context: Flags.string({description: 'kubeconfig context for --to k8s'}),
   }
@@ -70,6 +71,7 @@ migrate.ocirt.dev/enabled=true; see docs/migrate-targets.md), k8s:<node>, or any
         newId: flags['new-id'], targetCgroupsPath: flags['target-cgroups-path'], dryRun: flags['dry-run'],
         quiet: flags.quiet || flags.json, tcpEstablished: flags['tcp-established'], extUnixSk: flags['ext-unix-sk'],
         fileLocks: flags['file-locks'], manageCgroupsMode: flags['manage-cgroups-mode'], pageTransport: flags['page-transport'] as 'auto' | 'ssh' | 'tls',
+        consoleSocket: flags['console-socket'],
       })
       summary.notes.unshift(...notes)
       print(summary)

@@ -6,13 +6,20 @@ import {OcirtError} from '../core/errors'
 import type {Runtime} from '../core/runtime'
 import {loadContainer} from '../core/lifecycle/container'
 
-/** What can be refused before anything starts: plain errors, nothing to roll back. */
-export function requireMovable(rt: Runtime, id: string): void {
+/**
+ * What can be refused before anything starts: plain errors, nothing to roll back. `consoleSocket` is the unix socket
+ * on the target where the new pty master of a container with a terminal goes (as runc restore --console-socket).
+ */
+export function requireMovable(rt: Runtime, id: string, o: {consoleSocket?: string} = {}): void {
   const ctx = {verb: 'migrate', id}
   const loaded = loadContainer(rt, id, 'migrate')
   if (loaded.status === 'paused') throw new OcirtError('the container is paused: resume it before migrating (a migration freezes it itself)', ctx)
   if (loaded.status !== 'running') throw new OcirtError(`only a running container can migrate; this one is ${loaded.status}`, ctx)
-  if (loaded.facts.terminal) throw new OcirtError('containers with a terminal cannot migrate yet (checkpoint does not support them)', ctx)
+  if (loaded.facts.terminal && !o.consoleSocket) {
+    throw new OcirtError('the container has a terminal: give --console-socket, the path of a unix socket on the target where a receiver (as for runc --console-socket) takes the new pty master', ctx)
+  }
+  if (!loaded.facts.terminal && o.consoleSocket) throw new OcirtError('--console-socket given but the container has no terminal', ctx)
+  if (o.consoleSocket && !path.isAbsolute(o.consoleSocket)) throw new OcirtError(`--console-socket ${o.consoleSocket}: give an absolute path on the target`, ctx)
   if (loaded.facts.rootless || rt.rootless) throw new OcirtError('rootless containers cannot migrate: checkpoint needs root (docs/rootless.md)', ctx)
   // CRIU cannot carry a socket from outside the container (an engine's or Node's socketpair on stdio) to another host
   for (const fd of [0, 1, 2]) {

@@ -52,6 +52,8 @@ export interface MigrateOptions {
   /** how post-copy pages travel: straight from the source with TLS when the target can reach it (auto, the
    * default), or always through an SSH tunnel, or always TLS */
   pageTransport?: PageTransport
+  /** a container with a terminal: the console socket on the target that takes its new pty master */
+  consoleSocket?: string
 }
 
 /** A migration that did not happen; `summary` says how far it got and what was undone. */
@@ -63,7 +65,7 @@ export class MigrationFailed extends OcirtError {
 }
 
 export async function migrate(rt: Runtime, o: MigrateOptions): Promise<MigrationSummary> {
-  requireMovable(rt, o.id)
+  requireMovable(rt, o.id, {consoleSocket: o.consoleSocket})
   return new Migration(rt, o).run()
 }
 
@@ -163,6 +165,7 @@ class Migration {
     const prep = await this.guard(agent.request('prepare', {
       id: this.targetId, bundleDir: remoteBundle, cgroupsPath: plan.config.linux?.cgroupsPath,
       bundleBytes: sizeOf(plan.items), imageBytes: memoryBytes(facts.cgroup), requiredPaths: plan.requiredPaths,
+      consoleSocket: o.consoleSocket,
     }))
     if (plan.requiredPaths.length) this.summary.notes.push(`not copied, present on the target: ${plan.requiredPaths.join(', ')}`)
     rep.end(undefined, `mode ${mode}`)
@@ -226,7 +229,7 @@ class Migration {
     const restored = await this.guard(agent.request('restore', {
       id: this.targetId, bundleDir: remoteBundle, lazyPages: mode === 'post-copy', pageServer: pages?.forTarget,
       stdio: plan.stdio, tcpEstablished: o.tcpEstablished, extUnixSk: o.extUnixSk, fileLocks: o.fileLocks,
-      manageCgroupsMode: o.manageCgroupsMode,
+      manageCgroupsMode: o.manageCgroupsMode, consoleSocket: o.consoleSocket,
     }))
     this.summary.downtimeMs = Date.now() - frozenAt
     rep.end(undefined, `pid ${restored.pid} on the target, restore ${restored.restoreMs} ms${restored.lazyPagesStartMs ? ` (lazy-pages daemon ${restored.lazyPagesStartMs} ms)` : ''}`)

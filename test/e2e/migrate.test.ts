@@ -11,7 +11,8 @@ import {Cleanup} from '../helpers/cleanup'
 import {requires} from '../helpers/requires'
 import {makeHostPair, type HostPair} from '../helpers/remote-host'
 import {K8S_FIXTURES, startFakeK8s} from '../helpers/fake-k8s'
-import {OCIRT_BIN} from '../helpers/paths'
+import {OCIRT_BIN, PROBE} from '../helpers/paths'
+import {consoleReceiver, ttyCounts} from '../helpers/console-receiver'
 import {cgroupDirsLeft, sleep, stateOf, waitFor} from '../helpers/containers'
 import {ocirt, assertOk} from '../helpers/ocirt'
 import {counterBundle, counts, faultyOcirt, killStrays, last, migrateCmd, sides, stagingLeft, type Counter, type Side} from '../helpers/migration'
@@ -156,6 +157,37 @@ test('post-copy with --page-transport ssh: the pages come through a tunnel in th
   await assertContinues(path.join(there.remoteBundle, 'data', 'file'), last(b.file), fs.statSync(b.file).size)
   assert.deepEqual(stagingLeft(A.root), [])
   assert.deepEqual(stagingLeft(B.root), [])
+})
+
+test('a container with a terminal moves: its new pty master goes to --console-socket on the target, the counting goes on there', async (t) => {
+  if (!skipUnlessReady(t)) return
+  const c = new Cleanup()
+  t.after(() => c.run())
+  const b = counterBundle(c, 16, [PROBE, 'counter', '-', '16'])
+  const spec = JSON.parse(fs.readFileSync(path.join(b.dir, 'config.json'), 'utf8'))
+  spec.process.terminal = true
+  fs.writeFileSync(path.join(b.dir, 'config.json'), JSON.stringify(spec))
+  b.root = A.root
+  c.container(b.id, A.root)
+  const first = await consoleReceiver(c, path.join(path.dirname(b.dir), `${b.id}-a.sock`))
+  assertOk(await ocirt(['--root', A.root, 'run', '-d', '--console-socket', first.path, '--bundle', b.dir, b.id]), 'run -d')
+  await waitFor('counting on the first console', () => ttyCounts(first.text()).length >= 3)
+  const there = freshTarget(B, `${b.id}-tty`)
+  c.container(b.id, B.root).cgroup(there.cgroupsPath)
+
+  const refused = await migrateCmd({from: A, to: B, id: b.id, ...there})
+  assert.notEqual(refused.code, 0)
+  assert.match(refused.stderr, /the container has a terminal: give --console-socket/)
+  const second = await consoleReceiver(c, path.join(path.dirname(b.dir), `${b.id}-b.sock`))
+  const r = await migrateCmd({from: A, to: B, id: b.id, ...there, extra: ['--console-socket', second.path]})
+  assert.equal(r.code, 0, `migrate: ${r.stderr}`)
+  assert.equal(await first.exited, 0, 'the source pty closed once the source copy was deleted')
+  const frozenAt = ttyCounts(first.text()).at(-1)!
+  await waitFor('counting on the target\'s console', () => ttyCounts(second.text()).length >= 3)
+  assert.match(second.text(), /name=\/dev\/pts\/\d+ fds=1/, 'runc\'s console-socket message')
+  const resumed = ttyCounts(second.text())
+  assert.equal(resumed[0], frozenAt + 1, `the count goes on from the freeze (source ended at ${frozenAt}, target: ${resumed.slice(0, 4).join(' ')})`)
+  assert.equal((await stateOn(B, b.id)).status, 'running')
 })
 
 test('--dry-run connects, checks both hosts and changes nothing', async (t) => {

@@ -11,48 +11,10 @@ import {assertOk} from '../helpers/ocirt'
 import {requires} from '../helpers/requires'
 import {alive, containerBundle, expectFail, stateOf, waitFor, type TestBundle} from '../helpers/containers'
 import {OCIRT_BIN, PROBE} from '../helpers/paths'
+import {consoleReceiver, ttyCounts, type ConsoleReceiver} from '../helpers/console-receiver'
 
-// Node cannot receive SCM_RIGHTS: python3's socket.recv_fds does; then every chunk read from the master is
-// printed as it comes, and "eof" once the slave is closed everywhere (EIO)
-const RECV_CONSOLE = `
-import os, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.bind(sys.argv[1]); s.listen(1)
-print("listening", flush=True)
-c, _ = s.accept()
-msg, fds, _, _ = socket.recv_fds(c, 4096, 1)
-print("name=%s fds=%d" % (msg.decode(), len(fds)), flush=True)
-while True:
-    try:
-        chunk = os.read(fds[0], 4096)
-    except OSError:
-        break
-    if not chunk:
-        break
-    sys.stdout.write(chunk.decode()); sys.stdout.flush()
-print("eof", flush=True)
-`
-
-interface Console {
-  path: string
-  /** everything the receiver printed */
-  text(): string
-  exited: Promise<number | null>
-}
-
-async function consoleSocket(b: TestBundle, name: string): Promise<Console> {
-  const sock = path.join(b.dir, name)
-  const py = spawn('python3', ['-c', RECV_CONSOLE, sock], {stdio: ['ignore', 'pipe', 'pipe']})
-  b.cleanup.pid(py)
-  let got = ''
-  py.stdout!.on('data', (d: Buffer) => (got += d.toString()))
-  py.stderr!.on('data', (d: Buffer) => (got += d.toString()))
-  const exited = new Promise<number | null>((resolve) => py.once('exit', (code) => resolve(code)))
-  await waitFor(`${name} listening`, () => got.includes('listening\n'))
-  return {path: sock, text: () => got, exited}
-}
-
-const counts = (text: string) => [...text.matchAll(/count=(\d+)\r\n/g)].map((m) => Number(m[1]))
+const consoleSocket = (b: TestBundle, name: string): Promise<ConsoleReceiver> => consoleReceiver(b.cleanup, path.join(b.dir, name))
+const counts = ttyCounts
 
 /** The tty_nr field of /proc/<pid>/stat: the controlling terminal (0 = none). */
 function controllingTty(pid: number): number {

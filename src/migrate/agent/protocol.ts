@@ -18,6 +18,8 @@ export interface PrepareRequest {
   imageBytes: number
   /** absolute paths that must exist on the target (bind-mount sources outside the bundle) */
   requiredPaths: string[]
+  /** a container with a terminal: the unix socket that will take its new pty master must be listening */
+  consoleSocket?: string
 }
 
 export interface PrepareResult {
@@ -42,6 +44,8 @@ export interface RestoreRequest {
   extUnixSk?: boolean
   fileLocks?: boolean
   manageCgroupsMode?: string
+  /** a container with a terminal: the unix socket on the target that takes the new pty's master (runc's protocol) */
+  consoleSocket?: string
 }
 
 export interface RestoreResult {

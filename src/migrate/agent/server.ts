@@ -105,6 +105,7 @@ export class MigrationAgent {
     for (const req of p.requiredPaths) {
       if (!fs.existsSync(req)) throw new OcirtError(`${req} (a bind mount's source outside the bundle) does not exist on the target`, ctx)
     }
+    if (p.consoleSocket && !isSocket(p.consoleSocket)) throw new OcirtError(`the console socket ${p.consoleSocket} is not a unix socket on the target (start the receiver of the pty master first)`, ctx)
     if (p.cgroupsPath) {
       const busy = busyCgroup(p.cgroupsPath)
       if (busy) throw new OcirtError(`cgroup ${p.cgroupsPath} is in use on the target (${busy} has processes): choose another with --target-cgroups-path`, ctx)
@@ -153,7 +154,7 @@ export class MigrationAgent {
       await restore(this.rt, {
         id: p.id, bundle: p.bundleDir, imagePath: prep.imageDir, workPath: prep.workDir, detach: true,
         lazyPages: p.lazyPages, tcpEstablished: p.tcpEstablished, extUnixSk: p.extUnixSk, fileLocks: p.fileLocks,
-        manageCgroupsMode: p.manageCgroupsMode, inheritStdio: fds, beforeCriu: () => daemonUp,
+        manageCgroupsMode: p.manageCgroupsMode, inheritStdio: fds, beforeCriu: () => daemonUp, consoleSocket: p.consoleSocket,
       }, 'migrate-agent')
     } finally {
       for (const fd of new Set(fds)) fs.closeSync(fd)
@@ -224,6 +225,14 @@ async function answer(agent: MigrationAgent, msg: {id: number; op: Op; params: u
     writeLine(output, {id: msg.id, ok: true, result: await handler(msg.params ?? {})})
   } catch (err) {
     writeLine(output, {id: msg.id, ok: false, error: (err as Error).message})
+  }
+}
+
+function isSocket(p: string): boolean {
+  try {
+    return fs.statSync(p).isSocket()
+  } catch {
+    return false
   }
 }
 
