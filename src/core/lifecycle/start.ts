@@ -49,7 +49,12 @@ async function releaseFifo(fifo: string, facts: {pid: number; pidStartTime: stri
   } finally {
     fs.closeSync(fd)
   }
-  fs.rmSync(fifo, {force: true})
+  // unlink, not rmSync: Node 20's rmSync loads its rimraf module even for one file
+  try {
+    fs.unlinkSync(fifo)
+  } catch {
+    // already gone
+  }
 }
 
 /** Reads one byte at a time from a non-blocking fd until `done(bytesRead)`, polling quickly at first. */

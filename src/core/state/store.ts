@@ -134,5 +134,24 @@ export function hasStateFile(rt: Runtime, id: string): boolean {
 }
 
 export function removeContainerDir(rt: Runtime, id: string): void {
-  fs.rmSync(containerDir(rt, id), {recursive: true, force: true})
+  const dir = containerDir(rt, id)
+  try {
+    removeTree(dir)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
+    fs.rmSync(dir, {recursive: true, force: true})
+  }
+}
+
+/**
+ * A state directory holds a few files and the lock directory: unlink and rmdir them directly. Every delete comes
+ * here, and fs.rmSync's recursive mode first loads Node's rimraf module (a few ms of a ~60 ms command).
+ */
+function removeTree(dir: string): void {
+  for (const e of fs.readdirSync(dir, {withFileTypes: true})) {
+    const p = path.join(dir, e.name)
+    if (e.isDirectory()) removeTree(p)
+    else fs.unlinkSync(p)
+  }
+  fs.rmdirSync(dir)
 }
