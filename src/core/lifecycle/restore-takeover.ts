@@ -17,7 +17,9 @@ import {debug} from '../log'
  */
 export async function takeOverCheckpointed(rt: Runtime, id: string, verb: string): Promise<boolean> {
   if (!fs.existsSync(containerDir(rt, id))) return false
-  const exists = () => new InvalidInput(SENTINEL.exists, {verb, id})
+  // first without the lock: a container that is running (a lazy checkpoint still serving its pages holds the
+  // lock until the restore has fetched them all) is refused at once instead of after the lock's timeout
+  if (!takeable(rt, id, verb)) return false
   let unlock: Unlock
   try {
     unlock = await lockContainer(rt, id, verb)
@@ -26,21 +28,28 @@ export async function takeOverCheckpointed(rt: Runtime, id: string, verb: string
     throw err
   }
   try {
-    let loaded: Loaded
-    try {
-      loaded = loadContainer(rt, id, verb)
-    } catch (err) {
-      if (isNotExist(err)) return false
-      // a directory without (valid) state: not a container to take over; reserveId's answer, as before
-      throw exists()
-    }
-    if (loaded.status !== 'stopped' || !loaded.facts.checkpointed) throw exists()
+    const loaded = takeable(rt, id, verb)
+    if (!loaded) return false
     await deleteLocked(rt, loaded, {}, verb)
-    debug(`${verb} ${id}: took over the container stopped by its checkpoint into ${loaded.facts.checkpointed.imagePath}`)
+    debug(`${verb} ${id}: took over the container stopped by its checkpoint into ${loaded.facts.checkpointed?.imagePath}`)
     return true
   } finally {
     unlock()
   }
+}
+
+/** The stopped, checkpointed container `id`; undefined when there is none any more; runc's error for anything else. */
+function takeable(rt: Runtime, id: string, verb: string): Loaded | undefined {
+  let loaded: Loaded
+  try {
+    loaded = loadContainer(rt, id, verb)
+  } catch (err) {
+    if (isNotExist(err)) return undefined
+    // a directory without (valid) state is no container to take over: reserveId's answer, as before
+    throw new InvalidInput(SENTINEL.exists, {verb, id})
+  }
+  if (loaded.status !== 'stopped' || !loaded.facts.checkpointed) throw new InvalidInput(SENTINEL.exists, {verb, id})
+  return loaded
 }
 
 function isNotExist(err: unknown): boolean {
