@@ -121,4 +121,21 @@ describe('containerd (ctr, runc v2 shim) with ocirt as the runc binary', {skip: 
     assertCmd(await c.ctr(['containers', 'delete', id]), 'ctr containers delete')
     await c.ctr(['images', 'rm', `localhost/${id}:ckpt`])
   })
+
+  test('task checkpoint --exit: the task stops, ocirt keeps it stopped, and the shim\'s delete removes it', {skip: check('criu') ?? false}, async () => {
+    const id = uniqueName('ckexit')
+    assertCmd(await c.ctr(['run', '-d', ...c.runFlags(), IMAGE, id, ...SLEEPER]), 'ctr run -d')
+    const pid = (await c.tasks()).get(id)!.pid
+    // without --leave-running: CRIU kills the task; ocirt leaves a stopped container where runc removes it
+    assertCmd(await c.ctr(['task', 'checkpoint', '--exit', '--image-path', path.join(c.dir, 'ckexit-img'), '--work-path', path.join(c.dir, 'ckexit-work'), id]), 'ctr task checkpoint --exit')
+    await waitFor('the task to stop', async () => (await c.tasks()).get(id)?.status === 'STOPPED')
+    const st = await ocirt(['state', id], {root: c.ocirtStateRoot()})
+    assert.equal(st.code, 0, st.stderr)
+    assert.equal(JSON.parse(st.stdout).status, 'stopped')
+    assert.ok(!fs.existsSync(`/proc/${pid}`) || fs.readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z '), 'the process is gone')
+    assertCmd(await c.ctr(['task', 'delete', id]), 'ctr task delete')
+    assert.ok(!fs.existsSync(path.join(c.ocirtStateRoot(), id)), 'ocirt\'s state of the container is gone')
+    assert.ok(!fs.existsSync(`/sys/fs/cgroup/memory/${c.namespace}/${id}`), 'the container\'s cgroup is gone')
+    assertCmd(await c.ctr(['containers', 'delete', id]), 'ctr containers delete')
+  })
 })

@@ -5,6 +5,7 @@
 import {after, before, describe, test} from 'node:test'
 import assert from 'node:assert/strict'
 import * as fs from 'node:fs'
+import * as path from 'node:path'
 import {cleanupFor} from '../helpers/cleanup'
 import {waitFor} from '../helpers/containers'
 import {ocirt} from '../helpers/ocirt'
@@ -130,6 +131,8 @@ describe('podman with ocirt as its runtime', {skip: engineMissing('podman', 'pod
     await waitFor('the counter to pass 40', async () => (await count()) > 40, 20_000)
     assertCmd(await p.podman(['container', 'checkpoint', id]), 'container checkpoint')
     assert.equal(await p.inspect(id, '{{.State.Status}}'), 'exited')
+    // ocirt leaves the checkpointed container stopped; podman's cleanup (`delete --force`) then removes it
+    assert.ok(!fs.existsSync(path.join(OCIRT_DEFAULT_ROOT, id)), 'podman deleted the stopped container in ocirt')
     assertCmd(await p.podman(['container', 'restore', id]), 'container restore')
     await p.assertRunByOcirt(id)
     // a fresh start would need 2 s to count past 40; the restored process reads above 40 at once

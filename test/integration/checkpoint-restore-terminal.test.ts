@@ -44,7 +44,7 @@ test('a terminal container is checkpointed and restored; its output goes on thro
 
   // restore refuses what cannot work before it makes anything
   expectFail(await b.ocirt(['restore', '-d', '--image-path', img, '--bundle', b.dir, b.id]), 'a detached restore needs --console-socket')
-  expectFail(await b.ocirt(['state', b.id]), 'container does not exist')
+  assert.equal((await stateOf(b)).status, 'stopped', 'the container its checkpoint stopped is still there')
 
   const second = await consoleSocket(b, 'console2.sock')
   assertOk(await b.ocirt(['restore', '-d', '--console-socket', second.path, '--image-path', img, '--bundle', b.dir, b.id]), 'restore')
@@ -111,5 +111,5 @@ test('restore checks the terminal against the config before it makes anything', 
   expectFail(await b.ocirt(['restore', '-d', '--console-socket', sock, '--image-path', img, '--bundle', b.dir, b.id]), '--console-socket given but the container has no terminal')
   b.writeSpec((spec) => void (spec.process!.terminal = true))
   expectFail(await b.ocirt(['restore', '-d', '--console-socket', sock, '--image-path', img, '--bundle', b.dir, b.id]), 'the checkpointed container had no terminal')
-  expectFail(await b.ocirt(['state', b.id]), 'container does not exist')
+  assert.equal((await stateOf(b)).status, 'stopped', 'a refused restore does not take over the stopped container')
 })

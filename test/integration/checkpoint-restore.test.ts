@@ -2,7 +2,8 @@
 // written to a bind-mounted host dir, 16 MiB of memory pattern checked before every line) is dumped and
 // restored and goes on counting from where it stopped with its memory intact; with --leave-running; under a
 // new id, bundle, rootfs, data dir, cgroup and --root (the migration case); in the foreground; a second time;
-// and the failures leave the container (or, for restore, the system) as it was.
+// and the failures leave the container (or, for restore, the system) as it was. What a checkpoint without
+// --leave-running leaves behind (a stopped container) and a restore taking its id over: checkpoint-stopped.test.ts.
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import * as fs from 'node:fs'
@@ -10,68 +11,13 @@ import * as path from 'node:path'
 import {spawn, spawnSync} from 'node:child_process'
 import {assertOk} from '../helpers/ocirt'
 import {requires} from '../helpers/requires'
-import {alive, cgroupDirsLeft, containerBundle, expectFail, nsOf, sleep, stateOf, waitFor, waitStatus, type TestBundle} from '../helpers/containers'
+import {alive, cgroupDirsLeft, expectFail, nsOf, sleep, stateOf, waitFor, waitStatus, type TestBundle} from '../helpers/containers'
 import {OCIRT_BIN, PROBE} from '../helpers/paths'
-import type {AfterHost} from '../helpers/cleanup'
+import {assertContinues, assertHealthy, counterBundle, counts, images, last, runCounter} from '../helpers/counter'
 
 const NEEDS = ['root', 'criu', 'probe', 'ocirt'] as const
 
-interface Counter extends TestBundle {
-  /** host dir bind-mounted at /out */
-  data: string
-  file: string
-}
-
-/** A bundle (own rootfs copy, own cgroupsPath and --root) whose container counts into <data>/file. */
-function counterBundle(owner: AfterHost | TestBundle['cleanup'], more: {readonly?: boolean; idPrefix?: string} = {}): Counter {
-  const b = containerBundle(owner, (spec) => {
-    spec.process!.args = [PROBE, 'counter', '/out/file', '16']
-    spec.mounts!.push({destination: '/out', type: 'bind', source: 'data', options: ['rbind', 'rw']})
-  }, {copyRootfs: true, idPrefix: more.idPrefix ?? 'cr'}) as Counter
-  if (more.readonly) b.writeSpec((s) => void (s.root!.readonly = true))
-  b.data = path.join(b.dir, 'data')
-  b.file = path.join(b.data, 'file')
-  fs.mkdirSync(b.data)
-  return b
-}
-
-function counts(file: string): number[] {
-  let text = ''
-  try {
-    text = fs.readFileSync(file, 'utf8')
-  } catch {
-    return []
-  }
-  return [...text.matchAll(/^count=(\d+)$/gm)].map((m) => Number(m[1]))
-}
-
-const last = (file: string) => counts(file).at(-1) ?? -1
-
-function assertHealthy(file: string): void {
-  assert.ok(!fs.readFileSync(file, 'utf8').includes('pattern=broken'), `the memory pattern held (${file})`)
-}
-
-async function runCounter(b: Counter): Promise<number> {
-  assertOk(await b.ocirt(['run', '-d', '--bundle', b.dir, b.id]), 'run -d')
-  await waitFor('the counter to reach 3', () => last(b.file) >= 3)
-  return (await stateOf(b)).pid
-}
-
-/** The counter goes on from `after` + 1: no restart from 0, no gap, pattern intact. */
-async function assertContinues(file: string, from: number, offset: number): Promise<void> {
-  await waitFor(`counting past ${from + 3} in ${file}`, () => last(file) > from + 3)
-  const text = fs.readFileSync(file, 'utf8').slice(offset)
-  const resumed = [...text.matchAll(/^count=(\d+)$/gm)].map((m) => Number(m[1]))
-  assert.equal(resumed[0], from + 1, `first count after restore (then: ${resumed.slice(0, 5).join(' ')})`)
-  for (let i = 1; i < resumed.length; i++) assert.equal(resumed[i], resumed[i - 1] + 1, 'consecutive counts')
-  assertHealthy(file)
-}
-
-function images(b: TestBundle, name = 'images'): string {
-  return path.join(path.dirname(b.dir), name)
-}
-
-test('checkpoint stops and removes the container; restore continues counting with memory intact', async (t) => {
+test('checkpoint stops the container; restore under its id takes it over and continues counting with memory intact', async (t) => {
   if (!requires(t, ...NEEDS)) return
   const b = counterBundle(t, {readonly: true})
   const pid = await runCounter(b)
@@ -81,8 +27,7 @@ test('checkpoint stops and removes the container; restore continues counting wit
   assertOk(await b.ocirt(['checkpoint', '--image-path', img, b.id]), 'checkpoint')
   t.diagnostic(`checkpoint took ${Date.now() - started} ms`)
   assert.ok(!alive(pid), 'the dumped init is gone')
-  expectFail(await b.ocirt(['state', b.id]), 'container does not exist') // destroyed, as runc does
-  assert.deepEqual(cgroupDirsLeft(b.cgroupsPath), [], 'its cgroup is removed')
+  assert.deepEqual([(await stateOf(b)).status, (await stateOf(b)).pid], ['stopped', 0], 'stopped, as after an exit (runc destroys it)')
   const at = last(b.file)
   const offset = fs.statSync(b.file).size
   await sleep(300)
@@ -180,12 +125,14 @@ test('restore under a new id, bundle, rootfs, data dir, cgroup and --root (migra
   assert.equal(last(a.file), at, 'the old data dir is left alone')
   const cg = fs.readFileSync(`/proc/${st.pid}/cgroup`, 'utf8')
   assert.match(cg, new RegExp(`:memory:${b.cgroupsPath}\n`), 'in the new cgroup')
-  assert.deepEqual(cgroupDirsLeft(a.cgroupsPath), [], 'the old cgroup is gone')
   const out = fs.readFileSync(`/proc/${st.pid}/mountinfo`, 'utf8').split('\n').find((l) => l.split(' ')[4] === '/out')!
   assert.equal(out.split(' ')[3], b.data, 'the bind mount comes from the new bundle')
   const mem = fs.readFileSync(`/proc/${st.pid}/mountinfo`, 'utf8').split('\n').find((l) => l.split(' ')[4] === '/sys/fs/cgroup/memory')
   assert.equal(mem?.split(' ')[3], b.cgroupsPath, 'its /sys/fs/cgroup/memory is the new cgroup')
-  expectFail(await a.ocirt(['state', a.id]), 'container does not exist')
+  assert.equal((await stateOf(a)).status, 'stopped', 'the source is left stopped, for its engine to delete')
+  assertOk(await a.ocirt(['delete', a.id]), 'delete the source')
+  assert.deepEqual(cgroupDirsLeft(a.cgroupsPath), [], 'the old cgroup is gone')
+  assert.equal((await stateOf(b)).status, 'running', 'the target is untouched by the delete of the source')
 })
 
 test('a network namespace the config joins by path is joined again on restore', async (t) => {
@@ -243,7 +190,7 @@ test('--lazy-pages: the target restores before the memory has arrived and fetche
   t.diagnostic(`lazy restore returned after ${Date.now() - t0} ms`)
   await assertContinues(b.file, at, offset)
   assert.equal(await dumped, 0, 'the checkpoint ends once every page is served')
-  expectFail(await a.ocirt(['state', a.id]), 'container does not exist')
+  assert.equal((await stateOf(a)).status, 'stopped', 'the source is stopped once its pages are served')
   assert.equal((await stateOf(b)).status, 'running', 'the target runs on')
 })
 
@@ -412,8 +359,7 @@ test("the caller's stdio: /dev/null read on 0 and written on 1-2 comes back in e
   const sock = await detached(b, ['restore', '-d', '--image-path', img, '--bundle', b.dir, b.id], ['pipe', 'pipe', 'pipe'])
   assert.equal(sock.code, 1)
   assert.match(sock.err, /ocirt's fd 0 is a socket, which criu cannot reopen as the restored container's fd 0 \(\/dev\/null at checkpoint\)/)
-  assert.ok(!fs.existsSync(path.join(b.root, b.id)), 'nothing made')
-  assert.deepEqual(cgroupDirsLeft(b.cgroupsPath), [])
+  assert.equal((await stateOf(b)).status, 'stopped', 'refused before anything changed: the container its checkpoint stopped stays')
 
   assert.deepEqual(await detached(b, ['restore', '-d', '--image-path', img, '--bundle', b.dir, b.id], [rd, wr, wr]), {code: 0, err: ''})
   const {pid} = await stateOf(b)

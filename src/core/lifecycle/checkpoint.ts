@@ -1,15 +1,17 @@
 // checkpoint: dump a running container with CRIU into an image directory, with what a restore needs beside
-// the images (ocirt-checkpoint.json). Without --leave-running the container is then destroyed, as runc does
-// (state and cgroup removed: the id is free for the restore). A failed dump leaves it running as it was:
-// CRIU resumes the tasks it froze, and nothing of ocirt's state has changed by then.
+// the images (ocirt-checkpoint.json). Without --leave-running CRIU kills the tasks and the container is left
+// stopped, as one whose init exited: state.json (now recording the checkpoint and its image path) and the empty
+// cgroup stay until `delete`, which runs the poststop hooks; a restore under the same id takes it over
+// (restore-takeover.ts). runc destroys it instead; engines delete it right after, which works either way.
+// A failed dump leaves it running as it was: CRIU resumes the tasks it froze, and ocirt's state is unchanged.
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import {InvalidInput, OcirtError, wrapSysError} from '../errors'
 import type {Runtime} from '../runtime'
-import {loadConfig} from '../state/store'
-import {lockContainer, type Unlock} from '../state/lock'
+import {loadConfig, saveFacts} from '../state/store'
+import {lockContainer} from '../state/lock'
 import {loadContainer} from './container'
-import {deleteContainer} from './delete'
+import {waitInitGone} from '../state/status'
 import {dumpArgs, DUMP_LOG, type DumpOptions, type ManageCgroupsMode} from '../criu/args'
 import {CONSOLE, checkMountPoints, dumpExtMounts, dumpExternals, externalTerminal, externalMounts, externalNsArg, joinedNamespaces} from '../criu/plan'
 import {criuFeatureMissing, requireUsableCriu, runCriu} from '../criu/client'
@@ -62,7 +64,7 @@ export async function checkpoint(rt: Runtime, id: string, opts: CheckpointOption
   }
   if (loaded.status !== 'running' && loaded.status !== 'paused') throw new OcirtError(`cannot checkpoint a container that is ${loaded.status}`, ctx)
   const dump = dumpOptions(opts, ctx)
-  let unlock: Unlock | undefined = await lockContainer(rt, id, verb)
+  const unlock = await lockContainer(rt, id, verb)
   try {
     const {facts} = loadContainer(rt, id, verb) // again, under the lock
     const spec = loadConfig(rt, id, verb)
@@ -98,13 +100,17 @@ export async function checkpoint(rt: Runtime, id: string, opts: CheckpointOption
     })
     debug(`checkpoint ${id}: images in ${dump.imagePath}`)
     if (dump.leaveRunning || dump.preDump) return
-    // CRIU killed the tasks: destroy the container as runc does (poststop hooks, cgroup, state directory)
-    unlock()
-    unlock = undefined
-    await deleteContainer(rt, id, {force: true}, verb).catch((err) => warn(`checkpoint ${id}: removing the dumped container: ${(err as Error).message}`))
-    debug(`checkpoint ${id}: the dumped container is removed`)
+    // CRIU killed the tasks: the container is stopped once its init is gone. Say so in its state, still under the
+    // lock, so that a restore under this id may take the stopped record over.
+    await waitInitGone(facts)
+    try {
+      saveFacts(rt, {...facts, checkpointed: {imagePath: dump.imagePath, time: new Date().toISOString()}})
+    } catch (err) {
+      // the dump itself succeeded; without the mark only a restore under the same id needs a `delete` first
+      warn(`checkpoint ${id}: recording the checkpoint in the container's state: ${(err as Error).message}`)
+    }
   } finally {
-    unlock?.()
+    unlock()
   }
 }
 

@@ -2,7 +2,9 @@
 // the target of a migration has neither the checkpoint's id nor its paths). The cgroup is new and made here;
 // CRIU recreates the namespaces and the process tree inside it. Afterwards the container is an ordinary one
 // (state.json facts, so state, kill, pause, delete and checkpoint work). Every step that changes the system
-// pushes its undo, so a failed restore leaves no state directory, cgroup, mount or process behind.
+// pushes its undo, so a failed restore leaves no state directory, cgroup, mount or process behind. Under the id
+// of a container its checkpoint left stopped, the restore takes the id over once its input is checked
+// (restore-takeover.ts); if it fails after that, the id is free and the images are as they were.
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import {InvalidInput, OcirtError, wrapSysError} from '../errors'
@@ -32,6 +34,7 @@ import {emptyNamespaces, parseManageCgroupsMode, ROOTLESS_UNSUPPORTED} from './c
 import {hookState, newFacts, type NewContainer} from './container'
 import {writePidFile} from './create'
 import {deleteContainer} from './delete'
+import {takeOverCheckpointed} from './restore-takeover'
 import {debug, warn} from '../log'
 
 export interface RestoreOptions {
@@ -101,8 +104,19 @@ export async function restore(rt: Runtime, opts: RestoreOptions, verb = 'restore
   const ours = (h: Inherited) => (pty && h.key === ttyKey ? pty.slave : h.ours <= 2 && opts.inheritStdio ? opts.inheritStdio[h.ours] : h.ours)
   const undo = new UndoStack()
   const nsFds: number[] = []
+  let tookOver = false
   try {
     for (const h of stdio) requireInheritable({...h, ours: ours(h)}, info.descriptors.find((d) => d.fd === h.ours)!, ctx)
+    const cgroupPath = resolveCgroupsPath(spec.linux?.cgroupsPath, id, {rootless: rt.rootless})
+    const cgroup = openCgroup(cgroupPath, {id, rootless: rt.rootless, verb})
+    const view = {version: cgroup.version, paths: cgroup.paths()}
+    const mounts = externalMounts(spec, bundle, view)
+    // the new pty's slave stands in for the old one at /dev/console (checkpoints made before it was external lack the key)
+    if (pty) mounts.push({point: CONSOLE, source: pty.slavePath})
+    const extMounts = restoreExtMounts(info.extMountKeys, mounts, {...ctx, step: 'map external mounts'})
+
+    // the input is checked: a container that its checkpoint left stopped under this id gives the id up now
+    tookOver = await takeOverCheckpointed(rt, id, verb)
     step(ctx, `create work directory ${workPath}`, () => fs.mkdirSync(workPath, {recursive: true, mode: 0o700}))
     reserveId(rt, id, verb)
     const root = path.join(containerDir(rt, id), 'criu-root')
@@ -110,17 +124,9 @@ export async function restore(rt: Runtime, opts: RestoreOptions, verb = 'restore
     undo.push('remove state directory', () => removeContainerDir(rt, id))
     saveConfig(rt, id, spec)
 
-    const cgroupPath = resolveCgroupsPath(spec.linux?.cgroupsPath, id, {rootless: rt.rootless})
-    const cgroup = openCgroup(cgroupPath, {id, rootless: rt.rootless, verb})
     step(ctx, 'create cgroup', () => cgroup.create())
     undo.push('remove cgroup', () => destroyCgroup(cgroup))
     step(ctx, 'apply cgroup resources', () => cgroup.apply({...spec.linux?.resources, devices: deviceCgroupRules(spec)}))
-    const view = {version: cgroup.version, paths: cgroup.paths()}
-
-    const mounts = externalMounts(spec, bundle, view)
-    // the new pty's slave stands in for the old one at /dev/console (checkpoints made before it was external lack the key)
-    if (pty) mounts.push({point: CONSOLE, source: pty.slavePath})
-    const extMounts = restoreExtMounts(info.extMountKeys, mounts, {...ctx, step: 'map external mounts'})
     prepareMountpoints(spec, bundle, rootfs)
     const joined = joinedNamespaces(spec)
     const inherit = stdio.map((h) => ({fd: h.fd, key: h.key}))
@@ -190,6 +196,7 @@ export async function restore(rt: Runtime, opts: RestoreOptions, verb = 'restore
   } catch (err) {
     const problems = await undo.run()
     for (const p of problems) warn(`${verb} ${id}: cleanup: ${p}`)
+    if (tookOver) warn(`${verb} ${id}: the container stopped by the checkpoint was removed before this restore failed; the images in ${imagePath} are intact, restore from them again`)
     throw wrapSysError(err, {...ctx, step: 'restore'})
   } finally {
     for (const fd of nsFds) fs.closeSync(fd)

@@ -23,6 +23,11 @@ export interface ContainerFacts {
   terminal: boolean
   /** set by `ocirt restore`: the container came from a checkpoint */
   restored?: boolean
+  /**
+   * set by `ocirt checkpoint` without --leave-running once CRIU has dumped and killed the tasks: the container is
+   * stopped, and a restore under its id may take it over (restore-takeover.ts)
+   */
+  checkpointed?: {imagePath: string; time: string}
 }
 
 /** The state JSON runc prints for `state` and hands to hooks (same keys, same order). */

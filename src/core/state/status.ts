@@ -30,6 +30,11 @@ export function initAlive(facts: Pick<ContainerFacts, 'pid' | 'pidStartTime'>): 
   return st !== undefined && st.state !== 'Z' && st.state !== 'X' && st.startTime === facts.pidStartTime
 }
 
+/** Waits (up to ~10 s) until the recorded init is gone: a SIGKILL lands at once, but the task dies when scheduled. */
+export async function waitInitGone(facts: Pick<ContainerFacts, 'pid' | 'pidStartTime'>): Promise<void> {
+  for (let i = 0; i < 1000 && initAlive(facts); i++) await new Promise((r) => setTimeout(r, i < 50 ? 1 : 10))
+}
+
 /** One definition of "paused": the cgroup manager's (v1: frozen by itself, not only by a parent; v2: cgroup.freeze). */
 export function cgroupFrozen(facts: Pick<ContainerFacts, 'id' | 'cgroup' | 'rootless'>): boolean {
   try {
