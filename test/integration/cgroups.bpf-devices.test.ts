@@ -2,7 +2,8 @@
 // hybrid machine, where device programs attach to any cgroup2 directory) attaches the eBPF program, a live shell
 // in the cgroup is refused exactly the denied devices, and a second apply replaces the program (still one).
 // Also: the rule emulation agrees with the kernel's own v1 devices controller, and a refused program's error
-// carries the verifier log.
+// carries the verifier log. And a real container run by ocirt in a mount namespace whose /sys/fs/cgroup is
+// the cgroup2 hierarchy (a pure v2 host's view), where ocirt picks its v2 driver by itself.
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {spawn, type ChildProcess} from 'node:child_process'
@@ -15,6 +16,9 @@ import type {LinuxDeviceCgroup} from '../../src/core/cgroups/types'
 import {V2Manager} from '../../src/core/cgroups/v2'
 import {BpfError, loadDeviceProgram, queryDevicePrograms} from '../../src/core/sys/bpf'
 import {cleanupFor} from '../helpers/cleanup'
+import {containerBundle, runOut, sh} from '../helpers/containers'
+import {OCIRT_BIN} from '../helpers/paths'
+import {requires} from '../helpers/requires'
 
 const isRoot = process.getuid?.() === 0
 const mode = detectCgroupMode()
@@ -158,4 +162,29 @@ test('the rule emulation agrees with the kernel\'s v1 devices controller', {skip
     const exceptions = ours.defaultAllow ? [] : ours.exceptions // the kernel does not list a blacklist's exceptions
     assert.deepEqual(kernel, {defaultAllow: ours.defaultAllow, exceptions}, rules.map((r) => `${r.allow ? 'allow' : 'deny'} ${line(r)}`).join('; '))
   }
+})
+
+// the deny leaves mknod (m): the helper creates /dev/zero inside the cgroup, as on v1
+test('a container on a cgroup v2 view: the default devices work, a denied one is refused', async (t) => {
+  if (!requires(t, 'root', 'probe', 'ocirt') || !V2_ROOT) return
+  const b = containerBundle(t, {linux: {resources: {devices: [DENY_ALL, {allow: false, type: 'c', major: 1, minor: 5, access: 'rw'}]}}},
+    {idPrefix: 'bpfdev'})
+  // ocirt in a private mount namespace with cgroup2 over /sys/fs/cgroup: detectCgroupMode says v2 there
+  const wrapper = path.join(path.dirname(b.dir), 'ocirt-v2-view')
+  fs.writeFileSync(wrapper, `#!/bin/sh\nexec unshare -m --propagation private /bin/sh -c 'mount -t cgroup2 none /sys/fs/cgroup && exec "$@"' sh ${OCIRT_BIN} "$@"\n`, {mode: 0o755})
+  const script = 'grep -c cgroup2 /proc/self/mountinfo >/dev/null; cat /proc/self/cgroup; ' +
+    'for d in null zero full urandom; do if head -c1 /dev/$d >/dev/null; then echo "$d ok"; fi; done 2>&1; echo x >/dev/null && echo write-null ok'
+  b.writeSpec((spec) => {
+    spec.process!.args = sh(script)
+    spec.mounts!.push({destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'ro']})
+  })
+  const out = await runOut(b, {bin: wrapper})
+  assert.match(out, new RegExp(`^0::(/|${b.cgroupsPath})$`, 'm'), 'the container is in its cgroup2 cgroup')
+  assert.match(out, /^null ok$/m)
+  assert.match(out, /^full ok$/m)
+  assert.match(out, /^urandom ok$/m)
+  assert.match(out, /\/dev\/zero: Operation not permitted/)
+  assert.doesNotMatch(out, /^zero ok$/m)
+  assert.match(out, /^write-null ok$/m)
+  assert.equal(fs.existsSync(path.join(V2_ROOT, b.cgroupsPath)), false, 'run removed the cgroup (and its program with it)')
 })
