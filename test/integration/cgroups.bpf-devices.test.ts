@@ -14,7 +14,8 @@ import {emulateRules, type DeviceState} from '../../src/core/cgroups/bpf-devices
 import {detectCgroupMode} from '../../src/core/cgroups/index'
 import type {LinuxDeviceCgroup} from '../../src/core/cgroups/types'
 import {V2Manager} from '../../src/core/cgroups/v2'
-import {BpfError, loadDeviceProgram, queryDevicePrograms} from '../../src/core/sys/bpf'
+import {BPF_F_ALLOW_MULTI, BpfError, attachDeviceProgram, loadDeviceProgram, queryDevicePrograms} from '../../src/core/sys/bpf'
+import {deviceProgram} from '../../src/core/cgroups/bpf-devices/program'
 import {cleanupFor} from '../helpers/cleanup'
 import {containerBundle, runOut, sh} from '../helpers/containers'
 import {OCIRT_BIN} from '../helpers/paths'
@@ -112,6 +113,31 @@ test('v2 device rules: a fresh cgroup whose rules restrict nothing gets no progr
   assert.throws(() => m.apply({devices: [DENY_ALL, {allow: true, type: 'u'}]}),
     {message: `create ${id}: linux.resources.devices[1]: type "u": must be a, b or c`})
   assert.equal(programsOn(m.dir), 0)
+  m.destroy()
+})
+
+test('v2 device rules: several programs already on the cgroup are all replaced by one', {skip: skipV2}, (t) => {
+  const cleanup = cleanupFor(t)
+  const id = unique('many')
+  const m = new V2Manager(`/${id}`, {id, verb: 'create', root: V2_ROOT})
+  cleanup.cgroup(m.dir)
+  m.create()
+  const cg = fs.openSync(m.dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY)
+  try {
+    for (let i = 0; i < 2; i++) { // someone else's (or a crashed run's) programs: deny everything
+      const prog = loadDeviceProgram(deviceProgram({defaultAllow: false, exceptions: []}), 'Apache-2.0', 'ocirt_test')
+      try {
+        attachDeviceProgram(cg, prog, BPF_F_ALLOW_MULTI)
+      } finally {
+        fs.closeSync(prog)
+      }
+    }
+  } finally {
+    fs.closeSync(cg)
+  }
+  assert.equal(programsOn(m.dir), 2)
+  m.apply({devices: [DENY_ALL, c(1, 3)]})
+  assert.equal(programsOn(m.dir), 1)
   m.destroy()
 })
 

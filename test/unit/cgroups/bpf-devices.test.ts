@@ -5,9 +5,11 @@
 import {describe, it} from 'node:test'
 import assert from 'node:assert/strict'
 import {ACC, ANY, DEV, emulateRules, stateAllows, type DeviceState} from '../../../src/core/cgroups/bpf-devices/emulate'
+import {deviceFilterError} from '../../../src/core/cgroups/bpf-devices/attach'
 import {deviceInstructions, deviceProgram, OP} from '../../../src/core/cgroups/bpf-devices/program'
 import type {LinuxDeviceCgroup} from '../../../src/core/cgroups/types'
 import {InvalidInput} from '../../../src/core/errors'
+import {BpfError} from '../../../src/core/sys/bpf'
 import {deviceCgroupRules} from '../../../src/core/mounts/devices'
 import type {Spec} from '../../../src/core/spec/types'
 import {runDeviceProgram, type DeviceAccess} from '../../helpers/ebpf'
@@ -119,6 +121,15 @@ describe('cgroup v2 device program', () => {
     bad({allow: true, type: 'c', minor: -2}, /devices\[1\]: minor must be/)
     bad({allow: true, type: 'b', major: 2 ** 32}, /major must be/)
     bad({type: 'c'} as LinuxDeviceCgroup, /devices\[1\]: allow must be true or false/)
+  })
+
+  it('a refused program\'s error names the container, the step, the errno and then the verifier log', () => {
+    const ctx = {verb: 'create', id: 'c1'}
+    const log = '0: R1=ctx() R10=fp0\n0: (95) exit\nR0 !read_ok'
+    assert.equal(deviceFilterError(new BpfError('BPF_PROG_LOAD', 'EACCES', log), ctx, 'load the device program for /cg').message,
+      `create c1: apply cgroup device rules: load the device program for /cg: BPF_PROG_LOAD failed: EACCES; verifier log:\n${log}`)
+    assert.equal(deviceFilterError(new BpfError('BPF_PROG_ATTACH', 'EPERM'), ctx, 'attach the device program to /cg').message,
+      'create c1: apply cgroup device rules: attach the device program to /cg: BPF_PROG_ATTACH failed: EPERM')
   })
 
   it('emits only the opcodes the interpreter knows, and ends every path with an exit', () => {

@@ -24,7 +24,8 @@ function closeAll(fds: number[]): void {
   }
 }
 
-function failed(err: unknown, ctx: ErrorContext, what: string): StepFailed {
+/** The StepFailed for a failed bpf(2) step: errno, and the verifier's log when the kernel refused the program. */
+export function deviceFilterError(err: unknown, ctx: ErrorContext, what: string): StepFailed {
   if (!(err instanceof BpfError)) return new StepFailed(`${what}: ${err instanceof Error ? err.message : String(err)}`, {...ctx, step: STEP}, {cause: err})
   // the verifier's log is many lines: it goes last, after the errno
   if (err.log) return new StepFailed(`${what}: ${err.call} failed: ${err.code}; verifier log:\n${err.log}`, {...ctx, step: STEP}, {cause: err})
@@ -35,6 +36,50 @@ export interface DeviceFilterOptions {
   ctx: ErrorContext
   /** the cgroup was just made by this process, so no program is attached yet */
   fresh?: boolean
+}
+
+/** fds of the device programs attached to the cgroup itself (one detached meanwhile is skipped). */
+function attachedPrograms(cgroupFd: number): number[] {
+  const fds: number[] = []
+  try {
+    for (const id of queryDevicePrograms(cgroupFd)) {
+      try {
+        fds.push(programFdById(id))
+      } catch (err) {
+        if (!(err instanceof BpfError && err.code === 'ENOENT')) throw err
+      }
+    }
+    return fds
+  } catch (err) {
+    closeAll(fds)
+    throw err
+  }
+}
+
+/** Attaches `progFd` in place of the `old` programs: the new one is on before any old one comes off. */
+function swap(cgroupFd: number, progFd: number, old: number[], dir: string, ctx: ErrorContext): void {
+  let replaced: number | undefined
+  try {
+    if (old.length === 1) {
+      try {
+        attachDeviceProgram(cgroupFd, progFd, BPF_F_ALLOW_MULTI | BPF_F_REPLACE, old[0])
+        replaced = old[0]
+      } catch (err) {
+        if (!(err instanceof BpfError && err.code === 'EINVAL')) throw err // EINVAL: no BPF_F_REPLACE (< 5.6)
+      }
+    }
+    if (replaced === undefined) attachDeviceProgram(cgroupFd, progFd, BPF_F_ALLOW_MULTI)
+  } catch (err) {
+    throw deviceFilterError(err, ctx, `attach the device program to ${dir}`)
+  }
+  for (const fd of old) {
+    if (fd === replaced) continue
+    try {
+      detachDeviceProgram(cgroupFd, fd)
+    } catch (err) {
+      if (!(err instanceof BpfError && err.code === 'ENOENT')) throw deviceFilterError(err, ctx, `detach the old device program from ${dir}`)
+    }
+  }
 }
 
 /**
@@ -48,56 +93,27 @@ export function setDeviceFilter(dir: string, rules: readonly LinuxDeviceCgroup[]
   const program = deviceProgram(state)
   const fds: number[] = []
   try {
-    let cgroupFd: number
     try {
-      cgroupFd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY)
+      fds.push(fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY))
     } catch (err) {
       throw new StepFailed(`open ${dir}: ${(err as Error).message}`, {...ctx, step: STEP, errno: (err as NodeJS.ErrnoException).code}, {cause: err})
     }
-    fds.push(cgroupFd)
+    const cgroupFd = fds[0]
     let progFd: number
     try {
       progFd = loadDeviceProgram(program, LICENSE, 'ocirt_devices')
     } catch (err) {
-      throw failed(err, ctx, `load the device program for ${dir}`)
+      throw deviceFilterError(err, ctx, `load the device program for ${dir}`)
     }
     fds.push(progFd)
-    const old: number[] = []
+    let old: number[]
     try {
-      for (const id of queryDevicePrograms(cgroupFd)) {
-        try {
-          old.push(programFdById(id))
-        } catch (err) {
-          if (!(err instanceof BpfError && err.code === 'ENOENT')) throw err // detached meanwhile
-        }
-      }
+      old = attachedPrograms(cgroupFd)
     } catch (err) {
-      throw failed(err, ctx, `list the device programs of ${dir}`)
-    } finally {
-      fds.push(...old)
+      throw deviceFilterError(err, ctx, `list the device programs of ${dir}`)
     }
-    let replaced: number | undefined
-    try {
-      if (old.length === 1) {
-        try {
-          attachDeviceProgram(cgroupFd, progFd, BPF_F_ALLOW_MULTI | BPF_F_REPLACE, old[0])
-          replaced = old[0]
-        } catch (err) {
-          if (!(err instanceof BpfError && err.code === 'EINVAL')) throw err // EINVAL: no BPF_F_REPLACE (< 5.6)
-        }
-      }
-      if (replaced === undefined) attachDeviceProgram(cgroupFd, progFd, BPF_F_ALLOW_MULTI)
-    } catch (err) {
-      throw failed(err, ctx, `attach the device program to ${dir}`)
-    }
-    for (const fd of old) {
-      if (fd === replaced) continue
-      try {
-        detachDeviceProgram(cgroupFd, fd)
-      } catch (err) {
-        if (!(err instanceof BpfError && err.code === 'ENOENT')) throw failed(err, ctx, `detach the old device program from ${dir}`)
-      }
-    }
+    fds.push(...old)
+    swap(cgroupFd, progFd, old, dir, ctx)
   } finally {
     closeAll(fds)
   }
