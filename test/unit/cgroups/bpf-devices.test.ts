@@ -120,7 +120,10 @@ describe('cgroup v2 device program', () => {
     bad({allow: true, type: 'c', major: 1.5}, /devices\[1\]: major must be -1 or an integer/)
     bad({allow: true, type: 'c', minor: -2}, /devices\[1\]: minor must be/)
     bad({allow: true, type: 'b', major: 2 ** 32}, /major must be/)
-    bad({type: 'c'} as LinuxDeviceCgroup, /devices\[1\]: allow must be true or false/)
+    bad({allow: 'yes', type: 'c'} as unknown as LinuxDeviceCgroup, /devices\[1\]: allow must be true or false, got "yes"/)
+    bad(null as unknown as LinuxDeviceCgroup, /devices\[1\]: must be an object$/)
+    // a missing allow denies, as Go clients and the v1 driver read it
+    assert.equal(allowed([{type: 'c', major: 1, minor: 5} as LinuxDeviceCgroup], 'c 1:5 r'), false)
   })
 
   it('a refused program\'s error names the container, the step, the errno and then the verifier log', () => {

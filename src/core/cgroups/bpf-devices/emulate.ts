@@ -64,15 +64,18 @@ export function emulateRules(rules: readonly LinuxDeviceCgroup[], ctx: ErrorCont
   let exceptions: DeviceException[] = []
   rules.forEach((rule, i) => {
     const at = {...ctx, step: `linux.resources.devices[${i}]`}
-    if (typeof rule?.allow !== 'boolean') throw new InvalidInput('allow must be true or false', at)
+    if (typeof rule !== 'object' || rule === null) throw new InvalidInput('must be an object', at)
+    // a missing allow is false, as Go clients (and the v1 driver) read it
+    const allow: unknown = rule.allow ?? false
+    if (typeof allow !== 'boolean') throw new InvalidInput(`allow must be true or false, got ${JSON.stringify(allow)}`, at)
     const ex = exceptionOf(rule, at)
     if (!ex) {
-      defaultAllow = rule.allow
+      defaultAllow = allow
       exceptions = []
       return
     }
     const old = exceptions.find((e) => same(e, ex))
-    if (rule.allow !== defaultAllow) {
+    if (allow !== defaultAllow) {
       if (old) old.access |= ex.access
       else exceptions.push({...ex})
     } else if (old) {
