@@ -55,14 +55,16 @@ class Prober {
   }
 }
 
-function programsOn(dir: string): number {
+function programIds(dir: string): number[] {
   const fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY)
   try {
-    return queryDevicePrograms(fd).length
+    return queryDevicePrograms(fd)
   } finally {
     fs.closeSync(fd)
   }
 }
+
+const programsOn = (dir: string): number => programIds(dir).length
 
 test('v2 device rules: a live process in the cgroup is refused denied devices, and an update replaces the program', {skip: skipV2}, async (t) => {
   const cleanup = cleanupFor(t)
@@ -113,6 +115,12 @@ test('v2 device rules: a fresh cgroup whose rules restrict nothing gets no progr
   assert.throws(() => m.apply({devices: [DENY_ALL, {allow: true, type: 'u'}]}),
     {message: `create ${id}: linux.resources.devices[1]: type "u": must be a, b or c`})
   assert.equal(programsOn(m.dir), 0)
+  m.apply({devices: [DENY_ALL]})
+  const [first] = programIds(m.dir)
+  m.apply({devices: [c(1, 3)]}) // restricts nothing, but the same manager attached a program before: replace it
+  const now = programIds(m.dir)
+  assert.equal(now.length, 1)
+  assert.notEqual(now[0], first)
   m.destroy()
 })
 

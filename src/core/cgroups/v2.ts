@@ -45,6 +45,8 @@ export class V2Manager implements CgroupManager {
   private made: string[] = []
   private readonly rootless: boolean
   private readonly deviceFilter?: DeviceFilterFn
+  /** a device program may be on the directory: create() made it, but an earlier apply() may have attached one */
+  private filtered = false
 
   constructor(cgroupPath: string, opts: V2Options) {
     this.ctx = {verb: opts.verb, id: opts.id}
@@ -129,7 +131,9 @@ export class V2Manager implements CgroupManager {
     if (this.rootless && process.geteuid?.() !== 0) return
     const set = this.deviceFilter ?? (require('./bpf-devices/attach') as typeof import('./bpf-devices/attach')).setDeviceFilter
     try {
-      set(this.dir, rules, {ctx: this.ctx, fresh: this.made.includes(this.dir)})
+      const fresh = this.made.includes(this.dir) && !this.filtered
+      this.filtered = true
+      set(this.dir, rules, {ctx: this.ctx, fresh})
     } catch (err) {
       if (this.rootless && err instanceof StepFailed) return
       throw err

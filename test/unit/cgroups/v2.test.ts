@@ -117,7 +117,10 @@ describe('V2Manager', () => {
     const {root, m, filters} = setup('/c1')
     m.create()
     m.apply({pids: {limit: 5}, devices: []})
-    assert.deepEqual(filters, [], 'no rules: nothing to attach, as v1 writes nothing')
+    assert.equal(filters.length, 0, 'no rules: nothing to attach, as v1 writes nothing')
+    m.apply({devices: [{allow: false}]})
+    m.apply({devices: [{allow: true}]})
+    assert.deepEqual(filters.map((f) => f.fresh), [true, false], 'after a first program, the cgroup is no longer fresh')
     const saved: FilterCall[] = []
     const again = new V2Manager('', {id: 'c1', verb: 'update', dir: m.dir, root,
       deviceFilter: (dir, rules, opts) => void saved.push({dir, rules, fresh: opts.fresh})})
