@@ -69,7 +69,7 @@ export function openCgroup(cgroupPath: string, opts: OpenCgroupOptions): CgroupM
   const procCgroup = opts.procCgroup ?? fs.readFileSync('/proc/self/cgroup', 'utf8')
   const noCgroup = `cannot create cgroup ${cgroupPath}: no permission (rootless needs a delegated cgroup or no cgroupsPath)`
   if (mode === 'v2') {
-    const m = new V2Manager(cgroupPath, {id: opts.id, verb: opts.verb, root, procCgroup, dirOps: opts.dirOps})
+    const m = new V2Manager(cgroupPath, {id: opts.id, verb: opts.verb, root, procCgroup, dirOps: opts.dirOps, rootless: opts.rootless})
     if (opts.rootless && !writable(m.dir)) return new DisabledManager('v2', ctx, opts.explicitPath ? noCgroup : undefined)
     return m
   }
@@ -124,6 +124,8 @@ export function reopenCgroup(
 ): CgroupManager {
   const ctx = {verb: opts.verb, id: opts.id}
   if (Object.keys(saved.paths).length === 0) return new DisabledManager(saved.version, ctx)
-  if (saved.version === 'v2') return new V2Manager('', {...ctx, id: opts.id, dir: saved.paths[''], made: saved.made, dirOps: opts.dirOps})
+  if (saved.version === 'v2') {
+    return new V2Manager('', {...ctx, id: opts.id, dir: saved.paths[''], made: saved.made, dirOps: opts.dirOps, rootless: opts.rootless})
+  }
   return new V1Manager('', {...ctx, id: opts.id, dirs: saved.paths, made: saved.made, rootless: opts.rootless, dirOps: opts.dirOps})
 }

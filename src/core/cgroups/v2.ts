@@ -1,5 +1,6 @@
 // The cgroup v2 (unified) manager: one directory, controllers delegated down from the root through
-// cgroup.subtree_control, the cgroup.freeze/cgroup.events freezer and cgroup.kill. Resource values come from resources.ts.
+// cgroup.subtree_control, the cgroup.freeze/cgroup.events freezer and cgroup.kill. Resource values come from resources.ts;
+// device rules become an eBPF program attached to the directory (bpf-devices/, loaded only when rules are given).
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import {StepFailed, type ErrorContext} from '../errors'
@@ -9,7 +10,10 @@ import {SIGKILL, applyWrites, cgroupError, checkMemoryLimit, signalAll, type Cgr
 import {DEFAULT_CGROUP_ROOT, anchorCgroupPath, parseProcCgroup} from './paths'
 import {resourceWrites} from './resources'
 import {HUGETLB_STAT_FILE, parseStats, statFiles} from './stats'
-import type {CgroupStats, LinuxResources} from './types'
+import type {CgroupStats, LinuxDeviceCgroup, LinuxResources} from './types'
+
+/** Enforces device rules on a cgroup directory; bpf-devices/attach.ts's setDeviceFilter unless a test injects one. */
+export type DeviceFilterFn = (dir: string, rules: readonly LinuxDeviceCgroup[], opts: {ctx: ErrorContext; fresh?: boolean}) => void
 
 export interface V2Options {
   id: string
@@ -23,6 +27,10 @@ export interface V2Options {
   dir?: string
   /** the parents create() made, as recorded with the container (madeDirs()): destroy() removes them if empty */
   made?: string[]
+  /** rootless: device rules are best effort (loading a device program needs privileges; runc ignores the errors) */
+  rootless?: boolean
+  /** test seam: what enforces device rules (default: an eBPF program, bpf-devices/attach.ts) */
+  deviceFilter?: DeviceFilterFn
 }
 
 // controllers whose files appear only when enabled in the parent's cgroup.subtree_control
@@ -35,9 +43,15 @@ export class V2Manager implements CgroupManager {
   private readonly ctx: ErrorContext
   private readonly ops: DirOps
   private made: string[] = []
+  private readonly rootless: boolean
+  private readonly deviceFilter?: DeviceFilterFn
+  /** a device program may be on the directory: create() made it, but an earlier apply() may have attached one */
+  private filtered = false
 
   constructor(cgroupPath: string, opts: V2Options) {
     this.ctx = {verb: opts.verb, id: opts.id}
+    this.rootless = opts.rootless === true
+    this.deviceFilter = opts.deviceFilter
     this.ops = opts.dirOps ?? REAL_DIR_OPS
     this.root = opts.root ?? DEFAULT_CGROUP_ROOT
     this.made = [...(opts.made ?? [])]
@@ -107,7 +121,23 @@ export class V2Manager implements CgroupManager {
     const available = new Set((listed ?? '').trim().split(/\s+/))
     // a controller missing from cgroup.controllers has no files here: name it rather than report ENOENT
     const dirFor = (c: string) => (!CONTROLLERS.has(c) || listed === undefined || available.has(c) ? this.dir : undefined)
+    if (res.devices && res.devices.length > 0) this.applyDevices(res.devices)
     applyWrites(writes, dirFor, this.ctx)
+  }
+
+  /** No rules leave the current program as it is, as the v1 driver then writes nothing. */
+  private applyDevices(rules: LinuxDeviceCgroup[]): void {
+    // rootless without root: the kernel never lets it load a device program (runc tries and ignores the error)
+    if (this.rootless && process.geteuid?.() !== 0) return
+    const set = this.deviceFilter ?? (require('./bpf-devices/attach') as typeof import('./bpf-devices/attach')).setDeviceFilter
+    try {
+      const fresh = this.made.includes(this.dir) && !this.filtered
+      this.filtered = true
+      set(this.dir, rules, {ctx: this.ctx, fresh})
+    } catch (err) {
+      if (this.rootless && err instanceof StepFailed) return
+      throw err
+    }
   }
 
   /** Writes cgroup.freeze and waits for cgroup.events to report the new state; a freeze that never settles is undone. */

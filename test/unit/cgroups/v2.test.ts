@@ -7,17 +7,27 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import {detectCgroupMode, openCgroup} from '../../../src/core/cgroups/index'
 import {DisabledManager} from '../../../src/core/cgroups/disabled'
-import {V2Manager} from '../../../src/core/cgroups/v2'
+import {V2Manager, type DeviceFilterFn, type V2Options} from '../../../src/core/cgroups/v2'
+import type {LinuxDeviceCgroup} from '../../../src/core/cgroups/types'
+import {StepFailed} from '../../../src/core/errors'
 import {fakeV1, fakeV2, read, tmpRoot} from './fakefs'
 
 const roots: string[] = []
 after(() => roots.forEach((r) => fs.rmSync(r, {recursive: true, force: true})))
 
-function setup(cgroupPath: string, procCgroup = '0::/user.slice/session-1.scope\n') {
+interface FilterCall {
+  dir: string
+  rules: readonly LinuxDeviceCgroup[]
+  fresh?: boolean
+}
+
+function setup(cgroupPath: string, procCgroup = '0::/user.slice/session-1.scope\n', extra: Partial<V2Options> = {}) {
   const root = tmpRoot('v2')
   roots.push(root)
   const dirOps = fakeV2(root)
-  return {root, m: new V2Manager(cgroupPath, {id: 'c1', verb: 'create', root, procCgroup, dirOps}), dirOps}
+  const filters: FilterCall[] = [] // a fake tree is no cgroup2 directory: record what would be attached
+  const deviceFilter: DeviceFilterFn = (dir, rules, opts) => void filters.push({dir, rules, fresh: opts.fresh})
+  return {root, m: new V2Manager(cgroupPath, {id: 'c1', verb: 'create', root, procCgroup, dirOps, deviceFilter, ...extra}), dirOps, filters}
 }
 
 describe('V2Manager', () => {
@@ -28,7 +38,7 @@ describe('V2Manager', () => {
   })
 
   it('creates with controllers delegated at every level, applies, joins and destroys only what it made', () => {
-    const {root, m} = setup('/kubepods/pod1/c1')
+    const {root, m, filters} = setup('/kubepods/pod1/c1')
     fs.mkdirSync(path.join(root, 'kubepods')) // pre-existing parent (made outside the fake: no files)
     fs.writeFileSync(path.join(root, 'kubepods/cgroup.controllers'), 'cpuset cpu io memory hugetlb pids')
     fs.writeFileSync(path.join(root, 'kubepods/cgroup.subtree_control'), '')
@@ -49,6 +59,7 @@ describe('V2Manager', () => {
     assert.equal(read(m.dir, 'io.weight'), '910', 'no io.bfq.weight: converted io.weight')
     assert.equal(read(m.dir, 'hugetlb.2MB.max'), '4194304')
     assert.equal(read(m.dir, 'memory.high'), '900000')
+    assert.deepEqual(filters, [{dir: m.dir, rules: [{allow: false}], fresh: true}], 'device rules go to the eBPF filter')
 
     m.addProcess(777)
     assert.equal(read(m.dir, 'cgroup.procs'), '777')
@@ -100,6 +111,30 @@ describe('V2Manager', () => {
     } finally {
       child.kill('SIGKILL')
     }
+  })
+
+  it('device rules: none leave the filter alone; a reopened cgroup is not fresh; rootless ignores kernel refusals', () => {
+    const {root, m, filters} = setup('/c1')
+    m.create()
+    m.apply({pids: {limit: 5}, devices: []})
+    assert.equal(filters.length, 0, 'no rules: nothing to attach, as v1 writes nothing')
+    m.apply({devices: [{allow: false}]})
+    m.apply({devices: [{allow: true}]})
+    assert.deepEqual(filters.map((f) => f.fresh), [true, false], 'after a first program, the cgroup is no longer fresh')
+    const saved: FilterCall[] = []
+    const again = new V2Manager('', {id: 'c1', verb: 'update', dir: m.dir, root,
+      deviceFilter: (dir, rules, opts) => void saved.push({dir, rules, fresh: opts.fresh})})
+    again.apply({devices: [{allow: true, type: 'c', major: 1, minor: 3}]})
+    assert.deepEqual(saved, [{dir: m.dir, rules: [{allow: true, type: 'c', major: 1, minor: 3}], fresh: false}])
+
+    const refuse: DeviceFilterFn = () => {
+      throw new StepFailed('BPF_PROG_LOAD failed', {id: 'c1', step: 'apply cgroup device rules', errno: 'EPERM'})
+    }
+    const rootful = new V2Manager('', {id: 'c1', verb: 'create', dir: m.dir, root, deviceFilter: refuse})
+    assert.throws(() => rootful.apply({devices: [{allow: false}]}), /apply cgroup device rules: BPF_PROG_LOAD failed: EPERM/)
+    const rootless = new V2Manager('', {id: 'c1', verb: 'create', dir: m.dir, root, deviceFilter: refuse, rootless: true})
+    rootless.apply({devices: [{allow: false}], pids: {limit: 7}}) // runc: device errors are expected rootless
+    assert.equal(read(m.dir, 'pids.max'), '7')
   })
 
   it('reads stats', () => {
