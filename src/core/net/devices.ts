@@ -7,7 +7,7 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import {OcirtError} from '../errors'
 import type {LinuxNetDevice} from '../spec/types'
-import {RtnlSocket} from '../sys/netlink'
+import {RtnlSocket} from './socket'
 import {addAddressRequest, dumpAddressesRequest, dumpLinksRequest, IFF_UP, isKept, moveLinkRequest, parseAddress,
   parseLink, setUpRequest, type Address, type Link} from './rtnl'
 
