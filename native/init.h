@@ -70,6 +70,10 @@ void caps_set_identity(const struct plan *p);
 void seccomp_set_no_new_privs(const struct plan *p);
 void seccomp_load(const struct plan *p);
 
+/* sched.c */
+void sched_initial_affinity(const struct plan *p);
+void sched_apply(const struct plan *p);
+
 /* hooks.c */
 void hooks_run_start(const struct plan *p, const unsigned char *state, uint32_t state_len);
 

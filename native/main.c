@@ -29,7 +29,8 @@
  *                                                                          ROOT_READONLY; terminal
  *  ◄───────────────────────────────────────────────── CONSOLE(u32 fd)  (terminal, no console socket)
  *  ACK ──────────────────────────────────────────────────────────────────► personality; umask; cwd; fds
- *                                                                          from 3+n CLOEXEC; [seccomp when
+ *                                                                          from 3+n CLOEXEC; [final CPU affinity;
+ *                                                                          scheduler; I/O priority]; [seccomp when
  *                                                                          no no_new_privs]; ids and caps;
  *                                                                          [no_new_privs; seccomp]
  *  ◄───────────────────────────────────────────────── SECCOMP_FD(u32 fd)  (NEW_LISTENER filter only)
@@ -154,6 +155,7 @@ static _Noreturn void stage1(int fifo, int console_socket)
   apply_process_settings();
   exec_chdir(&plan, 0);
   exec_mark_cloexec(&plan);
+  sched_apply(&plan);
   set_identity_and_seccomp();
   exec_chdir(&plan, 1);
   const char *path = exec_lookup(&plan);
@@ -188,6 +190,7 @@ static _Noreturn void run_plan(void)
    * setns), then the rlimits (inherited by the clone), the fifo and console socket on host paths, and only
    * then the namespace joins, after which host paths may be out of reach. */
 
+  sched_initial_affinity(&plan);
   ns_join_cgroups(&plan);
   ns_set_rlimits(&plan);
   ns_write_oom_score_adj(&plan);

@@ -53,6 +53,10 @@ static const struct attr_spec { const char *name, *fields; } specs[] = {
   [ATTR_PERSONALITY] = {"PERSONALITY", "u:value"},
   [ATTR_CGROUP_PROCS] = {"CGROUP_PROCS", "s:value"},
   [ATTR_CGROUP_LEAVE] = {"CGROUP_LEAVE", "s:value"},
+  [ATTR_IOPRIO] = {"IOPRIO", "u:value"},
+  [ATTR_SCHED] = {"SCHED", "u:policy u:nice u:priority U:flags U:runtime U:deadline U:period"},
+  [ATTR_CPU_AFFINITY_INITIAL] = {"CPU_AFFINITY_INITIAL", "x:mask"},
+  [ATTR_CPU_AFFINITY_FINAL] = {"CPU_AFFINITY_FINAL", "x:mask"},
 };
 
 static char error_text[160];
@@ -229,6 +233,17 @@ static const char *store(struct plan *p, enum plan_attr attr, const struct plan_
   case ATTR_ENV:
     if (p->n_env == PLAN_MAX_ENV) return plan_error(attr, "too many");
     p->envp[p->n_env++] = (char *)s;
+    break;
+  case ATTR_IOPRIO: p->ioprio = u; break;
+  case ATTR_SCHED:
+    p->sched_policy = u, p->sched_nice = (int32_t)(uint32_t)f[1].num, p->sched_priority = (uint32_t)f[2].num;
+    p->sched_flags = f[3].num, p->sched_runtime = f[4].num, p->sched_deadline = f[5].num, p->sched_period = f[6].num;
+    break;
+  case ATTR_CPU_AFFINITY_INITIAL:
+  case ATTR_CPU_AFFINITY_FINAL:
+    if (!f[0].len || f[0].len % 8 || f[0].len > PLAN_MAX_CPU_MASK) return plan_error(attr, "mask is not 8 to 1024 bytes in 8-byte words");
+    if (attr == ATTR_CPU_AFFINITY_INITIAL) p->affinity_initial = f[0].bytes, p->affinity_initial_len = f[0].len;
+    else p->affinity_final = f[0].bytes, p->affinity_final_len = f[0].len;
     break;
   case ATTR_SYNC_FD:
   case ATTR_FIFO_FD:

@@ -59,6 +59,12 @@ enum plan_attr {
                                 joins namespaces and clones, so the container starts inside its cgroups */
   ATTR_CGROUP_LEAVE = 42,    /* repeated: STR path of a cgroup.procs file a foreground stage0 moves back to after
                                 the clone, so only the container's own processes stay in its cgroups */
+  ATTR_IOPRIO = 43,          /* U32: ioprio_set(IOPRIO_WHO_PROCESS, 0, value) in stage1 before the identity change */
+  ATTR_SCHED = 44,           /* U32 policy, U32 nice (int32), U32 priority, U64 flags, U64 runtime, U64 deadline,
+                                U64 period: sched_setattr(0) in stage1 before the identity change */
+  ATTR_CPU_AFFINITY_INITIAL = 45, /* raw cpu_set_t bytes (a multiple of 8, at most PLAN_MAX_CPU_MASK): stage0's
+                                sched_setaffinity before it joins the cgroups (exec) */
+  ATTR_CPU_AFFINITY_FINAL = 46,   /* raw cpu_set_t bytes: stage1's sched_setaffinity before the identity change */
 };
 
 enum plan_mode {
@@ -85,6 +91,7 @@ enum plan_mode {
 #define PLAN_MAX_HOOKS 64
 #define PLAN_MAX_GIDS 65536     /* NGROUPS_MAX */
 #define PLAN_MAX_CGROUPS 32
+#define PLAN_MAX_CPU_MASK 1024 /* bytes: 8192 CPUs */
 
 struct plan_ns_join { uint32_t nstype; const char *path; };
 struct plan_rlimit { uint32_t resource; uint64_t soft, hard; };
@@ -116,6 +123,11 @@ struct plan {
   const unsigned char *gids;  /* n_gids little-endian u32, possibly unaligned */
   const void *seccomp_bpf;    /* struct sock_filter[seccomp_len], possibly unaligned */
   uint32_t n_gids, seccomp_flags, seccomp_len;
+  uint32_t ioprio, sched_policy, sched_priority;
+  int32_t sched_nice;
+  uint64_t sched_flags, sched_runtime, sched_deadline, sched_period;
+  const unsigned char *affinity_initial, *affinity_final; /* possibly unaligned */
+  uint32_t affinity_initial_len, affinity_final_len;
 
   uint32_t n_ns_joins, n_rlimits, n_mounts, n_devices, n_symlinks, n_masks, n_readonly, n_sysctls;
   uint32_t n_args, n_env, n_hooks, n_cgroup_procs, n_cgroup_leave;

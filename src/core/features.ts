@@ -1,4 +1,4 @@
-// `ocirt features`: what this runtime supports, in runc 1.1's JSON shape and key order, assembled from the
+// `ocirt features`: what this runtime supports, in runc 1.1's JSON shape and key order (plus runc 1.3's netDevices), assembled from the
 // tables the code itself uses (namespaces, capabilities, mount options, hooks) so it cannot drift from them.
 import {namespaceTypes} from './namespaces'
 import {capNames} from './process/capabilities'
@@ -27,6 +27,7 @@ export const RUNTIME_SUPPORT = {
   selinux: false,
   intelRdt: false,
   seccomp: true,
+  netDevices: true,
   cgroup: {v1: true, v2: true, systemd: false, systemdUser: false},
 } as const
 
@@ -42,6 +43,8 @@ export interface Features {
     seccomp: {enabled: boolean; actions: string[]; operators: string[]; archs: string[]; knownFlags: string[]; supportedFlags: string[]}
     apparmor: {enabled: boolean}
     selinux: {enabled: boolean}
+    /** OCI 1.2 (runc 1.3): linux.netDevices is applied (src/core/net/devices.ts) */
+    netDevices: {enabled: boolean}
   }
   annotations: Record<string, string>
 }
@@ -68,6 +71,7 @@ export function features(opts: {annotations?: Record<string, string>} = {}): Fea
       },
       apparmor: {enabled: RUNTIME_SUPPORT.apparmor},
       selinux: {enabled: RUNTIME_SUPPORT.selinux},
+      netDevices: {enabled: RUNTIME_SUPPORT.netDevices},
     },
     annotations: {'ocirt.version': version(), ...opts.annotations},
   }

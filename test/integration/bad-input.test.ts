@@ -58,6 +58,30 @@ const CASES: Case[] = [
     expect: 'mounts[6].destination /escape/sub escapes the rootfs through the symlink /escape -> ../../../../etc',
   },
   {
+    name: 'an unknown I/O priority class', edit: (s) => void (s.process!.ioPriority = {class: 'IOPRIO_CLASS_FAST', priority: 1}),
+    expect: 'process.ioPriority.class: unknown class "IOPRIO_CLASS_FAST"',
+  },
+  {
+    name: 'a nice value out of range', edit: (s) => void (s.process!.scheduler = {policy: 'SCHED_BATCH', nice: 20}),
+    expect: 'process.scheduler.nice: must be an integer from -20 to 19',
+  },
+  {
+    name: 'a malformed CPU list', edit: (s) => void (s.process!.execCPUAffinity = {initial: '0-', final: '1'}),
+    expect: 'process.execCPUAffinity.initial: invalid CPU list "0-"',
+  },
+  {
+    name: 'a network device the host does not have', edit: (s) => void (s.linux!.netDevices = {'oc-procx-none': {name: 'eth1'}}),
+    expect: 'linux.netDevices["oc-procx-none"]: the host has no network device "oc-procx-none"',
+  },
+  {
+    name: 'network devices without a network namespace',
+    edit: (s) => {
+      s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== 'network')
+      s.linux!.netDevices = {lo: {name: 'lo2'}}
+    },
+    expect: 'linux.netDevices: network devices can only be moved into a network namespace of the container\'s own',
+  },
+  {
     name: 'a failing prestart hook', edit: (s) => void (s.hooks = {prestart: [{path: '/bin/sh', args: ['sh', '-c', 'echo no way >&2; exit 3']}]}),
     expect: 'prestart hook #0 (/bin/sh): exit status 3: no way',
   },

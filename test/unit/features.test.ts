@@ -26,10 +26,14 @@ test('every table entry appears: capabilities, namespaces, mount options, hooks'
   assert.deepEqual(f.hooks, [...HOOK_NAMES])
 })
 
-/** runc 1.1's shape: without the seccomp flag lists (features.md of spec 1.1; runc 1.2 has them too). */
+/**
+ * runc 1.1's shape: without the seccomp flag lists (features.md of spec 1.1; runc 1.2 has them too) and without
+ * linux.netDevices (spec 1.2, runc 1.3).
+ */
 function withoutSeccompFlags(f: Record<string, any>): Record<string, any> {
   const {knownFlags: _k, supportedFlags: _s, ...seccomp} = f.linux.seccomp
-  return {...f, linux: {...f.linux, seccomp}}
+  const {netDevices: _n, ...linux} = f.linux
+  return {...f, linux: {...linux, seccomp}}
 }
 
 test('same keys, nesting, value types and key order as runc features (annotations and seccomp flags aside)', {skip: noRunc}, () => {
@@ -62,6 +66,12 @@ test('same vocabulary as runc where ocirt does the same', {skip: noRunc}, () => 
   // runc 1.1 lacks the time namespace; everything else matches
   assert.deepEqual(ours.linux.namespaces.filter((n) => n !== 'time'), runc.linux.namespaces)
   assert.deepEqual(ours.mountOptions, runc.mountOptions)
+})
+
+test('linux.netDevices is advertised, last in linux as runc 1.3 prints it (features-linux.md)', () => {
+  const f = features()
+  assert.deepEqual(f.linux.netDevices, {enabled: true})
+  assert.equal(Object.keys(f.linux).at(-1), 'netDevices')
 })
 
 test('annotations carry the version and accept additions', () => {

@@ -2,6 +2,7 @@
 import type {Process} from '../spec/types'
 import {NAMESPACES, type NamespaceType} from '../namespaces'
 import {processPlan} from './process-plan'
+import {affinityMasks} from '../process/sched'
 import {cgroupLeaveFiles, cgroupProcsFiles} from './build-plan'
 import type {InitPlan} from './plan'
 
@@ -48,5 +49,7 @@ export function buildExecPlan(input: ExecPlanInput): InitPlan {
     startHooks: [],
     ...proc,
     caps: input.keepIdentity ? undefined : proc.caps,
+    // the spec gives execCPUAffinity to processes joining the container, never to its init
+    cpuAffinity: input.process.execCPUAffinity ? affinityMasks(input.process.execCPUAffinity) : undefined,
   }
 }

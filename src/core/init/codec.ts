@@ -43,6 +43,10 @@ export const ATTR = {
   PERSONALITY: 38,
   CGROUP_PROCS: 41,
   CGROUP_LEAVE: 42,
+  IOPRIO: 43,
+  SCHED: 44,
+  CPU_AFFINITY_INITIAL: 45,
+  CPU_AFFINITY_FINAL: 46,
 } as const
 
 export const PLAN_MODE = {INIT: 1, EXEC: 2} as const
@@ -149,5 +153,13 @@ export function encodePlan(plan: InitPlan): Buffer {
   }
   if (!plan.setgroupsAllowed) w.add(ATTR.SETGROUPS_ALLOWED, u32(0))
   if (plan.personality !== undefined) w.add(ATTR.PERSONALITY, u32(plan.personality))
+  if (plan.ioprio !== undefined) w.add(ATTR.IOPRIO, u32(plan.ioprio))
+  if (plan.sched) {
+    const s = plan.sched
+    // nice is signed: the helper reads the u32 back as int32
+    w.add(ATTR.SCHED, u32(s.policy), u32(s.nice), u32(s.priority), u64(s.flags), u64(s.runtime), u64(s.deadline), u64(s.period))
+  }
+  if (plan.cpuAffinity?.initial) w.add(ATTR.CPU_AFFINITY_INITIAL, {bytes: plan.cpuAffinity.initial})
+  if (plan.cpuAffinity?.final) w.add(ATTR.CPU_AFFINITY_FINAL, {bytes: plan.cpuAffinity.final})
   return w.finish()
 }

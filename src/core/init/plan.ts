@@ -1,5 +1,6 @@
 // The init plan: every decision the C helper carries out, as plain data. Built by pure functions
 // (buildInitPlan in build-plan.ts, buildExecPlan in build-exec-plan.ts) and encoded by codec.ts.
+import type {SchedAttr} from '../process/sched'
 
 export interface NsJoin {
   /** CLONE_NEW* value of the namespace type */
@@ -103,4 +104,11 @@ export interface InitPlan {
   /** false inside a user namespace whose setgroups is denied (rootless): the helper skips setgroups */
   setgroupsAllowed: boolean
   personality?: number
+  /** ioprio_set(IOPRIO_WHO_PROCESS, 0, value) just before the identity change (process.ioPriority) */
+  ioprio?: number
+  /** sched_setattr(0, attr) just before the identity change (process.scheduler) */
+  sched?: SchedAttr
+  /** exec only (process.execCPUAffinity): sched_setaffinity masks (cpu_set_t bytes), before the cgroup join and
+   * before execve */
+  cpuAffinity?: {initial?: Buffer; final?: Buffer}
 }

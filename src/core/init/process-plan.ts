@@ -1,15 +1,16 @@
 // The process half of a plan (shared by create and exec): argv, env, cwd, user and groups, capabilities,
-// rlimits, terminal, no_new_privs. HOME comes from the rootfs's /etc/passwd when the env lacks it, as runc does.
+// rlimits, terminal, no_new_privs, I/O priority and scheduler. HOME comes from the rootfs's /etc/passwd when the env lacks it, as runc does.
 import * as fs from 'node:fs'
 import type {Process} from '../spec/types'
 import {InvalidInput} from '../errors'
 import {capMask} from '../process/capabilities'
 import {resolveInRoot} from '../mounts/resolve'
 import {toRlimits} from '../process/rlimits'
+import {ioprioValue, schedAttr} from '../process/sched'
 import type {CapSets, InitPlan} from './plan'
 
 type ProcessFields = Pick<InitPlan, 'args' | 'env' | 'cwd' | 'uid' | 'gid' | 'additionalGids' | 'umask' | 'caps' |
-  'noNewPrivileges' | 'rlimits' | 'oomScoreAdj' | 'terminal' | 'consoleSize' | 'setgroupsAllowed'>
+  'noNewPrivileges' | 'rlimits' | 'oomScoreAdj' | 'terminal' | 'consoleSize' | 'setgroupsAllowed' | 'ioprio' | 'sched'>
 
 export function processPlan(p: Process, opts: {rootfs?: string; ctx: {verb: string; id: string}; rootless: boolean; userns: boolean}): ProcessFields {
   if (!p.args || p.args.length === 0) throw new InvalidInput('process.args: must not be empty', opts.ctx)
@@ -36,6 +37,8 @@ export function processPlan(p: Process, opts: {rootfs?: string; ctx: {verb: stri
     consoleSize: p.consoleSize ? {rows: p.consoleSize.height, cols: p.consoleSize.width} : undefined,
     // a rootless user namespace is made with setgroups denied (the only way to map our own gid)
     setgroupsAllowed: !(opts.rootless && opts.userns),
+    ioprio: p.ioPriority ? ioprioValue(p.ioPriority) : undefined,
+    sched: p.scheduler ? schedAttr(p.scheduler) : undefined,
   }
 }
 

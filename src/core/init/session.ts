@@ -4,6 +4,7 @@ import {spawn, type ChildProcess, type StdioOptions} from 'node:child_process'
 import * as os from 'node:os'
 import type {Duplex} from 'node:stream'
 import {OcirtError} from '../errors'
+import {debug, warn} from '../log'
 import {initBinary} from './binary'
 import {cstrings, decodeError, encodeFrame, FRAME, FrameReader, LOG_LEVEL, type Frame} from './protocol'
 
@@ -127,7 +128,10 @@ export class InitSession {
   private log(payload: Buffer): void {
     const level = payload.length >= 4 ? payload.readUInt32LE(0) : LOG_LEVEL.INFO
     const [text = ''] = cstrings(payload, 4)
-    this.opts.onLog?.(level, text)
+    if (this.opts.onLog) return this.opts.onLog(level, text)
+    // by default the helper's lines join ocirt's own log (debug lines only with --debug)
+    if (level <= LOG_LEVEL.WARN) warn(`${this.opts.verb} ${this.opts.id}: init helper: ${text}`)
+    else debug(`${this.opts.verb} ${this.opts.id}: init helper: ${text}`)
   }
 
   private finish(): void {

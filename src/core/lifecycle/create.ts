@@ -124,6 +124,14 @@ export async function create(rt: Runtime, opts: CreateOptions): Promise<Created>
     if (spec.linux?.namespaces?.some((n) => n.type === 'user' && !n.path)) {
       writeIdMaps(pid, spec.linux.uidMappings ?? [], spec.linux.gidMappings ?? [], {rootless: rootlessIds(rt), ctx})
     }
+    const netDevices = spec.linux?.netDevices
+    if (netDevices && Object.keys(netDevices).length > 0) {
+      // the container's network namespace exists now (new: the clone's; joined: its path); GO has not been sent
+      const {moveNetDevices} = require('../net/devices') as typeof import('../net/devices')
+      const netns = spec.linux?.namespaces?.find((n) => n.type === 'network')?.path || `/proc/${pid}/ns/net`
+      const giveBack = step(ctx, 'move network devices', () => moveNetDevices(netDevices, netns, ctx))
+      undo.push('return network devices to the host', giveBack) // before the process (and a new netns) dies
+    }
     debug(`create ${id}: container process ${pid} cloned`)
     const facts = newFacts(rt, {id, pid, bundle, rootfs, spec, cgroup, cgroupPath})
     saveFacts(rt, facts) // from here on, `delete --force` can find and remove what an interrupted create left

@@ -29,7 +29,8 @@ export interface ProcessFlags {
   processLabel?: string
 }
 
-/** process.json as given to --process; what it leaves out (capabilities, rlimits) is the container's. */
+/** process.json as given to --process; what it leaves out (capabilities, rlimits, ioPriority, scheduler,
+ * execCPUAffinity) is the container's. */
 export function processFromFile(file: string, spec: Spec, ctx: Ctx): Process {
   let p: Process
   try {
@@ -44,6 +45,10 @@ export function processFromFile(file: string, spec: Spec, ctx: Ctx): Process {
   const inherited: Partial<Process> = {}
   if (p.capabilities === undefined && spec.process?.capabilities) inherited.capabilities = spec.process.capabilities
   if (p.rlimits === undefined && spec.process?.rlimits) inherited.rlimits = spec.process.rlimits
+  // runc 1.2: the container's settings, unless the process brings its own
+  for (const k of ['ioPriority', 'scheduler', 'execCPUAffinity'] as const) {
+    if (p[k] === undefined && spec.process?.[k]) (inherited as Record<string, unknown>)[k] = spec.process[k]
+  }
   return checked({...p, ...inherited}, spec, {...ctx, step: `validate process ${file}`})
 }
 

@@ -77,3 +77,8 @@ export function isOwnNamespace(check: NsPathCheck, nsFile: string): boolean {
     return false
   }
 }
+
+/** Whether the host (our network namespace) has an interface of this name. */
+export function hostHasNetDevice(name: string): boolean {
+  return fs.existsSync(`/sys/class/net/${name}`)
+}

@@ -163,6 +163,13 @@ export interface Linux {
   /** clock name ("monotonic", "boottime") → offset; needs a new time namespace */
   timeOffsets?: Record<string, LinuxTimeOffset>
   memoryPolicy?: LinuxMemoryPolicy
+  /** host interface name → how it appears in the container's network namespace */
+  netDevices?: Record<string, LinuxNetDevice>
+}
+
+export interface LinuxNetDevice {
+  /** the name inside the container (a trailing "%d" lets the kernel pick a free number); default: the host name */
+  name?: string
 }
 
 export interface LinuxNamespace {

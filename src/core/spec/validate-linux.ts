@@ -7,6 +7,7 @@ import {RUNTIME_SUPPORT, SECCOMP_ACTIONS, SECCOMP_ARCHS, SECCOMP_FLAGS, SECCOMP_
 import {checkNsPath, HOST_PROBES, isOwnNamespace, type HostSupport, type NsPathCheck} from './host'
 import {isObject, lsm, stringArray, uint, type Report} from './check'
 import type {Spec} from './types'
+import {checkNetDevices} from './validate-netdev'
 
 interface NsEntry {
   index: number
@@ -42,6 +43,10 @@ export function checkLinux(spec: Spec, opts: {rootless: boolean; host: HostSuppo
   if (linux.seccomp !== undefined) checkSeccomp(linux.seccomp, report)
   if (linux.devices !== undefined) checkDevices(linux.devices, report)
   if (linux.timeOffsets !== undefined) checkTimeOffsets(linux.timeOffsets, ns, report)
+  if (linux.netDevices !== undefined) {
+    const net = ns.get('network')
+    checkNetDevices(linux.netDevices, {netns: !net ? 'none' : net.path ? 'joined' : 'new', hostNetns: !!net?.check && isOwnNamespace(net.check, 'net'), rootless: opts.rootless}, report)
+  }
   if (linux.personality !== undefined) {
     const domain = isObject(linux.personality) ? linux.personality.domain : undefined
     if (domain !== 'LINUX' && domain !== 'LINUX32') report('linux.personality.domain', `unknown domain ${JSON.stringify(domain)} (LINUX or LINUX32)`)

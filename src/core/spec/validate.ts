@@ -9,6 +9,7 @@ import {scanMountOptions, unsupportedReason} from '../mounts/options'
 import {RUNTIME_SUPPORT} from '../features'
 import {hostSupport, HOST_PROBES, type HostSupport} from './host'
 import {checkLinux} from './validate-linux'
+import {checkCPUAffinity, checkIOPriority, checkScheduler} from '../process/sched'
 import {isObject, lsm, stringArray, uint, type Report} from './check'
 import {HOOK_NAMES, type Spec} from './types'
 
@@ -94,6 +95,9 @@ function checkProcess(spec: Spec, opts: ValidateOptions, host: HostSupport, repo
   if (p.oomScoreAdj !== undefined && !(Number.isInteger(p.oomScoreAdj) && Math.abs(p.oomScoreAdj as number) <= 1000)) {
     report('process.oomScoreAdj', 'must be an integer from -1000 to 1000')
   }
+  if (p.ioPriority !== undefined) checkIOPriority(p.ioPriority, report)
+  if (p.scheduler !== undefined) checkScheduler(p.scheduler, report)
+  if (p.execCPUAffinity !== undefined) checkCPUAffinity(p.execCPUAffinity, report)
   if (p.apparmorProfile) lsm('process.apparmorProfile', 'AppArmor', host.apparmor, HOST_PROBES.apparmor, RUNTIME_SUPPORT.apparmor, report)
   if (p.selinuxLabel) lsm('process.selinuxLabel', 'SELinux', host.selinux, HOST_PROBES.selinux, RUNTIME_SUPPORT.selinux, report)
 }
