@@ -44,3 +44,28 @@ export function memoryBytes(cgroup: {version: 'v1' | 'v2'; paths: Record<string,
     return 0
   }
 }
+
+/**
+ * The container's mount points inside /proc and /sys (masked and read-only paths: /proc/kcore, /proc/sysrq-trigger,
+ * /sys/firmware, ...). Which of these exist depends on the kernel, and CRIU can only restore a mount whose mount point
+ * exists, so the target's agent checks them before the freeze (a restore failing on one would roll back after it).
+ */
+export function kernelMountPoints(mountinfo: string): string[] {
+  const points = new Set<string>()
+  for (const line of mountinfo.split('\n')) {
+    const point = line.split(' ')[4]
+    if (!point) continue
+    const p = point.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)))
+    if (/^\/(proc|sys)\/./.test(p) && !p.startsWith('/sys/fs/cgroup')) points.add(p)
+  }
+  return [...points].sort()
+}
+
+/** kernelMountPoints of a running container's init. */
+export function containerKernelMountPoints(pid: number): string[] {
+  try {
+    return kernelMountPoints(fs.readFileSync(`/proc/${pid}/mountinfo`, 'utf8'))
+  } catch {
+    return []
+  }
+}

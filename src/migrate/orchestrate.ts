@@ -17,7 +17,7 @@ import {loadConfig} from '../core/state/store'
 import {pause, resume} from '../core/lifecycle/pause'
 import {deleteContainer} from '../core/lifecycle/delete'
 import {debug} from '../core/log'
-import {memoryBytes, requireMovable} from './movable'
+import {containerKernelMountPoints, memoryBytes, requireMovable} from './movable'
 import {AgentClient, AgentGone} from './agent/client'
 import {AGENT_LEASE_MS} from './agent/protocol'
 import {hostFacts} from './agent/facts'
@@ -165,6 +165,7 @@ class Migration {
     const prep = await this.guard(agent.request('prepare', {
       id: this.targetId, bundleDir: remoteBundle, cgroupsPath: plan.config.linux?.cgroupsPath,
       bundleBytes: sizeOf(plan.items), imageBytes: memoryBytes(facts.cgroup), requiredPaths: plan.requiredPaths,
+      kernelPaths: containerKernelMountPoints(facts.pid),
       consoleSocket: o.consoleSocket,
     }))
     if (plan.requiredPaths.length) this.summary.notes.push(`not copied, present on the target: ${plan.requiredPaths.join(', ')}`)

@@ -102,7 +102,7 @@ test('commit keeps the bundle and drops the staging directory', async (t) => {
   assert.deepEqual(staged(a), [])
 })
 
-test('prepare refuses, naming the reason, and makes nothing: taken id, bundle with a config, missing bind source, busy cgroup, no room', async (t) => {
+test('prepare refuses, naming the reason, and makes nothing: taken id, bundle with a config, missing bind source, a /proc path this kernel lacks, busy cgroup, no room', async (t) => {
   if (!requires(t, 'root', 'ocirt')) return
   const c = cleanupFor(t)
   const a = startAgent(c)
@@ -114,6 +114,9 @@ test('prepare refuses, naming the reason, and makes nothing: taken id, bundle wi
   fs.writeFileSync(path.join(withConfig, 'config.json'), '{}')
   await assert.rejects(a.client.request('prepare', prepareReq(a, {bundleDir: withConfig})), /already holds a config\.json/)
   await assert.rejects(a.client.request('prepare', prepareReq(a, {requiredPaths: ['/nonexistent/ocirt-volume']})), /\/nonexistent\/ocirt-volume .* does not exist on the target/)
+  // a kernel without /proc/sysrq-trigger (this one, and other VM kernels) cannot take a container that has a mount there
+  await assert.rejects(a.client.request('prepare', prepareReq(a, {kernelPaths: ['/proc/cpuinfo', '/proc/ocirt-no-such-kernel-file']})),
+    /the target's kernel lacks \/proc\/ocirt-no-such-kernel-file, where the container has mounts/)
   await assert.rejects(a.client.request('prepare', prepareReq(a, {bundleBytes: 2 ** 60})), /not enough room for the bundle on the target/)
 
   const cg = `ocirt-test-agent-${process.pid}`

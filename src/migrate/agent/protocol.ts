@@ -18,6 +18,8 @@ export interface PrepareRequest {
   imageBytes: number
   /** absolute paths that must exist on the target (bind-mount sources outside the bundle) */
   requiredPaths: string[]
+  /** the container's mount points in /proc and /sys: the target's kernel must have them too (CRIU remounts them) */
+  kernelPaths?: string[]
   /** a container with a terminal: the unix socket that will take its new pty master must be listening */
   consoleSocket?: string
 }

@@ -102,6 +102,10 @@ export class MigrationAgent {
     if (fs.existsSync(path.join(bundle, 'config.json'))) throw new OcirtError(`the target bundle ${bundle} already holds a config.json`, ctx)
     // the rollback removes the bundle directory it made; it cannot tell what it unpacked into one that held files
     if (fs.existsSync(bundle) && fs.readdirSync(bundle).length) throw new OcirtError(`the target bundle directory ${bundle} is not empty`, ctx)
+    const lacking = (p.kernelPaths ?? []).filter((k) => !fs.existsSync(k))
+    if (lacking.length) {
+      throw new OcirtError(`the target's kernel lacks ${lacking.join(', ')}, where the container has mounts (masked or read-only paths): CRIU could not restore them there`, ctx)
+    }
     for (const req of p.requiredPaths) {
       if (!fs.existsSync(req)) throw new OcirtError(`${req} (a bind mount's source outside the bundle) does not exist on the target`, ctx)
     }
