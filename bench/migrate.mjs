@@ -12,8 +12,10 @@
 //   stall      the largest gap between the target's lines after its first one, minus the 10 ms tick, over the
 //              command's post-resume part and 1 s after it; and how many of those gaps exceed 50 ms
 //   total      wall time of the command(s);  bytes  ocirt: its --json summary; runc: images + bundle + data file
+//   wire       bytes that crossed the veth pair during the move, both ways (SSH/TLS framing included): the only
+//              count that sees pages sent straight over CRIU's TLS, which ocirt's summary cannot count
 // A run whose counts do not go on +1 across the move, or whose pattern broke, is reported as failed, not as a number.
-// Link time = bytes / the link's throughput (BENCH_LINK_MIB of /dev/zero through OpenSSH to `cat >/dev/null` on B).
+// Link time = wire bytes / the link's throughput (BENCH_LINK_MIB of /dev/zero through OpenSSH to `cat >/dev/null` on B).
 // Needs root, runc, CRIU, sshd, a built tree (npm run build) and the fixtures (scripts/setup.sh).
 //   BENCH_RUNS=3 BENCH_SIZES=64,256,1024 BENCH_CASES=ocirt-auto,ocirt-stop-copy,runc node bench/migrate.mjs [--json FILE]
 import {spawn, spawnSync} from 'node:child_process'
@@ -241,13 +243,15 @@ async function main() {
           await sleep(1000) // a steady state: ticking and dirtying
           const rec = {mib, case: kase, round, loadavg: loadavg()}
           const t0 = Date.now()
+          const wire0 = vethBytes(pair.vethA)
           try {
             if (isRunc) Object.assign(rec, await runcMove({id, mib, srcBundle, dstBundle, cgB, A, B, ssh, work}))
             else Object.assign(rec, await ocirtMove({id, srcBundle, dstBundle, cgB, A, B, pair, stopCopy: kase === 'ocirt-stop-copy'}))
             const t1 = Date.now()
+            rec.wireBytes = vethBytes(pair.vethA) - wire0
             await sleep(SETTLE_MS + 200)
             Object.assign(rec, analyse(srcFile, path.join(dstBundle, 'data', 'file'), t0, t1))
-            rec.linkMs = (rec.bytes / (link.mibPerS * 1048576)) * 1000
+            rec.linkMs = (rec.wireBytes / (link.mibPerS * 1048576)) * 1000
             rec.totalOverLink = rec.totalMs / rec.linkMs
             rec.ok = rec.problems.length === 0
           } catch (e) {
@@ -257,7 +261,7 @@ async function main() {
           results.push(rec)
           if (process.env.BENCH_PROGRESS) fs.appendFileSync(process.env.BENCH_PROGRESS, JSON.stringify(rec) + '\n')
           console.log(rec.ok
-            ? `${mib} MiB ${kase} #${round + 1}: downtime ${rec.downtimeMs} ms, total ${rec.totalMs.toFixed(0)} ms, ${(rec.bytes / 1048576).toFixed(1)} MiB (link ${rec.linkMs.toFixed(0)} ms), stall ${rec.stallMs} ms, ${rec.stallsOver50} > ${STALL_MS} ms  [load ${rec.loadavg.join(' ')}]`
+            ? `${mib} MiB ${kase} #${round + 1}: downtime ${rec.downtimeMs} ms, total ${rec.totalMs.toFixed(0)} ms, ${(rec.bytes / 1048576).toFixed(1)} MiB counted, ${(rec.wireBytes / 1048576).toFixed(1)} MiB on the wire (link ${rec.linkMs.toFixed(0)} ms), stall ${rec.stallMs} ms, ${rec.stallsOver50} > ${STALL_MS} ms  [load ${rec.loadavg.join(' ')}]`
             : `${mib} MiB ${kase} #${round + 1}: FAILED: ${rec.problems.join('; ')}`)
           spawnSync(rtA[0], [...rtA.slice(1), 'delete', '-f', id], {stdio: 'ignore'})
           spawnSync(rtB[0], [...rtB.slice(1), 'delete', '-f', id], {stdio: 'ignore'})
@@ -320,6 +324,12 @@ async function runcMove({id, srcBundle, dstBundle, cgB, A, B, ssh, work}) {
     steps: {bundleMs: sync.ms, checkpointMs: ck.ms, transferRestoreMs: mv.ms}}
 }
 
+/** Bytes sent and received by a network interface of this namespace so far. */
+function vethBytes(dev) {
+  const read = (k) => Number(fs.readFileSync(`/sys/class/net/${dev}/statistics/${k}_bytes`, 'utf8'))
+  return read('tx') + read('rx')
+}
+
 function report(results, link, loads) {
   const groups = []
   for (const mib of sizes) {
@@ -328,19 +338,19 @@ function report(results, link, loads) {
       const ok = rs.filter((r) => r.ok)
       const m = (k) => median(ok.map((r) => r[k]))
       groups.push({mib, case: kase, runs: rs.length, ok: ok.length, failures: rs.filter((r) => !r.ok).map((r) => r.problems.join('; ')),
-        downtimeMs: m('downtimeMs'), totalMs: m('totalMs'), bytes: m('bytes'), linkMs: m('linkMs'), totalOverLink: m('totalOverLink'),
+        downtimeMs: m('downtimeMs'), totalMs: m('totalMs'), bytes: m('bytes'), wireBytes: m('wireBytes'), linkMs: m('linkMs'), totalOverLink: m('totalOverLink'),
         stallMs: m('stallMs'), stallsOver50: m('stallsOver50'), maxStallMs: ok.length ? Math.max(...ok.map((r) => r.stallMs)) : NaN})
     }
   }
   const f = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '—')
   console.log(`\nmedians of ${runs} runs; link ${link.mibPerS.toFixed(0)} MiB/s (OpenSSH); load average ${loads[0].loadavg.join(' ')} at start, ${loads.at(-1).loadavg.join(' ')} at end\n`)
-  console.log('| memory | case | ok | downtime (ms) | total (ms) | MiB moved | link time (ms) | total / link | worst stall (ms) | stalls > 50 ms | downtime / runc | total / runc |')
+  console.log('| memory | case | ok | downtime (ms) | total (ms) | MiB counted | MiB on the wire | link time (ms) | total / link | worst stall (ms) | stalls > 50 ms | downtime / runc | total / runc |')
   console.log('|---|---|---|---|---|---|---|---|---|---|---|---|')
   for (const g of groups) {
     const r = groups.find((x) => x.mib === g.mib && x.case === 'runc')
     g.downtimeVsRunc = r && g.case !== 'runc' ? g.downtimeMs / r.downtimeMs : undefined
     g.totalVsRunc = r && g.case !== 'runc' ? g.totalMs / r.totalMs : undefined
-    console.log(`| ${g.mib} MiB | ${g.case} | ${g.ok}/${g.runs} | ${f(g.downtimeMs)} | ${f(g.totalMs)} | ${f(g.bytes / 1048576, 1)} | ${f(g.linkMs)} | ${f(g.totalOverLink, 2)}x | ${f(g.stallMs)} | ${f(g.stallsOver50)} | ${g.downtimeVsRunc ? f(g.downtimeVsRunc, 2) + 'x' : ''} | ${g.totalVsRunc ? f(g.totalVsRunc, 2) + 'x' : ''} |`)
+    console.log(`| ${g.mib} MiB | ${g.case} | ${g.ok}/${g.runs} | ${f(g.downtimeMs)} | ${f(g.totalMs)} | ${f(g.bytes / 1048576, 1)} | ${f(g.wireBytes / 1048576, 1)} | ${f(g.linkMs)} | ${f(g.totalOverLink, 2)}x | ${f(g.stallMs)} | ${f(g.stallsOver50)} | ${g.downtimeVsRunc ? f(g.downtimeVsRunc, 2) + 'x' : ''} | ${g.totalVsRunc ? f(g.totalVsRunc, 2) + 'x' : ''} |`)
     for (const fl of g.failures) console.log(`|  | failed: ${fl.replace(/\|/g, '/').replace(/\n/g, ' ').slice(0, 300)} |`)
   }
   const loadMax = Math.max(...loads.map((l) => l.loadavg[0]))
