@@ -30,12 +30,13 @@ export async function startProbePageServer(criu: string, files: TlsFiles, addres
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirt-tls-probe-'))
   const listenPort = o.port || (await freePort(address))
   // --status-fd: criu writes a byte once it listens; criu exits by itself after the one session
-  const child = spawn(criu, ['page-server', ...criuTlsArgs(files), ...(o.anyName ? ['--tls-no-cn-verify'] : []), '--address', address, '--port', String(listenPort),
+  // under timeout(1): if this process dies without stop() (SIGKILL), the page server still ends within a minute
+  const child = spawn('timeout', ['--kill-after=2', '60', criu, 'page-server', ...criuTlsArgs(files), ...(o.anyName ? ['--tls-no-cn-verify'] : []), '--address', address, '--port', String(listenPort),
     '-D', dir, '-o', 'page-server.log', '--status-fd', '3'], {stdio: ['ignore', 'ignore', 'ignore', 'pipe']})
   const stop = () => {
     if (child.exitCode === null && child.signalCode === null && child.pid) {
       try {
-        process.kill(child.pid, 'SIGKILL')
+        process.kill(child.pid, 'SIGTERM') // timeout(1) passes it on to criu
       } catch {
         // gone meanwhile
       }
@@ -51,7 +52,7 @@ export async function startProbePageServer(criu: string, files: TlsFiles, addres
     }
     status.once('data', () => done(''))
     child.once('error', (err) => done(`cannot run ${criu}: ${err.message}`))
-    child.once('exit', (code, sig) => done(`criu page-server exited (${code ?? sig}) before listening: ${logTail(path.join(dir, 'page-server.log'))}`))
+    child.once('exit', (code, sig) => done(code === 126 || code === 127 ? `cannot run ${criu}: not found or not executable` : `criu page-server exited (${code ?? sig}) before listening: ${logTail(path.join(dir, 'page-server.log'))}`))
   })
   status.destroy()
   if (ready) {

@@ -4,7 +4,7 @@ import {spawn, type ChildProcess, type StdioOptions} from 'node:child_process'
 import * as os from 'node:os'
 import type {Duplex} from 'node:stream'
 import {OcirtError} from '../errors'
-import {debug, warn} from '../log'
+import {debug, logLine} from '../log'
 import {initBinary} from './binary'
 import {cstrings, decodeError, encodeFrame, FRAME, FrameReader, LOG_LEVEL, type Frame} from './protocol'
 
@@ -129,9 +129,11 @@ export class InitSession {
     const level = payload.length >= 4 ? payload.readUInt32LE(0) : LOG_LEVEL.INFO
     const [text = ''] = cstrings(payload, 4)
     if (this.opts.onLog) return this.opts.onLog(level, text)
-    // by default the helper's lines join ocirt's own log (debug lines only with --debug)
-    if (level <= LOG_LEVEL.WARN) warn(`${this.opts.verb} ${this.opts.id}: init helper: ${text}`)
-    else debug(`${this.opts.verb} ${this.opts.id}: init helper: ${text}`)
+    // by default the helper's lines join ocirt's own log (debug lines only with --debug); its warnings (e.g. "no
+    // keyring support") go to --log, not to stderr, which engines relay to their users: runc prints nothing there
+    if (level <= LOG_LEVEL.WARN) {
+      if (!logLine('warning', `${this.opts.verb} ${this.opts.id}: init helper: ${text}`)) debug(`${this.opts.verb} ${this.opts.id}: init helper warning: ${text}`)
+    } else debug(`${this.opts.verb} ${this.opts.id}: init helper: ${text}`)
   }
 
   private finish(): void {

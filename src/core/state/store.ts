@@ -147,11 +147,23 @@ export function removeContainerDir(rt: Runtime, id: string): void {
  * A state directory holds a few files and the lock directory: unlink and rmdir them directly. Every delete comes
  * here, and fs.rmSync's recursive mode first loads Node's rimraf module (a few ms of a ~60 ms command).
  */
-function removeTree(dir: string): void {
-  for (const e of fs.readdirSync(dir, {withFileTypes: true})) {
+function removeTree(dir: string, top = true): void {
+  let entries: fs.Dirent[]
+  try {
+    entries = fs.readdirSync(dir, {withFileTypes: true})
+  } catch (err) {
+    if (!top && (err as NodeJS.ErrnoException).code === 'ENOENT') return
+    throw err
+  }
+  for (const e of entries) {
     const p = path.join(dir, e.name)
-    if (e.isDirectory()) removeTree(p)
-    else fs.unlinkSync(p)
+    try {
+      if (e.isDirectory()) removeTree(p, false)
+      else fs.unlinkSync(p)
+    } catch (err) {
+      // gone meanwhile (a lock waiter's temp file, an owner file): that is what we wanted
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    }
   }
   fs.rmdirSync(dir)
 }
