@@ -16,9 +16,9 @@ export interface Counter extends TestBundle {
 }
 
 /** A bundle (own rootfs copy, own cgroupsPath and --root) whose container counts into <data>/file. */
-export function counterBundle(owner: AfterHost | TestBundle['cleanup'], more: {readonly?: boolean; idPrefix?: string} = {}): Counter {
+export function counterBundle(owner: AfterHost | TestBundle['cleanup'], more: {readonly?: boolean; idPrefix?: string; mib?: number; args?: string[]} = {}): Counter {
   const b = containerBundle(owner, (spec) => {
-    spec.process!.args = [PROBE, 'counter', '/out/file', '16']
+    spec.process!.args = more.args ?? [PROBE, 'counter', '/out/file', String(more.mib ?? 16)]
     spec.mounts!.push({destination: '/out', type: 'bind', source: 'data', options: ['rbind', 'rw']})
   }, {copyRootfs: true, idPrefix: more.idPrefix ?? 'cr'}) as Counter
   if (more.readonly) b.writeSpec((s) => void (s.root!.readonly = true))

@@ -1,29 +1,18 @@
 // The e2e migration tests' world: two "hosts" (test/helpers/remote-host.ts), a counter container on one, and the
 // `ocirt migrate` command line that moves it, run from either side's network namespace.
+import {counterBundle as sharedCounterBundle, type Counter} from './counter'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import {containerBundle, type TestBundle} from './containers'
 import type {Cleanup} from './cleanup'
 import {ocirt, type OcirtResult} from './ocirt'
-import {OCIRT_BIN, PROBE} from './paths'
+import {OCIRT_BIN} from './paths'
 import type {HostPair, SshEndpoint} from './remote-host'
 
-export interface Counter extends TestBundle {
-  /** the bundle's data dir, bind-mounted at /out */
-  data: string
-  file: string
-}
+export type {Counter} from './counter'
 
 /** A bundle (own rootfs copy, cgroup and --root) whose container counts into <bundle>/data/file with MIB of pattern. */
 export function counterBundle(owner: Cleanup, mib = 16, args?: string[]): Counter {
-  const b = containerBundle(owner, (spec) => {
-    spec.process!.args = args ?? [PROBE, 'counter', '/out/file', String(mib)]
-    spec.mounts!.push({destination: '/out', type: 'bind', source: 'data', options: ['rbind', 'rw']})
-  }, {copyRootfs: true, idPrefix: 'mig'}) as Counter
-  b.data = path.join(b.dir, 'data')
-  b.file = path.join(b.data, 'file')
-  fs.mkdirSync(b.data)
-  return b
+  return sharedCounterBundle(owner, {mib, args, idPrefix: 'mig'})
 }
 
 export function counts(file: string): number[] {
