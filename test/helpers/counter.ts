@@ -28,6 +28,7 @@ export function counterBundle(owner: AfterHost | TestBundle['cleanup'], more: {r
   return b
 }
 
+/** The N of every `count=N` line in file (probe counter: "count=N"; probe memtick: "count=N ms=T"). */
 export function counts(file: string): number[] {
   let text = ''
   try {
@@ -35,7 +36,7 @@ export function counts(file: string): number[] {
   } catch {
     return []
   }
-  return [...text.matchAll(/^count=(\d+)$/gm)].map((m) => Number(m[1]))
+  return [...text.matchAll(/^count=(\d+)(?= |$)/gm)].map((m) => Number(m[1]))
 }
 
 export const last = (file: string) => counts(file).at(-1) ?? -1

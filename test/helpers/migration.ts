@@ -15,17 +15,7 @@ export function counterBundle(owner: Cleanup, mib = 16, args?: string[]): Counte
   return sharedCounterBundle(owner, {mib, args, idPrefix: 'mig'})
 }
 
-export function counts(file: string): number[] {
-  let text = ''
-  try {
-    text = fs.readFileSync(file, 'utf8')
-  } catch {
-    return []
-  }
-  return [...text.matchAll(/^count=(\d+)/gm)].map((m) => Number(m[1]))
-}
-
-export const last = (file: string) => counts(file).at(-1) ?? -1
+export {counts, last} from './counter'
 
 /** One side of a migration: where its ocirt keeps state and where bundles arriving there go. */
 export interface Side {
