@@ -1,8 +1,9 @@
 // checkpoint: dump a running container with CRIU into an image directory, with what a restore needs beside
 // the images (ocirt-checkpoint.json). Without --leave-running CRIU kills the tasks and the container is left
-// stopped, as one whose init exited: state.json (now recording the checkpoint and its image path) and the empty
-// cgroup stay until `delete`, which runs the poststop hooks; a restore under the same id takes it over
-// (restore-takeover.ts). runc destroys it instead; engines delete it right after, which works either way.
+// stopped, as one whose init exited: its poststop hooks run then (as runc runs them), and state.json (now recording
+// the checkpoint, its image path and that the hooks ran) and the empty cgroup stay until `delete`; a restore under the
+// same id takes it over (restore-takeover.ts). runc destroys it instead; engines delete it right after, which works
+// either way.
 // A failed dump leaves it running as it was: CRIU resumes the tasks it froze, and ocirt's state is unchanged.
 import * as fs from 'node:fs'
 import * as path from 'node:path'
@@ -10,7 +11,8 @@ import {InvalidInput, OcirtError, wrapSysError} from '../errors'
 import type {Runtime} from '../runtime'
 import {loadConfig, saveFacts} from '../state/store'
 import {lockContainer} from '../state/lock'
-import {loadContainer} from './container'
+import {hookState, loadContainer} from './container'
+import {runHooksWarnOnly} from '../hooks'
 import {waitInitGone} from '../state/status'
 import {dumpArgs, DUMP_LOG, type DumpOptions, type ManageCgroupsMode} from '../criu/args'
 import {CONSOLE, checkMountPoints, dumpExtMounts, dumpExternals, externalTerminal, externalMounts, externalNsArg, joinedNamespaces} from '../criu/plan'
@@ -100,11 +102,13 @@ export async function checkpoint(rt: Runtime, id: string, opts: CheckpointOption
     })
     debug(`checkpoint ${id}: images in ${dump.imagePath}`)
     if (dump.leaveRunning || dump.preDump) return
-    // CRIU killed the tasks: the container is stopped once its init is gone. Say so in its state, still under the
-    // lock, so that a restore under this id may take the stopped record over.
+    // CRIU killed the tasks: the container is stopped once its init is gone. Its poststop hooks run now (network
+    // teardown belongs to the moment the processes went, as in runc); then its state says so, still under the lock,
+    // so that a restore under this id may take the stopped record over and delete does not run the hooks again.
     await waitInitGone(facts)
+    await runHooksWarnOnly('poststop', spec.hooks?.poststop, hookState(facts, 'stopped'), {verb, id, bundle: facts.bundle})
     try {
-      saveFacts(rt, {...facts, checkpointed: {imagePath: dump.imagePath, time: new Date().toISOString()}})
+      saveFacts(rt, {...facts, checkpointed: {imagePath: dump.imagePath, time: new Date().toISOString(), poststopRan: true}})
     } catch (err) {
       // the dump itself succeeded; without the mark only a restore under the same id needs a `delete` first
       warn(`checkpoint ${id}: recording the checkpoint in the container's state: ${(err as Error).message}`)

@@ -1,7 +1,8 @@
 // delete: remove a stopped (or created) container: its processes, cgroup and state; --force kills a running
 // one first. Poststop hooks run once the processes are gone; their failures are only warnings (the spec).
-// A container stopped by a checkpoint is removed the same way, except that what its cgroup holds by now is not
-// its own: CRIU killed its tasks, so processes there belong to a restore under another id into the same cgroup.
+// A container stopped by a checkpoint is removed the same way, except that its poststop hooks ran at the checkpoint
+// already, and what its cgroup holds by now is not its own: CRIU killed its tasks, so processes there belong to a
+// restore under another id into the same cgroup.
 import {OcirtError, SENTINEL} from '../errors'
 import type {Runtime} from '../runtime'
 import {hasStateFile, loadConfig, removeContainerDir, validateId} from '../state/store'
@@ -60,7 +61,7 @@ export async function deleteLocked(rt: Runtime, loaded: Loaded, opts: DeleteOpti
     // the init is gone but it left processes behind (no pid namespace): they die with the container
     cgroup.killAll(SIGKILL)
   }
-  await runHooksWarnOnly('poststop', spec.hooks?.poststop, hookState(facts, 'stopped'), {verb, id, bundle: facts.bundle})
+  if (!facts.checkpointed?.poststopRan) await runHooksWarnOnly('poststop', spec.hooks?.poststop, hookState(facts, 'stopped'), {verb, id, bundle: facts.bundle})
   let cgroupError: unknown
   try {
     if (!keepCgroup) cgroup.destroy()

@@ -1,5 +1,6 @@
 // A restore under the id of a container that `checkpoint` (without --leave-running) left stopped takes the id
-// over: the stopped record is removed as `delete` removes it (poststop hooks, cgroup, state directory), then the
+// over: the stopped record is removed as `delete` removes it (cgroup, state directory; its poststop hooks ran at the
+// checkpoint, or run now for a record older than that), then the
 // restore reserves the id as usual. Any other container holding the id (created, running, paused, or stopped
 // without a checkpoint) keeps it, and the restore fails with runc's "already exists". The images are not touched.
 import * as fs from 'node:fs'

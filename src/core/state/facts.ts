@@ -25,9 +25,10 @@ export interface ContainerFacts {
   restored?: boolean
   /**
    * set by `ocirt checkpoint` without --leave-running once CRIU has dumped and killed the tasks: the container is
-   * stopped, and a restore under its id may take it over (restore-takeover.ts)
+   * stopped, and a restore under its id may take it over (restore-takeover.ts). poststopRan: its poststop hooks ran
+   * at the checkpoint, as runc runs them there; delete and a takeover do not run them again (older records lack it)
    */
-  checkpointed?: {imagePath: string; time: string}
+  checkpointed?: {imagePath: string; time: string; poststopRan?: boolean}
 }
 
 /** The state JSON runc prints for `state` and hands to hooks (same keys, same order). */
