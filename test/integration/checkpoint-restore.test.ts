@@ -194,13 +194,22 @@ test('--lazy-pages: the target restores before the memory has arrived and fetche
   assert.equal((await stateOf(b)).status, 'running', 'the target runs on')
 })
 
-test('a restored container is an ordinary one: pause, resume, a second checkpoint and restore, kill, delete', async (t) => {
+test('a restored container is an ordinary one: hostname, rlimits and devices kept; exec, pause, resume, a second checkpoint and restore, kill, delete', async (t) => {
   if (!requires(t, ...NEEDS)) return
   const b = counterBundle(t)
+  b.writeSpec((s) => {
+    s.hostname = 'restored-host'
+    s.process!.rlimits = [{type: 'RLIMIT_NOFILE', hard: 777, soft: 555}]
+    s.linux!.devices = [...(s.linux!.devices ?? []), {path: '/dev/ocirt-zero', type: 'c', major: 1, minor: 5, fileMode: 0o640, uid: 0, gid: 0}]
+  })
   await runCounter(b)
   assertOk(await b.ocirt(['checkpoint', '--image-path', images(b, 'one'), b.id]), 'first checkpoint')
   assertOk(await b.ocirt(['restore', '-d', '--image-path', images(b, 'one'), '--bundle', b.dir, b.id]), 'first restore')
   await waitFor('the restored counter', () => last(b.file) > 5)
+  const limits = fs.readFileSync(`/proc/${(await stateOf(b)).pid}/limits`, 'utf8')
+  assert.match(limits, /^Max open files\s+555\s+777\s+files/m, 'the restored init keeps its rlimits')
+  const seen = assertOk(await b.ocirt(['exec', b.id, '/bin/sh', '-c', 'hostname; stat -c "%F %t:%T %a" /dev/ocirt-zero']), 'exec').stdout
+  assert.equal(seen, 'restored-host\ncharacter special file 1:5 640\n', 'exec sees the hostname and the device as they were')
 
   assertOk(await b.ocirt(['pause', b.id]), 'pause')
   assert.equal((await stateOf(b)).status, 'paused')
