@@ -4,7 +4,7 @@ import {namespaceTypes} from './namespaces'
 import {capNames} from './process/capabilities'
 import {mountOptionNames} from './mounts/options'
 import {HOOK_NAMES} from './spec/types'
-import {SPEC_VERSION, version} from './version'
+import {OCI_VERSION_MAX, version} from './version'
 import {ACTIONS, ARCHS, FLAGS, OPERATORS} from './seccomp/vocabulary'
 
 /** Oldest config version accepted (validate.ts takes any 1.x). */
@@ -53,7 +53,7 @@ export interface Features {
 export function features(opts: {annotations?: Record<string, string>} = {}): Features {
   return {
     ociVersionMin: OCI_VERSION_MIN,
-    ociVersionMax: SPEC_VERSION,
+    ociVersionMax: OCI_VERSION_MAX,
     hooks: [...HOOK_NAMES],
     mountOptions: mountOptionNames(),
     linux: {

@@ -2,7 +2,13 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 
+/** what `spec` writes as a config's ociVersion: runc 1.1's value, so configs compare equal to runc's */
 export const SPEC_VERSION = '1.0.2-dev'
+/**
+ * the newest runtime spec whose additions ocirt honours (1.2.0: linux.netDevices, process.ioPriority, scheduler,
+ * execCPUAffinity), for `features`: an engine reads ociVersionMax to know the runtime understands those fields
+ */
+export const OCI_VERSION_MAX = '1.2.0'
 
 let cached: string | undefined
 
