@@ -12,6 +12,7 @@ import {requires} from '../helpers/requires'
 import {alive, containerBundle, createWithOutput, expectFail, nsOf, stateOf, waitFor, waitStatus, type TestBundle, exitOf} from '../helpers/containers'
 import type {SpecOverride} from '../helpers/bundle'
 import {OCIRT_BIN, PROBE} from '../helpers/paths'
+import {consoleReceiver} from '../helpers/console-receiver'
 
 const CAP_SYS_ADMIN = 1n << 21n
 
@@ -223,43 +224,16 @@ test('-t in the foreground relays the pty; -d -t sends the master to --console-s
   const fg = assertOk(await b.ocirt(['exec', '-t', b.id, PROBE, 'isatty']), 'exec -t')
   assert.equal(fg.stdout, 'stdin=1 stdout=1 stderr=1\r\n', 'the process ran on a terminal, its output relayed')
 
-  // Node cannot receive SCM_RIGHTS: python3's socket.recv_fds does, then reads the master to the end
-  const sock = path.join(b.dir, 'console.sock')
-  const py = spawn('python3', ['-c', RECV_CONSOLE, sock], {stdio: ['ignore', 'pipe', 'pipe']})
-  b.cleanup.pid(py)
-  let got = ''
-  py.stdout!.on('data', (d: Buffer) => (got += d.toString()))
-  py.stderr!.on('data', (d: Buffer) => (got += d.toString()))
-  await waitFor('console socket listening', () => got.includes('listening\n'))
+  const rx = await consoleReceiver(b.cleanup, path.join(b.dir, 'console.sock'))
   const pidFile = path.join(b.dir, 'tty.pid')
-  assertOk(await b.ocirt(['exec', '-d', '-t', '--console-socket', sock, '--pid-file', pidFile, b.id, PROBE, 'isatty']), 'exec -d -t')
-  assert.deepEqual(await exitOf(py), {code: 0, signal: null}, got)
-  assert.match(got, /^name=\/dev\/pts\/\d+ fds=1$/m, got)
-  assert.match(got, /^data='stdin=1 stdout=1 stderr=1\\r\\n'$/m, got)
+  assertOk(await b.ocirt(['exec', '-d', '-t', '--console-socket', rx.path, '--pid-file', pidFile, b.id, PROBE, 'isatty']), 'exec -d -t')
+  assert.equal(await rx.exited, 0, rx.text())
+  assert.match(rx.text(), /^name=\/dev\/pts\/\d+ fds=1$/m, rx.text())
+  assert.match(rx.text(), /^stdin=1 stdout=1 stderr=1\r\neof$/m, rx.text())
 
   expectFail(await b.ocirt(['exec', '-d', '-t', b.id, PROBE, 'true']), 'cannot allocate tty if ocirt will detach without setting console socket', 255)
-  expectFail(await b.ocirt(['exec', '--console-socket', sock, b.id, PROBE, 'true']), 'cannot use console socket if ocirt will not detach or allocate tty', 255)
+  expectFail(await b.ocirt(['exec', '--console-socket', rx.path, b.id, PROBE, 'true']), 'cannot use console socket if ocirt will not detach or allocate tty', 255)
 })
-
-const RECV_CONSOLE = `
-import os, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.bind(sys.argv[1]); s.listen(1)
-print("listening", flush=True)
-c, _ = s.accept()
-msg, fds, _, _ = socket.recv_fds(c, 4096, 1)
-print("name=%s fds=%d" % (msg.decode(), len(fds)), flush=True)
-data = b""
-while True:
-    try:
-        chunk = os.read(fds[0], 4096)
-    except OSError:
-        break
-    if not chunk:
-        break
-    data += chunk
-print("data=" + repr(data.decode()), flush=True)
-`
 
 test('no fd of ocirt leaks into the process; --preserve-fds N passes 3..3+N-1', async (t) => {
   if (!requires(t, 'root', 'probe', 'ocirt')) return
