@@ -20,12 +20,14 @@ import {makeVmHost, type VmHost, type VmRun} from '../helpers/vm-host'
 const MiB = 2 ** 20
 /** the working set of the main case; OCIRT_VM_PRECOPY_MIB=256 measures a bigger one */
 const BIG = Number(process.env.OCIRT_VM_PRECOPY_MIB || 64)
+/** OCIRT_VM_PRECOPY_COMPARE=1: also move a counter of the same size with stop-copy, for the numbers side by side */
+const COMPARE = process.env.OCIRT_VM_PRECOPY_COMPARE === '1'
 const world = new Cleanup()
 let vm: VmHost | undefined
 let run: VmRun | undefined
 let setupError: Error | undefined
 const tag = `${process.pid.toString(36)}${Date.now().toString(36).slice(-3)}`
-const ID = {pre: `pc-${tag}-pre`, auto: `pc-${tag}-auto`, fail: `pc-${tag}-fail`}
+const ID = {pre: `pc-${tag}-pre`, auto: `pc-${tag}-auto`, fail: `pc-${tag}-fail`, ...(COMPARE ? {stop: `pc-${tag}-stop`} : {})}
 let targetRoot = ''
 let targetBundles = ''
 
@@ -66,7 +68,8 @@ mig() { # id mode remote-ocirt
   cp /tmp/b/$1/data/file $S/$1.source-file
 }
 start ${ID.pre} && mig ${ID.pre} pre-copy ${OCIRT_BIN}
-start ${ID.auto} && mig ${ID.auto} auto ${OCIRT_BIN}
+${COMPARE ? `start ${ID.stop} && mig ${ID.stop} stop-copy ${OCIRT_BIN}
+` : ''}start ${ID.auto} && mig ${ID.auto} auto ${OCIRT_BIN}
 if start ${ID.fail}; then
   mig ${ID.fail} pre-copy ${faulty}
   sleep 2
@@ -86,7 +89,7 @@ before(async () => {
     fs.mkdirSync(targetBundles)
     for (const [key, id] of Object.entries(ID)) {
       world.container(id, targetRoot).cgroup(`/ocirt-test-precopy-${id}`)
-      fs.writeFileSync(path.join(vm.dir, `${id}.config.json`), JSON.stringify(counterSpec(id, key === 'pre' ? BIG : 16), null, 2))
+      fs.writeFileSync(path.join(vm.dir, `${id}.config.json`), JSON.stringify(counterSpec(id, key === 'pre' || key === 'stop' ? BIG : 16), null, 2))
     }
     const faulty = faultyOcirt(vm.dir, 'restore-fault', 'export OCIRT_MIGRATE_FAULT=restore')
     run = await vm.run(vmScript(vm, faulty), 540_000)
@@ -146,6 +149,16 @@ test(`--mode pre-copy VM -> this machine (${BIG} MiB): rounds while it runs, a s
   t.diagnostic(`pre-copy ${BIG} MiB: downtime ${s.downtimeMs} ms, total ${s.totalMs} ms, final images ${s.bytes.images} B; rounds ${JSON.stringify(rounds)}; stopped: ${s.preCopy.stopped}; phases ${JSON.stringify(s.phases)}`)
   await assertArrived(got.v, ID.pre)
   assert.deepEqual(stagingLeft(targetRoot), [], 'no staging (rounds) left on the target')
+})
+
+test(`stop-copy of the same ${BIG} MiB from the VM, for comparison`, {skip: COMPARE ? false : 'set OCIRT_VM_PRECOPY_COMPARE=1'}, async (t) => {
+  const got = results(t)
+  if (!got) return
+  const s = summaryOf(got.v, ID.stop!)
+  assert.equal(s.outcome, 'migrated', s.error)
+  assert.equal(s.mode, 'stop-copy')
+  t.diagnostic(`stop-copy ${BIG} MiB: downtime ${s.downtimeMs} ms, total ${s.totalMs} ms, images ${s.bytes.images} B; phases ${JSON.stringify(s.phases)}`)
+  await assertArrived(got.v, ID.stop!)
 })
 
 test('--mode auto picks pre-copy where the source kernel tracks dirty memory, though the target\'s does not', async (t) => {
