@@ -2,6 +2,7 @@
 // a QEMU VM with Debian 12's kernel (test/helpers/vm-host.ts; TCG, ~10 s per boot) and the target is this machine
 // (an sshd in the VM host's network namespace, its own --root and bundle directory). One boot runs every step in
 // the VM (test/vm/init.sh, then the script below): a counter holding a memory pattern moves with --mode pre-copy,
+// one that rewrites its memory faster than the link moves with it too (the rounds stop as they no longer shrink),
 // another with --mode auto, and a third meets a restore that fails on the target and must go on running in the VM.
 // The host then checks what arrived: the counters go on from where they were frozen, patterns intact.
 import {before, after, test} from 'node:test'
@@ -27,14 +28,14 @@ let vm: VmHost | undefined
 let run: VmRun | undefined
 let setupError: Error | undefined
 const tag = `${process.pid.toString(36)}${Date.now().toString(36).slice(-3)}`
-const ID = {pre: `pc-${tag}-pre`, auto: `pc-${tag}-auto`, fail: `pc-${tag}-fail`, ...(COMPARE ? {stop: `pc-${tag}-stop`} : {})}
+const ID = {pre: `pc-${tag}-pre`, hot: `pc-${tag}-hot`, auto: `pc-${tag}-auto`, fail: `pc-${tag}-fail`, ...(COMPARE ? {stop: `pc-${tag}-stop`} : {})}
 let targetRoot = ''
 let targetBundles = ''
 
 /** The counter's spec for the VM, without the masked and read-only /proc paths this (the target's) kernel lacks. */
-function counterSpec(id: string, mib: number): unknown {
+function counterSpec(id: string, mib: number, args = [PROBE, 'counter', '/out/file', String(mib)]): unknown {
   const spec = testSpec()
-  spec.process!.args = [PROBE, 'counter', '/out/file', String(mib)]
+  spec.process!.args = args
   spec.root = {path: PROBE_ROOTFS, readonly: true}
   spec.mounts!.push({destination: '/out', type: 'bind', source: 'data', options: ['rbind', 'rw']})
   spec.linux!.cgroupsPath = `/ocirt-test-precopy-${id}`
@@ -68,6 +69,7 @@ mig() { # id mode remote-ocirt
   cp /tmp/b/$1/data/file $S/$1.source-file
 }
 start ${ID.pre} && mig ${ID.pre} pre-copy ${OCIRT_BIN}
+start ${ID.hot} && mig ${ID.hot} pre-copy ${OCIRT_BIN}
 ${COMPARE ? `start ${ID.stop} && mig ${ID.stop} stop-copy ${OCIRT_BIN}
 ` : ''}start ${ID.auto} && mig ${ID.auto} auto ${OCIRT_BIN}
 if start ${ID.fail}; then
@@ -89,7 +91,9 @@ before(async () => {
     fs.mkdirSync(targetBundles)
     for (const [key, id] of Object.entries(ID)) {
       world.container(id, targetRoot).cgroup(`/ocirt-test-precopy-${id}`)
-      fs.writeFileSync(path.join(vm.dir, `${id}.config.json`), JSON.stringify(counterSpec(id, key === 'pre' || key === 'stop' ? BIG : 16), null, 2))
+      // hot: rewrites its 32 MiB every 4 s, faster than the emulated link sends them
+      const spec = key === 'hot' ? counterSpec(id, 32, [PROBE, 'memhold', '32', '8', '/out/file']) : counterSpec(id, key === 'pre' || key === 'stop' ? BIG : 16)
+      fs.writeFileSync(path.join(vm.dir, `${id}.config.json`), JSON.stringify(spec, null, 2))
     }
     const faulty = faultyOcirt(vm.dir, 'restore-fault', 'export OCIRT_MIGRATE_FAULT=restore')
     run = await vm.run(vmScript(vm, faulty), 540_000)
@@ -159,6 +163,21 @@ test(`stop-copy of the same ${BIG} MiB from the VM, for comparison`, {skip: COMP
   assert.equal(s.mode, 'stop-copy')
   t.diagnostic(`stop-copy ${BIG} MiB: downtime ${s.downtimeMs} ms, total ${s.totalMs} ms, images ${s.bytes.images} B; phases ${JSON.stringify(s.phases)}`)
   await assertArrived(got.v, ID.stop!)
+})
+
+test('a container that dirties memory faster than the link: the rounds stop when they no longer shrink, it still moves whole', async (t) => {
+  const got = results(t)
+  if (!got) return
+  const s = summaryOf(got.v, ID.hot)
+  assert.equal(s.outcome, 'migrated', s.error)
+  assert.equal(s.mode, 'pre-copy')
+  const rounds = s.preCopy.rounds as {pageBytes: number}[]
+  assert.match(s.preCopy.stopped, /round 2 did not shrink the dirty memory enough/)
+  assert.equal(rounds.length, 2)
+  assert.ok(rounds[1].pageBytes > 0.8 * 32 * MiB, `round 2 found the 32 MiB dirty again (${rounds[1].pageBytes})`)
+  assert.ok(s.bytes.images > 16 * MiB, `the freeze carried the dirtied pages (${s.bytes.images} bytes)`)
+  t.diagnostic(`hot 32 MiB at 8 MiB/s: downtime ${s.downtimeMs} ms, total ${s.totalMs} ms, final images ${s.bytes.images} B; rounds ${JSON.stringify(s.preCopy.rounds)}`)
+  await assertArrived(got.v, ID.hot)
 })
 
 test('--mode auto picks pre-copy where the source kernel tracks dirty memory, though the target\'s does not', async (t) => {
