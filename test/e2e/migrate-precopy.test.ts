@@ -104,7 +104,7 @@ before(async () => {
 after(() => world.run())
 
 function results(t: Parameters<typeof requires>[0]): {v: VmHost; r: VmRun} | undefined {
-  if (!requires(t, 'root', 'probe', 'ocirt', 'sshd')) return undefined
+  if (!requires(t, 'root', 'criu', 'probe', 'ocirt', 'sshd')) return undefined
   if (setupError) throw setupError
   assert.ok(vm && run, 'the VM ran')
   assert.equal(run.rc, 0, `the VM's script failed:\n${run.out}`)
