@@ -27,6 +27,7 @@ import {clockSkewNote, preflight, type ModeChoice} from './preflight'
 import {Reporter, type MigrationSummary} from './report'
 import {startDump, type MigrationDump} from './dump'
 import {PreCopy} from './pre-copy'
+import type {StopRules} from './stop-rules'
 import {planPageServer, type PageTransport} from './page-server'
 import {connectSsh, type SshAuthOptions, type SshSession, type Tunnel} from './ssh'
 import {listTree} from './stream'
@@ -55,6 +56,8 @@ export interface MigrateOptions {
   pageTransport?: PageTransport
   /** a container with a terminal: the console socket on the target that takes its new pty master */
   consoleSocket?: string
+  /** pre-copy: overrides of the stop rules (stop-rules.ts DEFAULT_STOP_RULES) */
+  preCopyRules?: Partial<StopRules>
 }
 
 /** A migration that did not happen; `summary` says how far it got and what was undone. */
@@ -205,7 +208,7 @@ class Migration {
     if (mode === 'pre-copy') {
       this.step = 'pre-copy'
       this.preCopy = new PreCopy({rt, id: o.id, localStaging: this.staging, remoteStaging: prep.staging, criuOpts, rep,
-        openChannel: (dir) => this.channel(agentArgv, dir, prep.staging), guard: (p) => this.guard(p)})
+        openChannel: (dir) => this.channel(agentArgv, dir, prep.staging), guard: (p) => this.guard(p), rules: o.preCopyRules})
       const rounds = await this.preCopy.run()
       this.summary.preCopy = {rounds: rounds.rounds, stopped: rounds.stopped}
       parentPath = rounds.parentPath

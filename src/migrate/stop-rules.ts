@@ -50,7 +50,7 @@ export function decideStop(rounds: PreCopyRound[], rules: StopRules = DEFAULT_ST
   if (prev && last.pageBytes > prev.pageBytes * rules.minShrink) {
     return {stop: true, why: `round ${last.n} did not shrink the dirty memory enough (${kib(prev.pageBytes)} -> ${kib(last.pageBytes)}): the container dirties memory about as fast as the link sends it`}
   }
-  if (rounds.length >= rules.maxRounds) return {stop: true, why: `${rules.maxRounds} rounds, the maximum`}
+  if (rounds.length >= rules.maxRounds) return {stop: true, why: `${rules.maxRounds === 1 ? '1 round' : `${rules.maxRounds} rounds`}, the maximum`}
   return {stop: false}
 }
 

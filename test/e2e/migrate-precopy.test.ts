@@ -59,11 +59,11 @@ start() { # id: run the counter, wait until it counts
   i=0; until grep -q '^count=3$' /tmp/b/$1/data/file 2>/dev/null; do i=$((i+1)); [ $i -gt 300 ] && { ts "$1 does not count"; return 1; }; sleep 0.2; done
   $O --root $R state $1 > $S/$1.state-before
 }
-mig() { # id mode remote-ocirt
+mig() { # id mode remote-ocirt [more migrate flags]
   ts "migrate $1 --mode $2"
   $O --root $R migrate $1 --to ${to} -i /tmp/k --known-hosts $S/known_hosts --remote-ocirt $3 \\
     --remote-root ${targetRoot} --remote-bundle ${targetBundles}/$1 --target-cgroups-path /ocirt-test-precopy-$1 \\
-    --mode $2 --json > $S/$1.summary 2> $S/$1.err
+    --mode $2 \${4:-} --json > $S/$1.summary 2> $S/$1.err
   echo $? > $S/$1.rc
   ts "migrate $1: rc $(cat $S/$1.rc)"; tail -4 $S/$1.err
   cp /tmp/b/$1/data/file $S/$1.source-file
@@ -71,7 +71,7 @@ mig() { # id mode remote-ocirt
 start ${ID.pre} && mig ${ID.pre} pre-copy ${OCIRT_BIN}
 start ${ID.hot} && mig ${ID.hot} pre-copy ${OCIRT_BIN}
 ${COMPARE ? `start ${ID.stop} && mig ${ID.stop} stop-copy ${OCIRT_BIN}
-` : ''}start ${ID.auto} && mig ${ID.auto} auto ${OCIRT_BIN}
+` : ''}start ${ID.auto} && mig ${ID.auto} auto ${OCIRT_BIN} '--max-rounds 1'
 if start ${ID.fail}; then
   mig ${ID.fail} pre-copy ${faulty}
   sleep 2
@@ -180,12 +180,15 @@ test('a container that dirties memory faster than the link: the rounds stop when
   await assertArrived(got.v, ID.hot)
 })
 
-test('--mode auto picks pre-copy where the source kernel tracks dirty memory, though the target\'s does not', async (t) => {
+test('--mode auto picks pre-copy where the source kernel tracks dirty memory, though the target\'s does not; --max-rounds 1', async (t) => {
   const got = results(t)
   if (!got) return
   const s = summaryOf(got.v, ID.auto)
   assert.equal(s.outcome, 'migrated', s.error)
   assert.equal(s.mode, 'pre-copy')
+  assert.equal(s.preCopy.rounds.length, 1, 'one round, as --max-rounds said')
+  assert.equal(s.preCopy.stopped, '1 round, the maximum')
+  assert.ok(s.bytes.images < 4 * MiB, `the final dump held only what changed during the round (${s.bytes.images} bytes)`)
   t.diagnostic(`auto (16 MiB): downtime ${s.downtimeMs} ms, total ${s.totalMs} ms, rounds ${s.preCopy.rounds.length}, final images ${s.bytes.images} B`)
   await assertArrived(got.v, ID.auto)
 })

@@ -35,6 +35,7 @@ test('stops at the maximum round count even while it still shrinks', () => {
   const rounds = Array.from({length: 8}, (_, i) => round(i + 1, Math.round(256 * MiB * 0.7 ** i)))
   assert.deepEqual(decideStop(rounds.slice(0, 7), rules), {stop: false})
   assert.deepEqual(decideStop(rounds, rules), {stop: true, why: '8 rounds, the maximum'})
+  assert.deepEqual(decideStop(rounds.slice(0, 1), {...rules, maxRounds: 1}), {stop: true, why: '1 round, the maximum'})
 })
 
 test('the link rate is over all rounds; an instant transfer counts as 1 ms', () => {
