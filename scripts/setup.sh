@@ -3,7 +3,8 @@
 # already in place and takes a few seconds.
 #   1. Debian packages (apt-get update only when something is missing)
 #   2. CRIU 4.x (scripts/install-criu.sh)
-#   3. test fixtures: the static probe (make -C test/fixtures) and the test rootfs (scripts/build-rootfs.sh)
+#   3. test fixtures: the static probe (make -C test/fixtures) and the test rootfs (scripts/build-rootfs.sh), and the
+#      QEMU VM of the pre-copy e2e test (scripts/setup-vm.sh: qemu-system-x86, Debian 12's kernel, an initramfs)
 #   4. node modules (npm ci, skipped when package-lock.json and Node's ABI are those of the last install)
 #   5. npm run build
 # Usage: scripts/setup.sh [--no-build]   (--no-build stops after step 4)
@@ -96,6 +97,9 @@ step "test fixtures"
 make -s -C test/fixtures
 echo "probe: test/fixtures/build/probe"
 bash scripts/build-rootfs.sh
+
+step "test VM (the pre-copy e2e test's source host)"
+bash scripts/setup-vm.sh
 
 step "node modules"
 # npm ci starts from scratch (~1 min), so it runs only when the lockfile or Node's ABI changed since the last

@@ -14,8 +14,9 @@ export default class Migrate extends Command {
 removes it here. The container runs on exactly one host at every moment, or is frozen on one with everything needed to
 resume it: any failure resumes it here and undoes the target's part.
 
-Modes (--mode auto picks the best both kernels allow): post-copy restores on the target first and moves the memory
-after (userfaultfd); stop-copy moves everything while the container is frozen.
+Modes (--mode auto picks the best both kernels allow): pre-copy moves the memory in rounds while the container runs
+and freezes it for the pages dirtied since (the source kernel must track dirty memory); post-copy restores on the
+target first and moves the memory after (userfaultfd); stop-copy moves everything while the container is frozen.
 
 Targets: [user@]host[:port] over SSH (host key checked against known_hosts), k8s (a Ready, schedulable node labelled
 migrate.ocirt.dev/enabled=true; see docs/migrate-targets.md), k8s:<node>, or any form a plugin's migrate:target hook answers.`
@@ -38,6 +39,8 @@ migrate.ocirt.dev/enabled=true; see docs/migrate-targets.md), k8s:<node>, or any
     'target-cgroups-path': Flags.string({description: "linux.cgroupsPath on the target (default: the container's)"}),
     mode: Flags.string({description: 'migration mode', options: ['auto', 'post-copy', 'pre-copy', 'stop-copy'], default: 'auto'}),
     'page-transport': Flags.string({description: 'how post-copy pages travel: tls (straight from this host, mutual TLS with keys made for this migration), ssh (a tunnel in the SSH connection), auto (tls when the target can reach this host)', options: ['auto', 'ssh', 'tls'], default: 'auto'}),
+    'downtime-budget': Flags.integer({description: 'pre-copy: stop the rounds once the dirty memory left would cross the link in this many ms (default 500)', min: 0}),
+    'max-rounds': Flags.integer({description: 'pre-copy: at most this many rounds before the freeze (default 8)', min: 1}),
     'dry-run': Flags.boolean({description: 'run the preflight only: connect, check both hosts, change nothing'}),
     json: Flags.boolean({description: 'print the summary as JSON on stdout'}),
     quiet: Flags.boolean({char: 'q', description: 'no progress lines on stderr'}),
@@ -72,6 +75,10 @@ migrate.ocirt.dev/enabled=true; see docs/migrate-targets.md), k8s:<node>, or any
         quiet: flags.quiet || flags.json, tcpEstablished: flags['tcp-established'], extUnixSk: flags['ext-unix-sk'],
         fileLocks: flags['file-locks'], manageCgroupsMode: flags['manage-cgroups-mode'], pageTransport: flags['page-transport'] as 'auto' | 'ssh' | 'tls',
         consoleSocket: flags['console-socket'],
+        preCopyRules: {
+          ...(flags['downtime-budget'] !== undefined ? {downtimeBudgetMs: flags['downtime-budget']} : {}),
+          ...(flags['max-rounds'] !== undefined ? {maxRounds: flags['max-rounds']} : {}),
+        },
       })
       summary.notes.unshift(...notes)
       print(summary)

@@ -26,6 +26,8 @@ import {openUnpack, type UnpackChannel} from './channels'
 import {clockSkewNote, preflight, type ModeChoice} from './preflight'
 import {Reporter, type MigrationSummary} from './report'
 import {startDump, type MigrationDump} from './dump'
+import {PreCopy} from './pre-copy'
+import type {StopRules} from './stop-rules'
 import {planPageServer, type PageTransport} from './page-server'
 import {connectSsh, type SshAuthOptions, type SshSession, type Tunnel} from './ssh'
 import {listTree} from './stream'
@@ -54,6 +56,8 @@ export interface MigrateOptions {
   pageTransport?: PageTransport
   /** a container with a terminal: the console socket on the target that takes its new pty master */
   consoleSocket?: string
+  /** pre-copy: overrides of the stop rules (stop-rules.ts DEFAULT_STOP_RULES) */
+  preCopyRules?: Partial<StopRules>
 }
 
 /** A migration that did not happen; `summary` says how far it got and what was undone. */
@@ -82,6 +86,7 @@ class Migration {
   private staging?: string
   private frozen = false
   private dump?: MigrationDump
+  private preCopy?: PreCopy
   /** the restore was asked for: from then on the target may run a copy */
   private mayRunOnTarget = false
   private step = 'connect'
@@ -198,6 +203,16 @@ class Migration {
       transport: o.pageTransport ?? 'auto', session, agent, peer: remote.peer, staging: this.staging, criu: rt.criu, notes: this.summary.notes, ctx: this.ctx,
     })) : undefined
     this.tunnel = pages?.tunnel
+    const criuOpts = {tcpEstablished: o.tcpEstablished, extUnixSk: o.extUnixSk, fileLocks: o.fileLocks, manageCgroupsMode: o.manageCgroupsMode}
+    let parentPath: string | undefined
+    if (mode === 'pre-copy') {
+      this.step = 'pre-copy'
+      this.preCopy = new PreCopy({rt, id: o.id, localStaging: this.staging, remoteStaging: prep.staging, criuOpts, rep,
+        openChannel: (dir) => this.channel(agentArgv, dir, prep.staging), guard: (p) => this.guard(p), rules: o.preCopyRules})
+      const rounds = await this.preCopy.run()
+      this.summary.preCopy = {rounds: rounds.rounds, stopped: rounds.stopped}
+      parentPath = rounds.parentPath
+    }
 
     this.step = 'freeze'
     rep.begin('freeze and dump')
@@ -205,9 +220,7 @@ class Migration {
     await pause(rt, o.id, 'migrate')
     this.frozen = true
     debug(`migrate ${o.id}: frozen`)
-    this.dump = startDump(rt, o.id, images, {
-      tcpEstablished: o.tcpEstablished, extUnixSk: o.extUnixSk, fileLocks: o.fileLocks, manageCgroupsMode: o.manageCgroupsMode,
-    }, pages)
+    this.dump = startDump(rt, o.id, images, {...criuOpts, parentPath}, pages)
     await this.guard(this.dump.ready)
     rep.end()
 
@@ -326,6 +339,7 @@ class Migration {
     }
     rep.note(`rolling back: ${cause}`)
     const problems: string[] = []
+    await this.preCopy?.settle()
     if (this.dump) {
       // never kill criu while it dumps (the parasite would stay in the tasks): wait until it serves pages or is done
       await this.dump.ready.catch(() => undefined)

@@ -2,6 +2,7 @@
 // rates where bytes move), and a summary at the end (downtime, time and bytes per phase, total) printed as text
 // or, with --json, as one JSON object on stdout.
 import type {Mode} from './preflight'
+import type {PreCopyRound} from './stop-rules'
 
 export interface PhaseRecord {
   name: string
@@ -23,6 +24,8 @@ export interface MigrationSummary {
   postCopyMs?: number
   totalMs: number
   bytes: {bundle: number; images: number; delta: number; pages: number}
+  /** pre-copy: the rounds sent while the container ran (bytes.images is then the final dump only) */
+  preCopy?: {rounds: PreCopyRound[]; stopped: string}
   phases: PhaseRecord[]
   notes: string[]
   error?: string
@@ -91,6 +94,11 @@ export function summaryText(s: MigrationSummary): string {
   lines.push(`  total         ${s.totalMs} ms`)
   const b = s.bytes
   lines.push(`  bytes         bundle ${mib(b.bundle)}, images ${mib(b.images)}, changes at freeze ${mib(b.delta)}, pages ${mib(b.pages)}`)
+  if (s.preCopy) {
+    const sent = s.preCopy.rounds.reduce((a, r) => a + r.bytes, 0)
+    lines.push(`  pre-copy      ${s.preCopy.rounds.length} round(s), ${mib(sent)} sent while it ran; stopped: ${s.preCopy.stopped}`)
+    for (const r of s.preCopy.rounds) lines.push(`    round ${r.n}: pages ${mib(r.pageBytes)}, sent ${mib(r.bytes)}, dump ${r.dumpMs} ms, transfer ${r.transferMs} ms`)
+  }
   for (const p of s.phases) lines.push(`  ${p.name.padEnd(13)} ${String(p.ms).padStart(6)} ms${p.bytes !== undefined ? `  ${mib(p.bytes)}` : ''}${p.detail ? `  ${p.detail}` : ''}`)
   for (const n of s.notes) lines.push(`  note: ${n}`)
   if (s.error) lines.push(`  error: ${s.error}`)

@@ -94,14 +94,14 @@ async function build(own: Cleanup, stop: () => Promise<void>): Promise<HostPair>
   return {a: endpoint(addrA, a, []), b: endpoint(addrB, b, nsPrefix), netns, vethA, vethB, dir, stop}
 }
 
-interface Started {
+export interface Started {
   pid: number
   port: number
   hostKey: string
 }
 
 /** sshd -D with its own config, host key, pid file and log in `home`; retried on another port if the bind fails. */
-async function startSshd(own: Cleanup, home: string, addr: string, prefix: string[], shared: string): Promise<Started> {
+export async function startSshd(own: Cleanup, home: string, addr: string, prefix: string[], shared: string): Promise<Started> {
   fs.mkdirSync(home, {mode: 0o700})
   const hostKeyFile = path.join(home, 'ssh_host_ed25519_key')
   keygen(hostKeyFile, `ocirt-test-host-${addr}`)
@@ -173,7 +173,7 @@ async function waitReachable(addr: string, port: number): Promise<void> {
   throw new Error(`sshd ${addr}:${port} does not answer`)
 }
 
-function keygen(file: string, comment: string): void {
+export function keygen(file: string, comment: string): void {
   run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file])
 }
 

@@ -30,11 +30,24 @@ test('an explicit mode the kernels cannot do is a problem naming the side and th
   assert.match(v.problems.join('\n'), /--mode post-copy needs userfaultfd \(lazy pages\): the source lacks it \(no uffd\)/)
 })
 
-test('pre-copy is refused as not implemented, even where the kernels could do it', () => {
-  const v = preflight(host({features: {lazyPages: '', dirtyTracking: ''}}), host({features: {lazyPages: '', dirtyTracking: ''}}), 'pre-copy')
+test('pre-copy: auto picks it first where the source kernel tracks dirty memory, and it can be asked for', () => {
+  const tracks = {lazyPages: '', dirtyTracking: ''}
+  const v = preflight(host({features: tracks}), host({features: tracks}), 'auto')
+  assert.equal(v.mode, 'pre-copy', 'the rounds move memory while it runs: the shortest freeze without post-copy risk')
+  assert.deepEqual(v.problems, [])
+  assert.equal(preflight(host({features: tracks}), host({features: tracks}), 'pre-copy').mode, 'pre-copy')
+  // the target only restores the parent chain: its kernel needs no dirty tracking (the VM -> this machine e2e test)
+  assert.equal(preflight(host({features: tracks}), host(), 'auto').mode, 'pre-copy')
+})
+
+test('pre-copy needs dirty tracking on the source: asked for, the error says so; auto goes on to post-copy', () => {
+  const tracks = {lazyPages: '', dirtyTracking: ''}
+  const v = preflight(host(), host({features: tracks}), 'pre-copy')
   assert.equal(v.mode, undefined)
-  assert.match(v.problems.join('\n'), /pre-copy is not implemented yet/)
-  assert.equal(preflight(host({features: {lazyPages: '', dirtyTracking: ''}}), host({features: {lazyPages: '', dirtyTracking: ''}}), 'auto').mode, 'post-copy')
+  assert.match(v.problems.join('\n'), /--mode pre-copy needs memory dirty tracking \(soft-dirty\): the source lacks it \(Dirty tracking is OFF\)/)
+  const auto = preflight(host(), host({features: tracks}), 'auto')
+  assert.equal(auto.mode, 'post-copy')
+  assert.ok(auto.notes.some((n) => /pre-copy not possible: .*the source lacks it/.test(n)), auto.notes.join('\n'))
 })
 
 test('missing criu, another architecture, missing CPU flags and another ocirt major are problems', () => {
