@@ -8,6 +8,7 @@ import type {Readable, Writable} from 'node:stream'
 import {OcirtError} from '../../core/errors'
 import type {Runtime} from '../../core/runtime'
 import {UndoStack} from '../../core/util/undo'
+import {debug} from '../../core/log'
 import {containerDir, validateId, writeFileAtomic} from '../../core/state/store'
 import {restore} from '../../core/lifecycle/restore'
 import {deleteContainer} from '../../core/lifecycle/delete'
@@ -140,6 +141,7 @@ export class MigrationAgent {
     if (!prep) throw new OcirtError('restore before prepare', {verb: 'migrate-agent', id: p.id})
     const fds = openStdio(p.stdio, p.bundleDir)
     const started = Date.now()
+    debug(`migrate-agent ${p.id}: restore asked`)
     let lazyMs = 0
     // the lazy-pages daemon starts while the restore makes the cgroup and mounts; criu restore waits for it
     let daemonUp: Promise<void> | undefined
@@ -151,6 +153,7 @@ export class MigrationAgent {
         this.lazy = daemon
         this.undo.push('stop the lazy-pages daemon', () => daemon.stop())
         lazyMs = Date.now() - started
+        debug(`migrate-agent ${p.id}: lazy-pages daemon up after ${lazyMs} ms`)
       })
       daemonUp.catch(() => undefined) // awaited before criu restore runs
     }
@@ -159,6 +162,8 @@ export class MigrationAgent {
         id: p.id, bundle: p.bundleDir, imagePath: prep.imageDir, workPath: prep.workDir, detach: true,
         lazyPages: p.lazyPages, tcpEstablished: p.tcpEstablished, extUnixSk: p.extUnixSk, fileLocks: p.fileLocks,
         manageCgroupsMode: p.manageCgroupsMode, inheritStdio: fds, beforeCriu: () => daemonUp, consoleSocket: p.consoleSocket,
+        // a new, empty network namespace has nothing to hold still (established TCP connections aside)
+        networkLock: p.tcpEstablished ? undefined : 'skip',
       }, 'migrate-agent')
     } finally {
       for (const fd of new Set(fds)) fs.closeSync(fd)
