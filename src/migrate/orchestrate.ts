@@ -17,6 +17,7 @@ import {loadConfig} from '../core/state/store'
 import {pause, resume} from '../core/lifecycle/pause'
 import {deleteContainer} from '../core/lifecycle/delete'
 import {debug} from '../core/log'
+import {ensureKdatCache} from '../core/criu/kdat'
 import {containerKernelMountPoints, memoryBytes, requireMovable} from './movable'
 import {AgentClient, AgentGone} from './agent/client'
 import {AGENT_LEASE_MS} from './agent/protocol'
@@ -189,6 +190,7 @@ class Migration {
     rep.end(this.summary.bytes.bundle)
 
     await agent.request('write-config', {bundleDir: remoteBundle, config: plan.config})
+    ensureKdatCache(rt) // the dump in the freeze then loads CRIU's kernel data instead of probing for it (kdat.ts)
     // everything the freeze needs, opened now
     const imagesChannel = await this.channel(agentArgv, prep.imageDir, prep.staging)
     const deltaChannels = await Promise.all(plan.items.map((i) => this.channel(agentArgv, i.remote, prep.staging)))

@@ -9,6 +9,7 @@ import {OcirtError} from '../../core/errors'
 import type {Runtime} from '../../core/runtime'
 import {UndoStack} from '../../core/util/undo'
 import {debug} from '../../core/log'
+import {ensureKdatCache} from '../../core/criu/kdat'
 import {containerDir, validateId, writeFileAtomic} from '../../core/state/store'
 import {restore} from '../../core/lifecycle/restore'
 import {deleteContainer} from '../../core/lifecycle/delete'
@@ -51,6 +52,8 @@ export class MigrationAgent {
     'remove-paths': async (p) => this.removePaths(p.bundleDir, p.paths),
     'write-config': async (p) => {
       writeFileAtomic(path.join(path.resolve(p.bundleDir), 'config.json'), `${JSON.stringify(p.config, null, 2)}\n`, 0o644)
+      // the last step before the freeze: the lazy-pages daemon and the restore then load CRIU's kernel data (kdat.ts)
+      ensureKdatCache(this.rt)
       return {}
     },
     'probe-tls': async (p) => {
