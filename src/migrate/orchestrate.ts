@@ -24,6 +24,7 @@ import {AGENT_LEASE_MS} from './agent/protocol'
 import {hostFacts} from './agent/facts'
 import {planBundle, sizeOf, type BundlePlan} from './bundle-plan'
 import {openUnpack, type UnpackChannel} from './channels'
+import {readSmallImageDir} from './image-files'
 import {clockSkewNote, preflight, type ModeChoice} from './preflight'
 import {Reporter, type MigrationSummary} from './report'
 import {startDump, type MigrationDump} from './dump'
@@ -210,18 +211,19 @@ class Migration {
     this.dump = startDump(rt, o.id, images, {
       tcpEstablished: o.tcpEstablished, extUnixSk: o.extUnixSk, fileLocks: o.fileLocks, manageCgroupsMode: o.manageCgroupsMode,
     }, pages)
-    await this.guard(this.dump.ready)
+    // the bundle's changes travel while CRIU dumps: frozen, the container changes nothing more, and CRIU writes
+    // nothing in the bundle; the target's config.json is the rewritten one (write-config), never the source's
+    const delta = Promise.all([
+      ...plan.items.map((item, i) => deltaChannels[i].send(item.local, {changedSince: syncedAt, ignore: item.what === 'bundle' ? isConfig : undefined})),
+      this.removeDeleted(plan, before).then(() => 0),
+    ])
+    delta.catch(() => undefined) // awaited below; a failure ends the wait for the dump at once
+    await this.guard(Promise.race([this.dump.ready, delta.then(() => this.dump!.ready)]))
     rep.end()
 
     this.step = 'transfer'
     rep.begin('transfer')
-    // images and the bundle's changes travel side by side, each on its own channel
-    const [imageBytes, ...deltaBytes] = await this.guard(Promise.all([
-      imagesChannel.send(images),
-      // the target's config.json is the rewritten one (write-config), never the source's
-      ...plan.items.map((item, i) => deltaChannels[i].send(item.local, {changedSince: syncedAt, ignore: item.what === 'bundle' ? isConfig : undefined})),
-      this.removeDeleted(plan, before).then(() => 0),
-    ]))
+    const [imageBytes, deltaBytes] = await this.guard(Promise.all([this.sendImages(imagesChannel, images), delta]))
     this.summary.bytes.images = imageBytes
     this.summary.bytes.delta = deltaBytes.reduce((a, b) => a + b, 0)
     rep.end(this.summary.bytes.images + this.summary.bytes.delta)
@@ -286,6 +288,19 @@ class Migration {
     const ch = await openUnpack(this.session!, agentArgv, dir, staging)
     this.channels.push(ch)
     return ch
+  }
+
+  /** A post-copy dump's few small images go in one agent request; anything bigger (or an older agent) takes the tar channel. */
+  private async sendImages(channel: UnpackChannel, images: string): Promise<number> {
+    const files = readSmallImageDir(images)
+    if (files) {
+      try {
+        return (await this.agent!.request('put-images', {files})).bytes
+      } catch (err) {
+        if (!/^unknown request/.test((err as Error).message)) throw err
+      }
+    }
+    return channel.send(images)
   }
 
   private async removeDeleted(plan: BundlePlan, before: string[][]): Promise<void> {

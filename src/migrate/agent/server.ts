@@ -16,6 +16,7 @@ import {deleteContainer} from '../../core/lifecycle/delete'
 import {state as containerState} from '../../core/lifecycle/query'
 import {freeBytes, hostFacts} from './facts'
 import {writeTlsFiles} from '../tls'
+import {writeImageFiles} from '../image-files'
 import {pageServerHandshake, probeOwnCriuTls} from '../tls-probe'
 import {stopUnpackers} from './unpack'
 import {startLazyPages, waitLazyPages, type LazyPagesDaemon} from './lazy-pages'
@@ -48,6 +49,10 @@ export class MigrationAgent {
     'lazy-done': async () => {
       if (!this.lazy) return {ok: true, detail: 'no lazy-pages daemon'}
       return waitLazyPages(this.lazy)
+    },
+    'put-images': async (p) => {
+      if (!this.prepared) throw new OcirtError('put-images before prepare', {verb: 'migrate-agent', step: 'put images'})
+      return {bytes: writeImageFiles(this.prepared.imageDir, p.files)}
     },
     'remove-paths': async (p) => this.removePaths(p.bundleDir, p.paths),
     'write-config': async (p) => {
