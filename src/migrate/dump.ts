@@ -4,6 +4,7 @@
 // the last page is served. Aborting kills criu (SIGKILL): only ever done once it serves pages (the parasite is out
 // of the tasks by then), and the tasks, no longer held by criu, run on.
 import * as fs from 'node:fs'
+import * as path from 'node:path'
 import {OcirtError} from '../core/errors'
 import type {Runtime} from '../core/runtime'
 import {checkpoint, type CheckpointOptions} from '../core/lifecycle/checkpoint'
@@ -20,7 +21,14 @@ export interface MigrationDump {
 
 export function startDump(rt: Runtime, id: string, images: string, criuOpts: CheckpointOptions, pages?: PageServerPlan): MigrationDump {
   const abort = new AbortController()
-  const common: CheckpointOptions = {...criuOpts, imagePath: images, leaveRunning: true, signal: abort.signal}
+  // the target restores the network namespace empty, so holding its traffic still during the dump protects
+  // nothing but established TCP connections (--tcp-established); without them, skipping the lock spares the freeze
+  // CRIU's iptables-restore runs (~50 ms)
+  const networkLock = criuOpts.tcpEstablished ? undefined : 'skip' as const
+  // CRIU's log and stats go beside the images, not among them: the images are sent to the target during the freeze,
+  // and the log (~100 KiB, still growing while pages are served) is of no use there
+  const workPath = path.join(path.dirname(images), 'work')
+  const common: CheckpointOptions = {...criuOpts, imagePath: images, workPath, leaveRunning: true, signal: abort.signal, networkLock}
   if (!pages) {
     const done = checkpoint(rt, id, common, 'migrate')
     return {ready: done, done, abort: () => abort.abort()}

@@ -17,12 +17,14 @@ import {loadConfig} from '../core/state/store'
 import {pause, resume} from '../core/lifecycle/pause'
 import {deleteContainer} from '../core/lifecycle/delete'
 import {debug} from '../core/log'
+import {ensureKdatCache} from '../core/criu/kdat'
 import {containerKernelMountPoints, memoryBytes, requireMovable} from './movable'
 import {AgentClient, AgentGone} from './agent/client'
 import {AGENT_LEASE_MS} from './agent/protocol'
 import {hostFacts} from './agent/facts'
 import {planBundle, sizeOf, type BundlePlan} from './bundle-plan'
 import {openUnpack, type UnpackChannel} from './channels'
+import {readSmallImageDir} from './image-files'
 import {clockSkewNote, preflight, type ModeChoice} from './preflight'
 import {Reporter, type MigrationSummary} from './report'
 import {startDump, type MigrationDump} from './dump'
@@ -194,6 +196,7 @@ class Migration {
     rep.end(this.summary.bytes.bundle)
 
     await agent.request('write-config', {bundleDir: remoteBundle, config: plan.config})
+    ensureKdatCache(rt) // the dump in the freeze then loads CRIU's kernel data instead of probing for it (kdat.ts)
     // everything the freeze needs, opened now
     const imagesChannel = await this.channel(agentArgv, prep.imageDir, prep.staging)
     const deltaChannels = await Promise.all(plan.items.map((i) => this.channel(agentArgv, i.remote, prep.staging)))
@@ -221,18 +224,19 @@ class Migration {
     this.frozen = true
     debug(`migrate ${o.id}: frozen`)
     this.dump = startDump(rt, o.id, images, {...criuOpts, parentPath}, pages)
-    await this.guard(this.dump.ready)
+    // the bundle's changes travel while CRIU dumps: frozen, the container changes nothing more, and CRIU writes
+    // nothing in the bundle; the target's config.json is the rewritten one (write-config), never the source's
+    const delta = Promise.all([
+      ...plan.items.map((item, i) => deltaChannels[i].send(item.local, {changedSince: syncedAt, ignore: item.what === 'bundle' ? isConfig : undefined})),
+      this.removeDeleted(plan, before).then(() => 0),
+    ])
+    delta.catch(() => undefined) // awaited below; a failure ends the wait for the dump at once
+    await this.guard(Promise.race([this.dump.ready, delta.then(() => this.dump!.ready)]))
     rep.end()
 
     this.step = 'transfer'
     rep.begin('transfer')
-    // images and the bundle's changes travel side by side, each on its own channel
-    const [imageBytes, ...deltaBytes] = await this.guard(Promise.all([
-      imagesChannel.send(images),
-      // the target's config.json is the rewritten one (write-config), never the source's
-      ...plan.items.map((item, i) => deltaChannels[i].send(item.local, {changedSince: syncedAt, ignore: item.what === 'bundle' ? isConfig : undefined})),
-      this.removeDeleted(plan, before).then(() => 0),
-    ]))
+    const [imageBytes, deltaBytes] = await this.guard(Promise.all([this.sendImages(imagesChannel, images), delta]))
     this.summary.bytes.images = imageBytes
     this.summary.bytes.delta = deltaBytes.reduce((a, b) => a + b, 0)
     rep.end(this.summary.bytes.images + this.summary.bytes.delta)
@@ -297,6 +301,19 @@ class Migration {
     const ch = await openUnpack(this.session!, agentArgv, dir, staging)
     this.channels.push(ch)
     return ch
+  }
+
+  /** A post-copy dump's few small images go in one agent request; anything bigger (or an older agent) takes the tar channel. */
+  private async sendImages(channel: UnpackChannel, images: string): Promise<number> {
+    const files = readSmallImageDir(images)
+    if (files) {
+      try {
+        return (await this.agent!.request('put-images', {files})).bytes
+      } catch (err) {
+        if (!/^unknown request/.test((err as Error).message)) throw err
+      }
+    }
+    return channel.send(images)
   }
 
   private async removeDeleted(plan: BundlePlan, before: string[][]): Promise<void> {

@@ -3,6 +3,7 @@
 // or, with --json, as one JSON object on stdout.
 import type {Mode} from './preflight'
 import type {PreCopyRound} from './stop-rules'
+import {debug} from '../core/log'
 
 export interface PhaseRecord {
   name: string
@@ -57,6 +58,7 @@ export class Reporter {
   begin(name: string, detail?: string): void {
     this.end()
     this.current = {name, started: Date.now()}
+    debug(`migrate: ${name} begins`)
     if (!this.quiet) this.write(`migrate: ${name}${detail ? ` (${detail})` : ''} ...\n`)
   }
 
@@ -71,6 +73,7 @@ export class Reporter {
       this.write('\r\x1b[K')
     }
     const rec: PhaseRecord = {name: c.name, ms: Date.now() - c.started, ...(bytes !== undefined ? {bytes} : {}), ...(detail ? {detail} : {})}
+    debug(`migrate: ${c.name} ends after ${rec.ms} ms`)
     this.phases.push(rec)
     if (!this.quiet) this.write(`migrate: ${c.name} done in ${rec.ms} ms${bytes !== undefined ? `, ${mib(bytes)} (${rate(bytes, rec.ms)})` : ''}${detail ? `, ${detail}` : ''}\n`)
     return rec

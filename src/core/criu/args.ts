@@ -26,7 +26,12 @@ export interface CriuCommonOptions {
   lazyPages?: boolean
   /** a CRIU configuration file (runc's org.criu.config annotation) */
   configFile?: string
+  /** CRIU's --network-lock (default iptables): `skip` where nothing needs the container's network held still
+   * (migration: its network namespace is restored empty), which saves the iptables-restore runs of lock and unlock */
+  networkLock?: NetworkLock
 }
+
+export type NetworkLock = 'iptables' | 'nftables' | 'skip'
 
 export interface DumpOptions extends CriuCommonOptions {
   leaveRunning?: boolean
@@ -151,6 +156,7 @@ function commonTail(opts: CriuCommonOptions): string[] {
   if (opts.fileLocks) argv.push('--file-locks')
   if (opts.autoDedup) argv.push('--auto-dedup')
   if (opts.lazyPages) argv.push('--lazy-pages')
+  if (opts.networkLock) argv.push('--network-lock', opts.networkLock)
   for (const ns of criuNsNames(opts.emptyNs ?? [])) argv.push('--empty-ns', ns)
   return argv
 }

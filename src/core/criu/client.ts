@@ -81,6 +81,11 @@ function cacheKey(rt: Runtime): string | undefined {
   }
 }
 
+/** What identifies this criu binary on this boot (path, size, mtime, boot id), or undefined if there is none. */
+export function criuBinaryKey(rt: Runtime): string | undefined {
+  return cacheKey(rt)
+}
+
 function loadCache(rt: Runtime): CriuCache | undefined {
   const key = cacheKey(rt)
   if (key === undefined) return undefined

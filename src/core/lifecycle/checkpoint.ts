@@ -14,7 +14,7 @@ import {lockContainer} from '../state/lock'
 import {hookState, loadContainer} from './container'
 import {runHooksWarnOnly} from '../hooks'
 import {waitInitGone} from '../state/status'
-import {dumpArgs, DUMP_LOG, type DumpOptions, type ManageCgroupsMode} from '../criu/args'
+import {dumpArgs, DUMP_LOG, type DumpOptions, type ManageCgroupsMode, type NetworkLock} from '../criu/args'
 import {CONSOLE, checkMountPoints, dumpExtMounts, dumpExternals, externalTerminal, externalMounts, externalNsArg, joinedNamespaces} from '../criu/plan'
 import {criuFeatureMissing, requireUsableCriu, runCriu} from '../criu/client'
 import {maskedFiles, readDescriptors, writeCheckpointInfo} from '../criu/images'
@@ -46,6 +46,8 @@ export interface CheckpointOptions {
   signal?: AbortSignal
   /** more criu dump arguments (migration: the page server's --tls keys) */
   criuExtraArgs?: string[]
+  /** CRIU's --network-lock method (migration: skip) */
+  networkLock?: NetworkLock
 }
 
 /**
@@ -132,6 +134,7 @@ function dumpOptions(opts: CheckpointOptions, ctx: {verb: string; id: string}): 
     preDump: opts.preDump,
     autoDedup: opts.autoDedup,
     lazyPages: opts.lazyPages,
+    networkLock: opts.networkLock,
     // the status fd is passed to criu as its fd 3 (runCriu's first extra fd)
     statusFd: opts.statusFd !== undefined && opts.statusFd >= 0 ? 3 : undefined,
     pageServer: opts.pageServer ? parsePageServer(opts.pageServer, ctx) : undefined,

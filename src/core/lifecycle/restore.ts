@@ -18,7 +18,7 @@ import {parseCgroupMounts} from '../cgroups/paths'
 import {SIGKILL} from '../cgroups/manager'
 import {deviceCgroupRules} from '../mounts/devices'
 import {UndoStack} from '../util/undo'
-import {restoreArgs, RESTORE_LOG, type RestoreOptions as CriuRestoreOptions} from '../criu/args'
+import {restoreArgs, RESTORE_LOG, type NetworkLock, type RestoreOptions as CriuRestoreOptions} from '../criu/args'
 import {CONSOLE, cgroupRoots, externalMounts, inheritPlan, joinedNamespaces, restoreExtMounts, terminalKey, type Descriptor, type Inherited} from '../criu/plan'
 import {openPty} from '../sys/tty'
 import {listenForActions} from '../criu/action-script'
@@ -65,6 +65,8 @@ export interface RestoreOptions {
   /** fds of ours to hand over where the checkpointed container's stdio came from outside (default: our 0, 1, 2);
    * the migration agent's own stdio is its SSH channel, so it gives /dev/null or the bundle's log files instead */
   inheritStdio?: [number, number, number]
+  /** CRIU's --network-lock method (migration: skip, the network namespace is new and empty) */
+  networkLock?: NetworkLock
   /** awaited right before criu runs, after the cgroup, mounts and fds are ready (migration: the lazy-pages daemon) */
   beforeCriu?: () => Promise<void> | undefined
 }
@@ -87,7 +89,7 @@ export async function restore(rt: Runtime, opts: RestoreOptions, verb = 'restore
   const criuOpts: Omit<CriuRestoreOptions, 'pidFile'> = {
     imagePath, workPath,
     tcpEstablished: opts.tcpEstablished, extUnixSk: opts.extUnixSk, shellJob: opts.shellJob, fileLocks: opts.fileLocks,
-    autoDedup: opts.autoDedup, lazyPages: opts.lazyPages, lsmProfile: opts.lsmProfile, lsmMountContext: opts.lsmMountContext,
+    autoDedup: opts.autoDedup, lazyPages: opts.lazyPages, networkLock: opts.networkLock, lsmProfile: opts.lsmProfile, lsmMountContext: opts.lsmMountContext,
     manageCgroupsMode: parseManageCgroupsMode(opts.manageCgroupsMode, ctx),
     emptyNs: emptyNamespaces(opts.emptyNs, ctx),
   }

@@ -5,6 +5,7 @@
 import type {Readable, Writable} from 'node:stream'
 import type {HostFacts} from './facts'
 import type {TlsPem} from '../tls'
+import type {ImageFile} from '../image-files'
 
 export interface PrepareRequest {
   /** the container id on the target */
@@ -66,6 +67,8 @@ export interface Requests {
   restore: {params: RestoreRequest; result: RestoreResult}
   /** resolves when the lazy-pages daemon has every page (or failed) */
   'lazy-done': {params: Record<string, never>; result: {ok: boolean; detail: string}}
+  /** the images of a post-copy dump, small and flat, written into the prepared image directory (image-files.ts) */
+  'put-images': {params: {files: ImageFile[]}; result: {bytes: number}}
   /** removes files deleted on the source since the first bundle sync (paths relative to bundleDir) */
   'remove-paths': {params: {bundleDir: string; paths: string[]}; result: {removed: number}}
   /** writes the config the container runs with on the target (paths and cgroup rewritten by the source) */

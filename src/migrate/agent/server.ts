@@ -8,12 +8,15 @@ import type {Readable, Writable} from 'node:stream'
 import {OcirtError} from '../../core/errors'
 import type {Runtime} from '../../core/runtime'
 import {UndoStack} from '../../core/util/undo'
+import {debug} from '../../core/log'
+import {ensureKdatCache} from '../../core/criu/kdat'
 import {containerDir, validateId, writeFileAtomic} from '../../core/state/store'
 import {restore} from '../../core/lifecycle/restore'
 import {deleteContainer} from '../../core/lifecycle/delete'
 import {state as containerState} from '../../core/lifecycle/query'
 import {freeBytes, hostFacts} from './facts'
 import {writeTlsFiles} from '../tls'
+import {writeImageFiles} from '../image-files'
 import {pageServerHandshake, probeOwnCriuTls} from '../tls-probe'
 import {stopUnpackers} from './unpack'
 import {startLazyPages, waitLazyPages, type LazyPagesDaemon} from './lazy-pages'
@@ -47,9 +50,15 @@ export class MigrationAgent {
       if (!this.lazy) return {ok: true, detail: 'no lazy-pages daemon'}
       return waitLazyPages(this.lazy)
     },
+    'put-images': async (p) => {
+      if (!this.prepared) throw new OcirtError('put-images before prepare', {verb: 'migrate-agent', step: 'put images'})
+      return {bytes: writeImageFiles(this.prepared.imageDir, p.files)}
+    },
     'remove-paths': async (p) => this.removePaths(p.bundleDir, p.paths),
     'write-config': async (p) => {
       writeFileAtomic(path.join(path.resolve(p.bundleDir), 'config.json'), `${JSON.stringify(p.config, null, 2)}\n`, 0o644)
+      // the last step before the freeze: the lazy-pages daemon and the restore then load CRIU's kernel data (kdat.ts)
+      ensureKdatCache(this.rt)
       return {}
     },
     'probe-tls': async (p) => {
@@ -140,6 +149,7 @@ export class MigrationAgent {
     if (!prep) throw new OcirtError('restore before prepare', {verb: 'migrate-agent', id: p.id})
     const fds = openStdio(p.stdio, p.bundleDir)
     const started = Date.now()
+    debug(`migrate-agent ${p.id}: restore asked`)
     let lazyMs = 0
     // the lazy-pages daemon starts while the restore makes the cgroup and mounts; criu restore waits for it
     let daemonUp: Promise<void> | undefined
@@ -151,6 +161,7 @@ export class MigrationAgent {
         this.lazy = daemon
         this.undo.push('stop the lazy-pages daemon', () => daemon.stop())
         lazyMs = Date.now() - started
+        debug(`migrate-agent ${p.id}: lazy-pages daemon up after ${lazyMs} ms`)
       })
       daemonUp.catch(() => undefined) // awaited before criu restore runs
     }
@@ -159,6 +170,8 @@ export class MigrationAgent {
         id: p.id, bundle: p.bundleDir, imagePath: prep.imageDir, workPath: prep.workDir, detach: true,
         lazyPages: p.lazyPages, tcpEstablished: p.tcpEstablished, extUnixSk: p.extUnixSk, fileLocks: p.fileLocks,
         manageCgroupsMode: p.manageCgroupsMode, inheritStdio: fds, beforeCriu: () => daemonUp, consoleSocket: p.consoleSocket,
+        // a new, empty network namespace has nothing to hold still (established TCP connections aside)
+        networkLock: p.tcpEstablished ? undefined : 'skip',
       }, 'migrate-agent')
     } finally {
       for (const fd of new Set(fds)) fs.closeSync(fd)

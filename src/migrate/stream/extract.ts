@@ -13,6 +13,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import {Transform} from 'node:stream'
 import * as tarFs from './tar-fs'
+import {quickFs} from './quick-fs'
 import type {TarHeader} from './tar-fs'
 import {OcirtError} from '../../core/errors'
 
@@ -45,18 +46,19 @@ export async function extractTree(dir: string, source: NodeJS.ReadableStream): P
   let entries = 0
   let failure: Error | undefined
 
+  const qfs = quickFs as typeof fs
   const xfs = {
-    ...fs,
+    ...qfs,
     // tar-fs masks modes with 0o777; put the set-id and sticky bits back (chown came first, so they stay)
     chmod(p: string, mode: number, cb: Callback) {
       const h = pending.get(p)
-      fs.chmod(p, h ? h.mode! & 0o7777 : mode, cb)
+      qfs.chmod(p, h ? h.mode! & 0o7777 : mode, cb)
     },
     // Linux has no lchmod and tar-fs then skips lchown too: give it one, and set the link's mtime there
     lchmod(p: string, _mode: number, cb: Callback) {
       const h = pending.get(p)
       if (!h?.mtime) return cb(null)
-      fs.lutimes(p, h.mtime, h.mtime, (err) => cb(err))
+      qfs.lutimes(p, h.mtime, h.mtime, (err) => cb(err))
     },
   }
 

@@ -5,6 +5,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import {Transform} from 'node:stream'
 import * as tarFs from './tar-fs'
+import {quickFs} from './quick-fs'
 
 export interface PackOptions {
   /** ms since the epoch: keep only entries whose mtime or ctime is newer (directories are always kept) */
@@ -54,6 +55,7 @@ export function packTree(dir: string, opts: PackOptions = {}): PackStream {
   out.bytes = () => bytes
 
   const pack = tarFs.pack(root, {
+    fs: quickFs,
     ignore,
     umask: 0,
     finalize: false,

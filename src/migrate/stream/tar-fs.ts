@@ -23,6 +23,7 @@ export interface TarPack {
 }
 
 export interface PackOpts {
+  fs?: unknown
   ignore?: (absPath: string) => boolean
   umask?: number
   finalize?: boolean

@@ -59,6 +59,14 @@ describe('dumpArgs', () => {
     assert.equal(final[0], 'dump')
   })
 
+  it('a network lock method is passed on (migration skips it)', () => {
+    const argv = dumpArgs({imagePath: '/i', workPath: '/i', networkLock: 'skip'}, {...DUMPED, extMounts: [], externals: []})
+    assert.deepEqual(argv.slice(argv.indexOf('--network-lock'), argv.indexOf('--network-lock') + 2), ['--network-lock', 'skip'])
+    assert.ok(!dumpArgs({imagePath: '/i', workPath: '/i'}, DUMPED).includes('--network-lock'), "CRIU's default unless asked")
+    const rst = restoreArgs({imagePath: '/i', workPath: '/i', pidFile: '/p', networkLock: 'skip'}, RESTORED)
+    assert.deepEqual(rst.slice(rst.indexOf('--network-lock'), rst.indexOf('--network-lock') + 2), ['--network-lock', 'skip'])
+  })
+
   it('refuses a mount point criu cannot name', () => {
     assert.throws(() => dumpArgs({imagePath: '/i', workPath: '/i'}, {...DUMPED, extMounts: [{key: '/a:b', value: '/a:b'}]}), /':'/)
   })
