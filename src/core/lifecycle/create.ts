@@ -75,13 +75,7 @@ export async function create(rt: Runtime, opts: CreateOptions): Promise<Created>
     // The helper starts now, so that its exec and sealed re-exec (~5 ms) overlap the state and cgroup setup
     // below; it does nothing but wait for the PLAN frame until then.
     const session = InitSession.start({verb, id, stdio: opts.stdio ?? ['inherit', 'inherit', 'inherit'], preserveFds: opts.preserveFds ?? 0})
-    const stopHelper = () => {
-      try {
-        process.kill(session.helperPid, 'SIGKILL')
-      } catch {
-        // already gone
-      }
-    }
+    const stopHelper = () => session.kill('SIGKILL')
     undo.push('stop init helper', stopHelper)
     debug(`create ${id}: validated config, helper spawned`)
     reserveId(rt, id, verb)
