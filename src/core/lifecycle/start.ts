@@ -7,18 +7,25 @@ import {initAlive} from '../state/status'
 import {runHooksWarnOnly} from '../hooks'
 import {hookState, lockForOperation} from './container'
 import {uvBindings, UvPipe} from '../sys/uv'
+import type {ContainerFacts} from '../state/facts'
+import type {Spec} from '../spec/types'
 
 export async function start(rt: Runtime, id: string, verb = 'start'): Promise<void> {
   const {unlock, ...loaded} = await lockForOperation(rt, id, 'start', verb)
   try {
-    await releaseFifo(fifoPath(rt, id), loaded.facts, {verb, id})
-    const spec = loadConfig(rt, id, verb)
-    const state = hookState(loaded.facts, 'running')
-    // the spec: a failing poststart hook is logged, the others still run and the container keeps running
-    await runHooksWarnOnly('poststart', spec.hooks?.poststart, state, {verb, id, bundle: loaded.facts.bundle})
+    await startLocked(rt, loaded.facts, loadConfig(rt, id, verb), verb)
   } finally {
     unlock()
   }
+}
+
+/** start's work for a caller that holds the container's lock since it created it (run): no reload, no relock. */
+export async function startLocked(rt: Runtime, facts: ContainerFacts, spec: Spec, verb: string): Promise<void> {
+  const id = facts.id
+  await releaseFifo(fifoPath(rt, id), facts, {verb, id})
+  const state = hookState(facts, 'running')
+  // the spec: a failing poststart hook is logged, the others still run and the container keeps running
+  await runHooksWarnOnly('poststart', spec.hooks?.poststart, state, {verb, id, bundle: facts.bundle})
 }
 
 /**
