@@ -71,7 +71,15 @@ export function runHook(hook: Hook, stateJson: string, fail: (detail: string) =>
       clearTimeout(timer)
       if (code === 0) return resolve()
       const how = signal ? `killed by ${signal}` : `exit status ${code}`
-      reject(fail(`${how}${stderr.trim() ? `: ${stderr.trim()}` : ''}`))
+      const settle = () => reject(fail(`${how}${stderr.trim() ? `: ${stderr.trim()}` : ''}`))
+      // 'exit' may come before the last of stderr was read; wait for its end, briefly (the hook's own children
+      // may keep it open)
+      if (child.stderr!.readableEnded) return settle()
+      const late = setTimeout(settle, 200)
+      child.stderr!.once('close', () => {
+        clearTimeout(late)
+        settle()
+      })
     })
   })
 }
