@@ -30,8 +30,9 @@ function load(name, caches) {
       cachedData = undefined
     }
   }
-  // latin1: the build keeps the bundles ASCII (scripts/bundle.mjs checks), and a one-byte read skips UTF-8 decoding
-  const script = new vm.Script(Module.wrap(fs.readFileSync(file, 'latin1')), {filename: file, cachedData})
+  // latin1: the build keeps the bundles ASCII (scripts/bundle.mjs checks), and a one-byte read skips UTF-8 decoding;
+  // the build wrote the bundle already wrapped as a CommonJS module function
+  const script = new vm.Script(fs.readFileSync(file, 'latin1'), {filename: file, cachedData})
   scripts[name] = script
   const mod = new Module(file, module)
   mod.filename = file
