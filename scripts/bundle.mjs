@@ -5,11 +5,14 @@ import {readFile, copyFile, mkdtemp, mkdir, rm, writeFile} from 'node:fs/promise
 import {existsSync} from 'node:fs'
 import {execFileSync} from 'node:child_process'
 import {tmpdir} from 'node:os'
+import {createRequire} from 'node:module'
 import {join} from 'node:path'
 
 // `import * as fs from 'node:fs'` makes esbuild copy every export of the builtin into a namespace object
 // (__toESM), once per importing module: ~50 copies, several ms on every start. A TypeScript import-equals
 // of a builtin compiles to a plain require, so rewrite those imports while bundling (sources stay idiomatic).
+const wrap = createRequire(import.meta.url)('./bundle-wrap.cjs')
+
 const plainBuiltinRequires = {
   name: 'plain-builtin-requires',
   setup(b) {
@@ -33,10 +36,10 @@ for (const [entry, outfile] of [['src/index.ts', 'dist/ocirt-main.js'], ['src/qu
   // every engine call parses the bundle: minified it is ~40% smaller and starts ~8 ms sooner here; the
   // source map (not loaded at run time) maps stack traces back: node --enable-source-maps dist/ocirt.js ...
   minify: true,
-  // written as Module.wrap would wrap it, so the loader compiles the file's text as read: no concatenated copy
-  // of the ~200 KB source (a young-generation string, flattened at compile) on every start
-  banner: {js: '(function (exports, require, module, __filename, __dirname) { '},
-  footer: {js: '\n});'},
+  // written as Module.wrap would wrap it (scripts/bundle-wrap.cjs), so the loader compiles the file's text as
+  // read: no concatenated copy of the ~200 KB source (a young-generation string, flattened at compile) per start
+  banner: {js: wrap.banner},
+  footer: {js: wrap.footer},
   sourcemap: 'linked',
   legalComments: 'none',
   logLevel: 'warning',
