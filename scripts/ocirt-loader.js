@@ -9,7 +9,6 @@
 const fs = require('node:fs')
 const path = require('node:path')
 const vm = require('node:vm')
-const Module = require('node:module')
 
 const LIFECYCLE_VERBS = new Set(['create', 'run', 'start', 'exec', 'delete'])
 const args = process.argv.slice(2)
@@ -34,11 +33,9 @@ function load(name, caches) {
   // the build wrote the bundle already wrapped as a CommonJS module function
   const script = new vm.Script(fs.readFileSync(file, 'latin1'), {filename: file, cachedData})
   scripts[name] = script
-  const mod = new Module(file, module)
-  mod.filename = file
-  mod.paths = Module._nodeModulePaths(__dirname)
-  require.cache[file] = mod
-  script.runInThisContext().call(mod.exports, mod.exports, (id) => mod.require(id), mod, file, __dirname)
+  // the bundle lives beside this file, so this module's own require resolves its externals (node_modules) as a
+  // module of its own would; the bundles use nothing else of `module` (no exports): `node:module` is not loaded
+  script.runInThisContext().call(module.exports, module.exports, require, module, file, __dirname)
 }
 
 const loadMain = () => load('ocirt-main', lifecycle ? ['ocirt-main.lifecycle.cache', 'ocirt-main.cache'] : ['ocirt-main.cache'])
