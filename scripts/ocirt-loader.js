@@ -1,37 +1,54 @@
-// dist/ocirt.js: starts the bundled runtime (dist/ocirt-main.js) from V8's code cache, made at build time, so
-// the ~170 KB bundle is not parsed and compiled again on every engine call. Two caches of the same bundle:
-// ocirt-main.cache holds what the cheap verbs (state, list, kill, ...) compile, and ocirt-main.lifecycle.cache
-// also the create/start/exec/delete path, which would otherwise compile lazily on every container start (~5-10 ms);
-// the small one stays small so that `state` deserializes less. Without a usable cache (another Node version, a
-// missing file) it simply compiles the bundle as Node would.
+// dist/ocirt.js: starts a bundled runtime from V8's code cache, made at build time, so the bundle is not parsed
+// and compiled again on every engine call. Two bundles: ocirt-query.js (state and list: ~1/5 of the code) and
+// ocirt-main.js (every verb), which the query bundle hands anything else to. Caches of the main bundle:
+// ocirt-main.cache holds what the cheap verbs (kill, pause, ...) compile, and ocirt-main.lifecycle.cache also
+// the create/start/exec/delete path, which would otherwise compile lazily on every container start (~5-10 ms);
+// the small one stays small so that they deserialize less. Without a usable cache (another Node version, a
+// missing file) a bundle simply compiles as Node would.
 'use strict'
 const fs = require('node:fs')
 const path = require('node:path')
 const vm = require('node:vm')
-const Module = require('node:module')
 
 const LIFECYCLE_VERBS = new Set(['create', 'run', 'start', 'exec', 'delete'])
-const main = path.join(__dirname, 'ocirt-main.js')
-const lifecycle = process.argv.slice(2).some((a) => LIFECYCLE_VERBS.has(a))
-let cachedData
-for (const name of lifecycle ? ['ocirt-main.lifecycle.cache', 'ocirt-main.cache'] : ['ocirt-main.cache']) {
-  try {
-    cachedData = fs.readFileSync(path.join(__dirname, name))
-    break
-  } catch {
-    cachedData = undefined
-  }
-}
-// latin1: the build keeps the bundle ASCII (scripts/bundle.mjs checks), and a one-byte read skips UTF-8 decoding
-const script = new vm.Script(Module.wrap(fs.readFileSync(main, 'latin1')), {filename: main, cachedData})
-const mod = new Module(main, module)
-mod.filename = main
-mod.paths = Module._nodeModulePaths(__dirname)
-require.cache[main] = mod
-script.runInThisContext().call(mod.exports, mod.exports, (id) => mod.require(id), mod, main, __dirname)
+const args = process.argv.slice(2)
+const lifecycle = args.some((a) => LIFECYCLE_VERBS.has(a))
+// a rough guess (a flag's value or exec's command may be named so too): the query bundle parses argv properly
+// and hands over what it does not serve
+const query = !lifecycle && args.some((a) => a === 'state' || a === 'list')
+const scripts = {}
 
-// `OCIRT_WRITE_CODE_CACHE=FILE node dist/ocirt.js ARGS...` (build only): run ARGS, then save the cache, which
-// then holds every function the run compiled (those it started with from a cache included).
+function load(name, caches) {
+  const file = path.join(__dirname, `${name}.js`)
+  let cachedData
+  for (const cache of caches) {
+    try {
+      cachedData = fs.readFileSync(path.join(__dirname, cache))
+      break
+    } catch {
+      cachedData = undefined
+    }
+  }
+  // latin1: the build keeps the bundles ASCII (scripts/bundle.mjs checks), and a one-byte read skips UTF-8 decoding;
+  // the build wrote the bundle already wrapped as a CommonJS module function
+  const script = new vm.Script(fs.readFileSync(file, 'latin1'), {filename: file, cachedData})
+  scripts[name] = script
+  // the bundle lives beside this file, so this module's own require resolves its externals (node_modules) as a
+  // module of its own would; the bundles use nothing else of `module` (no exports): `node:module` is not loaded
+  script.runInThisContext().call(module.exports, module.exports, require, module, file, __dirname)
+}
+
+const loadMain = () => load('ocirt-main', lifecycle ? ['ocirt-main.lifecycle.cache', 'ocirt-main.cache'] : ['ocirt-main.cache'])
+globalThis[Symbol.for('ocirt.loadMain')] = loadMain
+if (query) load('ocirt-query', ['ocirt-query.cache'])
+else loadMain()
+
+// `OCIRT_WRITE_CODE_CACHE=FILE node dist/ocirt.js ARGS...` (build only): run ARGS, then save the cache of the
+// bundle FILE is named after, which then holds every function the run compiled (those it started with included).
 if (process.env.OCIRT_WRITE_CODE_CACHE) {
-  process.once('exit', () => fs.writeFileSync(process.env.OCIRT_WRITE_CODE_CACHE, script.createCachedData()))
+  process.once('exit', () => {
+    const out = process.env.OCIRT_WRITE_CODE_CACHE
+    const script = scripts[path.basename(out).split('.')[0]]
+    if (script) fs.writeFileSync(out, script.createCachedData())
+  })
 }

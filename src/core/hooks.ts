@@ -1,7 +1,6 @@
 // OCI hooks run in the runtime's namespaces (prestart, createRuntime, poststart, poststop): the state JSON on
 // stdin, the hook's own args and env, an optional timeout. createContainer hooks run inside the container's
 // namespaces and are started through the helper (lifecycle/container-hooks.ts) with the same rules.
-import {spawn} from 'node:child_process'
 import type {Hook} from './spec/types'
 import {OcirtError} from './errors'
 import {warn} from './log'
@@ -45,6 +44,8 @@ export async function runHooksWarnOnly(phase: HookPhase, hooks: Hook[] | undefin
 
 export function runHook(hook: Hook, stateJson: string, fail: (detail: string) => OcirtError, cwd?: string): Promise<void> {
   return new Promise((resolve, reject) => {
+    // loaded only when a hook runs: child_process and its streams cost ~5 ms on every create/start otherwise
+    const {spawn} = require('node:child_process') as typeof import('node:child_process')
     const child = spawn(hook.path, (hook.args ?? [hook.path]).slice(1), {
       cwd,
       argv0: hook.args?.[0] ?? hook.path,
@@ -70,7 +71,15 @@ export function runHook(hook: Hook, stateJson: string, fail: (detail: string) =>
       clearTimeout(timer)
       if (code === 0) return resolve()
       const how = signal ? `killed by ${signal}` : `exit status ${code}`
-      reject(fail(`${how}${stderr.trim() ? `: ${stderr.trim()}` : ''}`))
+      const settle = () => reject(fail(`${how}${stderr.trim() ? `: ${stderr.trim()}` : ''}`))
+      // 'exit' may come before the last of stderr was read; wait for its end, briefly (the hook's own children
+      // may keep it open)
+      if (child.stderr!.readableEnded) return settle()
+      const late = setTimeout(settle, 200)
+      child.stderr!.once('close', () => {
+        clearTimeout(late)
+        settle()
+      })
     })
   })
 }

@@ -2,7 +2,6 @@
 // As root the maps are written directly; rootless, a single mapping of our own ids can be written directly
 // (after denying setgroups), anything wider needs the setuid newuidmap/newgidmap from the uidmap package.
 import * as fs from 'node:fs'
-import {spawnSync} from 'node:child_process'
 import type {IdMapping} from './spec/types'
 import {OcirtError} from './errors'
 
@@ -49,6 +48,7 @@ function writeMap(pid: number, file: 'uid_map' | 'gid_map', maps: IdMapping[], c
 
 function runIdMapTool(tool: string, pid: number, maps: IdMapping[], ctx: {verb: string; id: string}): void {
   const args = [String(pid), ...maps.flatMap((m) => [String(m.containerID), String(m.hostID), String(m.size)])]
+  const {spawnSync} = require('node:child_process') as typeof import('node:child_process') // rootless maps only
   const r = spawnSync(tool, args, {encoding: 'utf8'})
   if (r.error || r.status !== 0) {
     const why = r.error ? r.error.message : (r.stderr || `exit status ${r.status}`).trim()

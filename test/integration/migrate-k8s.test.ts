@@ -216,6 +216,7 @@ test('bundled as scripts/bundle.mjs bundles and started by its loader (vm.Script
   buildSync({
     entryPoints: [entry], outfile: path.join(dir, 'ocirt-main.js'), bundle: true, platform: 'node', format: 'cjs', target: 'node20',
     minify: true, logLevel: 'silent', external: ['@oclif/*', 'koffi', 'ssh2', 'tar-fs', '@kubernetes/client-node'],
+    ...bundleWrap(),
   })
   const text = fs.readFileSync(path.join(dir, 'ocirt-main.js'), 'utf8')
   assert.match(text, /import\(/)
@@ -238,3 +239,9 @@ test('bundled as scripts/bundle.mjs bundles and started by its loader (vm.Script
   assert.deepEqual(await run(path.join(dir, 'ocirt-main.js')), {node: 'worker-annotated'}, 'the bundle run directly')
   assert.equal(k8s.requests.length, 2)
 })
+
+/** scripts/bundle.mjs's banner and footer (the bundle written as a CommonJS module function). */
+function bundleWrap(): {banner: {js: string}; footer: {js: string}} {
+  const wrap = require(path.join(REPO, 'scripts', 'bundle-wrap.cjs')) as {banner: string; footer: string}
+  return {banner: {js: wrap.banner}, footer: {js: wrap.footer}}
+}

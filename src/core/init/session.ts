@@ -1,11 +1,12 @@
 // One run of the C helper: spawns it with the container's stdio and a sync socket, sends frames and turns
 // the helper's ERROR frames into errors naming the container and the step. See protocol.ts for the handshake.
-import {spawn, type ChildProcess, type StdioOptions} from 'node:child_process'
+import type {ChildProcess, StdioOptions} from 'node:child_process'
 import * as os from 'node:os'
 import type {Duplex} from 'node:stream'
 import {OcirtError} from '../errors'
 import {debug, logLine} from '../log'
 import {initBinary} from './binary'
+import {uvBindings, uvSpawn, type UvChild} from '../sys/uv'
 import {cstrings, decodeError, encodeFrame, FRAME, FrameReader, LOG_LEVEL, type Frame} from './protocol'
 
 export class InitFailed extends OcirtError {
@@ -46,9 +47,11 @@ export interface HelperExit {
 }
 
 export class InitSession {
-  readonly child: ChildProcess
+  /** only when a stdio entry needs a stream ('pipe': the createContainer hooks' stdin and stderr) */
+  readonly child?: ChildProcess
   readonly exited: Promise<HelperExit>
-  private readonly sock: Duplex
+  private readonly uvChild?: UvChild
+  private readonly sock?: Duplex
   private readonly reader = new FrameReader()
   private queue: Frame[] = []
   private waiter?: () => void
@@ -59,22 +62,41 @@ export class InitSession {
     for (let i = 0; i < opts.preserveFds; i++) stdio.push(3 + i)
     const syncFd = stdio.length
     stdio.push('pipe')
-    // detached: the helper gets its own session, so a terminal's ^C reaches ocirt (which forwards signals),
-    // not the helper that mirrors the container's exit status
-    this.child = spawn(initBinary(), ['init', '--sync-fd', String(syncFd)], {stdio: stdio as StdioOptions, detached: true})
-    this.sock = this.child.stdio[syncFd] as Duplex
-    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({code, signal})))
-    this.child.once('error', () => this.finish())
-    this.sock.on('data', (chunk: Buffer) => {
+    const args = ['init', '--sync-fd', String(syncFd)]
+    const onData = (chunk: Buffer) => {
       for (const f of this.reader.push(chunk)) {
         if (f.type === FRAME.LOG) this.log(f.payload)
         else this.queue.push(f)
       }
       this.wake()
-    })
-    this.sock.on('end', () => this.finish())
-    this.sock.on('close', () => this.finish())
-    this.sock.on('error', () => this.finish())
+    }
+    // The helper's own fds are plain fds ('inherit', 'ignore', numbers) on every hot path: spawned through
+    // libuv's handles directly (sys/uv.ts), without loading child_process and its streams.
+    const uv = stdio.slice(0, syncFd).every((s) => s === 'inherit' || s === 'ignore' || typeof s === 'number') ? uvBindings() : null
+    if (uv) {
+      const fds = stdio.map((s, i) => (s === 'inherit' ? i : s)) as (number | 'ignore' | 'pipe')[]
+      const child = uvSpawn(uv, initBinary(), args, fds)
+      if (typeof child === 'number') {
+        throw new OcirtError('the init helper could not be started', {verb: opts.verb, id: opts.id, step: 'spawn init helper', errno: errnoName(-child)})
+      }
+      this.uvChild = child
+      this.exited = child.exited
+      child.channel.read(onData, () => this.finish())
+      return
+    }
+    const {spawn} = require('node:child_process') as typeof import('node:child_process')
+    // detached: the helper gets its own session, so a terminal's ^C reaches ocirt (which forwards signals),
+    // not the helper that mirrors the container's exit status
+    const cp = spawn(initBinary(), args, {stdio: stdio as StdioOptions, detached: true})
+    this.child = cp
+    const sock = cp.stdio[syncFd] as Duplex
+    this.sock = sock
+    this.exited = new Promise((resolve) => cp.once('exit', (code, signal) => resolve({code, signal})))
+    cp.once('error', () => this.finish())
+    sock.on('data', onData)
+    sock.on('end', () => this.finish())
+    sock.on('close', () => this.finish())
+    sock.on('error', () => this.finish())
   }
 
   static start(opts: SessionOptions): InitSession {
@@ -82,12 +104,32 @@ export class InitSession {
   }
 
   get helperPid(): number {
-    if (!this.child.pid) throw new OcirtError('the init helper could not be started', {verb: this.opts.verb, id: this.opts.id, step: 'spawn init helper'})
-    return this.child.pid
+    const pid = this.uvChild?.pid ?? this.child?.pid
+    if (!pid) throw new OcirtError('the init helper could not be started', {verb: this.opts.verb, id: this.opts.id, step: 'spawn init helper'})
+    return pid
+  }
+
+  /** Whether the helper has exited (and was reaped). */
+  get hasExited(): boolean {
+    return this.uvChild ? this.uvChild.hasExited() : this.child?.exitCode !== null || this.child?.signalCode !== null
+  }
+
+  /** Signals the helper unless it has exited already. */
+  kill(signal: NodeJS.Signals): void {
+    if (this.hasExited) return
+    try {
+      process.kill(this.helperPid, signal)
+    } catch {
+      // already gone
+    }
   }
 
   send(type: number, payload?: Buffer): void {
-    this.sock.write(encodeFrame(type, payload))
+    const frame = encodeFrame(type, payload)
+    if (this.uvChild) {
+      // a failed write shows as the helper's end of the channel: the next expect() names the step
+      if (this.uvChild.channel.write(frame) < 0) this.finish()
+    } else this.sock!.write(frame)
   }
 
   /** The next frame other than LOG, or null once the helper closed the socket (exec succeeded or it died). */
@@ -114,9 +156,14 @@ export class InitSession {
 
   /** Stop listening; the helper keeps running (a created container waits on its fifo). */
   close(): void {
-    this.sock.removeAllListeners('data')
-    this.sock.destroy()
-    this.child.unref()
+    if (this.uvChild) {
+      this.uvChild.channel.close()
+      this.uvChild.unref()
+      return
+    }
+    this.sock!.removeAllListeners('data')
+    this.sock!.destroy()
+    this.child!.unref()
   }
 
   private async goneError(step: string): Promise<OcirtError> {

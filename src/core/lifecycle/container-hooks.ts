@@ -20,9 +20,9 @@ export async function runContainerHooks(hooks: Hook[] | undefined, facts: Contai
     plan.args = [hook.path, ...plan.args.slice(1)]
     const session = InitSession.start({verb: ctx.verb, id: ctx.id, stdio: ['pipe', 'ignore', 'pipe'], preserveFds: 0})
     let stderr = ''
-    session.child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)))
-    session.child.stdin!.on('error', () => undefined)
-    session.child.stdin!.end(stateJson)
+    session.child!.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)))
+    session.child!.stdin!.on('error', () => undefined)
+    session.child!.stdin!.end(stateJson)
     let timer: NodeJS.Timeout | undefined
     try {
       session.send(FRAME.PLAN, encodePlan(plan))

@@ -5,6 +5,7 @@ import type {StdioOptions} from 'node:child_process'
 import {InvalidInput, wrapSysError} from '../errors'
 import type {Runtime} from '../runtime'
 import type {ContainerFacts} from '../state/facts'
+import type {Spec} from '../spec/types'
 import {containerDir, fifoPath, removeContainerDir, reserveId, saveConfig, saveFacts, validateId, writeFileAtomic} from '../state/store'
 import {loadBundleSpec} from '../spec/load'
 import {validateSpec} from '../spec/validate'
@@ -19,7 +20,7 @@ import {runHooks} from '../hooks'
 import {runContainerHooks} from './container-hooks'
 import {UndoStack} from '../util/undo'
 import {readProcStat} from '../state/status'
-import {lockContainer} from '../state/lock'
+import {lockContainer, type Unlock} from '../state/lock'
 import {hookState, newFacts} from './container'
 import {debug} from '../log'
 import {containerSeccomp, type Listener} from '../seccomp/compile'
@@ -40,12 +41,17 @@ export interface CreateOptions {
   verb?: string
   /** a terminal without --console-socket (foreground run): receives the pty master, fetched from the helper */
   onConsole?: (masterFd: number) => void
+  /** return with the container's lock still held (run hands it to start) instead of releasing it */
+  keepLock?: boolean
 }
 
 export interface Created {
   facts: ContainerFacts
   /** the helper session; for a foreground run its `exited` resolves with the container's exit status */
   session: InitSession
+  /** with `keepLock`: releases the container's lock (a no-op otherwise) */
+  unlock: Unlock
+  spec: Spec
 }
 
 export async function create(rt: Runtime, opts: CreateOptions): Promise<Created> {
@@ -75,13 +81,7 @@ export async function create(rt: Runtime, opts: CreateOptions): Promise<Created>
     // The helper starts now, so that its exec and sealed re-exec (~5 ms) overlap the state and cgroup setup
     // below; it does nothing but wait for the PLAN frame until then.
     const session = InitSession.start({verb, id, stdio: opts.stdio ?? ['inherit', 'inherit', 'inherit'], preserveFds: opts.preserveFds ?? 0})
-    const stopHelper = () => {
-      try {
-        process.kill(session.helperPid, 'SIGKILL')
-      } catch {
-        // already gone
-      }
-    }
+    const stopHelper = () => session.kill('SIGKILL')
     undo.push('stop init helper', stopHelper)
     debug(`create ${id}: validated config, helper spawned`)
     reserveId(rt, id, verb)
@@ -135,6 +135,7 @@ export async function create(rt: Runtime, opts: CreateOptions): Promise<Created>
     debug(`create ${id}: container process ${pid} cloned`)
     const facts = newFacts(rt, {id, pid, bundle, rootfs, spec, cgroup, cgroupPath})
     saveFacts(rt, facts) // from here on, `delete --force` can find and remove what an interrupted create left
+    const saved = JSON.stringify(facts)
     session.send(FRAME.GO)
 
     await session.expect(FRAME.HOOKS, 'prepare container')
@@ -147,12 +148,14 @@ export async function create(rt: Runtime, opts: CreateOptions): Promise<Created>
     await awaitReady(session, pid, opts, {filtered: seccomp !== undefined, listener: seccomp?.listener, state: () => hookState(facts, 'creating')})
 
     debug(`create ${id}: ready`)
-    saveFacts(rt, facts)
+    // rewritten only if the hooks changed anything: replacing a file by rename makes ext4 flush the new one
+    if (JSON.stringify(facts) !== saved) saveFacts(rt, facts)
     if (opts.pidFile) writePidFile(opts.pidFile, pid, ctx)
     if (opts.detach !== false) session.close()
     undo.clear()
+    if (opts.keepLock) return {facts, session, unlock, spec}
     unlock()
-    return {facts, session}
+    return {facts, session, unlock: () => undefined, spec}
   } catch (err) {
     await undo.run()
     throw wrapSysError(err, {...ctx, step: 'create'})

@@ -67,7 +67,7 @@ async function execIn(rt: Runtime, opts: ExecOptions, ctx: Ctx): Promise<number>
   try {
     prepared = prepareExec(rt, opts, ctx, facts, preserveFds)
   } catch (err) {
-    session.child.kill('SIGKILL')
+    session.kill('SIGKILL')
     throw err
   }
   const {plan, detach, seccomp} = prepared
@@ -94,8 +94,8 @@ async function execIn(rt: Runtime, opts: ExecOptions, ctx: Ctx): Promise<number>
       if (opts.pidFile) writePidFile(opts.pidFile, pid, ctx)
     } catch (err) {
       // the process must not outlive a failed exec (stage1 is our child when detached, stage0's otherwise)
-      if (pid && (detach || session.child.exitCode === null)) killQuietly(pid)
-      session.child.kill('SIGKILL')
+      if (pid && (detach || !session.hasExited)) killQuietly(pid)
+      session.kill('SIGKILL')
       throw err
     }
     if (detach) {

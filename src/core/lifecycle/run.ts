@@ -2,8 +2,8 @@
 // the container and exits with its status; ocirt forwards signals to the container, then deletes it.
 import {InvalidInput} from '../errors'
 import type {Runtime} from '../runtime'
-import {create, type CreateOptions} from './create'
-import {start} from './start'
+import {create, type CreateOptions, type Created} from './create'
+import {startLocked} from './start'
 import {deleteContainer} from './delete'
 import {debug, warn} from '../log'
 import {attachTerminal, type AttachedTerminal} from '../console'
@@ -19,13 +19,13 @@ export async function run(rt: Runtime, opts: RunOptions): Promise<number> {
   const verb = 'run'
   if (opts.detach && opts.keep) throw new InvalidInput('--detach and --keep cannot both be used', {verb, id: opts.id})
   if (opts.detach) {
-    await create(rt, {...opts, detach: true, verb})
-    await startOrCleanUp(rt, opts.id, verb)
+    await startOrCleanUp(rt, await create(rt, {...opts, detach: true, verb, keepLock: true}), verb)
     return 0
   }
   let terminal: AttachedTerminal | undefined
   const onConsole = (master: number) => (terminal = attachTerminal(master))
-  const {facts, session} = await create(rt, {...opts, detach: false, verb, onConsole})
+  const created = await create(rt, {...opts, detach: false, verb, onConsole, keepLock: true})
+  const {facts, session} = created
   const forward = (sig: NodeJS.Signals) => {
     try {
       process.kill(facts.pid, sig)
@@ -35,7 +35,7 @@ export async function run(rt: Runtime, opts: RunOptions): Promise<number> {
   }
   for (const s of FORWARDED) process.on(s, forward)
   try {
-    await startOrCleanUp(rt, opts.id, verb)
+    await startOrCleanUp(rt, created, verb)
     debug(`run ${opts.id}: started`)
     const exit = await session.exited
     debug(`run ${opts.id}: container exited`)
@@ -52,13 +52,22 @@ export async function run(rt: Runtime, opts: RunOptions): Promise<number> {
   }
 }
 
-async function startOrCleanUp(rt: Runtime, id: string, verb: string): Promise<void> {
+/**
+ * Starts what create made, with the lock create kept: nothing else can have changed the container since (a
+ * concurrent start or delete waits for the lock), so neither the lock nor state.json is taken again. The lock is
+ * released once the process runs: a foreground container may run for long, and pause, update or checkpoint of it
+ * must not wait behind us.
+ */
+async function startOrCleanUp(rt: Runtime, created: Created, verb: string): Promise<void> {
+  const id = created.facts.id
   try {
-    await start(rt, id, verb)
+    await startLocked(rt, created.facts, created.spec, verb)
   } catch (err) {
+    created.unlock()
     await deleteContainer(rt, id, {force: true}, verb).catch(() => undefined)
     throw err
   }
+  created.unlock()
 }
 
 function signalNumber(sig: NodeJS.Signals): number {

@@ -37,7 +37,7 @@ test('only src/migrate/k8s/client.ts names @kubernetes/client-node in code that 
 })
 
 test('the engine door never imports src/migrate', () => {
-  const door = [path.join(REPO, 'src', 'index.ts'), ...sources(path.join(REPO, 'src', 'core')), ...sources(path.join(REPO, 'src', 'commands', '_verbs'))]
+  const door = [path.join(REPO, 'src', 'index.ts'), path.join(REPO, 'src', 'door.ts'), path.join(REPO, 'src', 'query.ts'), ...sources(path.join(REPO, 'src', 'core')), ...sources(path.join(REPO, 'src', 'commands', '_verbs'))]
   const offenders = door.filter((f) => valueImports(f).some((s) => /(^|\/)migrate(\/|$)/.test(s))).map((f) => path.relative(REPO, f))
   assert.deepEqual(offenders, [])
 })
