@@ -21,9 +21,10 @@ export interface MigrationDump {
 
 export function startDump(rt: Runtime, id: string, images: string, criuOpts: CheckpointOptions, pages?: PageServerPlan): MigrationDump {
   const abort = new AbortController()
-  // the target restores the network namespace empty, so holding its traffic still during the dump protects
+  // the target restores the container's own network namespace empty (and one it joins by path is the engine's, joined
+  // again there, whose other members a lock would hold still too), so holding traffic still during the dump protects
   // nothing but established TCP connections (--tcp-established); without them, skipping the lock spares the freeze
-  // CRIU's iptables-restore runs (~50 ms)
+  // CRIU's iptables-restore runs (~50 ms). CRIU before 3.19 has no `skip`: it locks as before (networkLockFor)
   const networkLock = criuOpts.tcpEstablished ? undefined : 'skip' as const
   // CRIU's log and stats go beside the images, not among them: the images are sent to the target during the freeze,
   // and the log (~100 KiB, still growing while pages are served) is of no use there

@@ -1,7 +1,8 @@
 // The images of a post-copy dump are a flat directory of small files (~70 KiB here: everything but the memory).
 // Sent inside the freeze, they go as one `put-images` request on the agent's conversation instead of a tar stream:
-// no tar packing and unpacking of ~40 files, no unpacker process to answer, one round trip. Anything else (a
-// stop-copy dump's pages, a subdirectory, more than INLINE_MAX bytes) keeps the tar channel.
+// no tar packing and unpacking of ~40 files, no unpacker process to answer, one round trip. A small stop-copy dump
+// qualifies too; anything else (more than INLINE_MAX bytes, a subdirectory, pre-copy's `parent` symlink) keeps the
+// tar channel.
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 

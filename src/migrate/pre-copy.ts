@@ -58,7 +58,8 @@ export class PreCopy {
       const dir = path.join(p.localStaging, name)
       const t0 = Date.now()
       const dumped = checkpoint(p.rt, p.id, {
-        ...p.criuOpts, imagePath: dir, preDump: true, parentPath: n > 1 ? `../pre-${n - 1}` : undefined,
+        // CRIU's log beside the round, not in it: the round's directory is what goes to the target
+        ...p.criuOpts, imagePath: dir, workPath: path.join(p.localStaging, `work-${n}`), preDump: true, parentPath: n > 1 ? `../pre-${n - 1}` : undefined,
       }, 'migrate')
       this.running = dumped.catch(() => undefined)
       await p.guard(dumped)

@@ -14,9 +14,6 @@ export interface PreflightVerdict {
   notes: string[]
 }
 
-/** every mode is implemented; kept so that a mode can be withdrawn (or added) without touching the choice below */
-const IMPLEMENTED: Record<Mode, boolean> = {'post-copy': true, 'stop-copy': true, 'pre-copy': true}
-
 export function preflight(local: HostFacts, remote: HostFacts, wanted: ModeChoice): PreflightVerdict {
   const problems: string[] = []
   const notes: string[] = []
@@ -38,10 +35,10 @@ export function preflight(local: HostFacts, remote: HostFacts, wanted: ModeChoic
   let mode: Mode | undefined
   if (wanted === 'auto') {
     // the shortest freeze first: pre-copy moves most memory while the container runs, post-copy after it resumed
-    mode = (['pre-copy', 'post-copy', 'stop-copy'] as Mode[]).find((m) => IMPLEMENTED[m] && !can[m])
+    mode = (['pre-copy', 'post-copy', 'stop-copy'] as Mode[]).find((m) => !can[m])
     for (const m of ['pre-copy', 'post-copy'] as Mode[]) if (m !== mode && can[m]) notes.push(`${m} not possible: ${can[m]}`)
-  } else if (!IMPLEMENTED[wanted]) {
-    problems.push(`--mode ${wanted} is not implemented yet; use post-copy or stop-copy`)
+    // pre-copy's freeze carries what the last round left dirty: for memory rewritten faster than the link, all of it
+    if (mode === 'pre-copy' && !can['post-copy']) notes.push('post-copy is possible too: --mode post-copy keeps the freeze short for a container that rewrites its memory faster than the link carries it')
   } else if (can[wanted]) {
     problems.push(`--mode ${wanted} needs ${can[wanted]}`)
   } else {

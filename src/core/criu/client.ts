@@ -47,11 +47,20 @@ export function kernelVersion(release: string): [number, number] {
  */
 export function criuUnusable(v: CriuVersion, kernelRelease: string, criu: string): string | undefined {
   const [kmaj, kmin] = kernelVersion(kernelRelease)
-  if (v.major < 3) return `criu ${v.text} (${criu}) is too old: ocirt needs CRIU 3.15 or later; ${INSTALL_HINT}`
+  if (v.major < 3 || (v.major === 3 && v.minor < 15)) return `criu ${v.text} (${criu}) is too old: ocirt needs CRIU 3.15 or later; ${INSTALL_HINT}`
   if (v.major < 4 && (kmaj > 6 || (kmaj === 6 && kmin >= 13))) {
     return `criu ${v.text} (${criu}) cannot checkpoint on kernel ${kernelRelease}: CRIU before 4.0 does not know the vDSO layout of kernels 6.13 and later; ${INSTALL_HINT}`
   }
   return undefined
+}
+
+/**
+ * The --network-lock method to pass to this CRIU: `skip` (an optimisation: no iptables-restore around the dump or
+ * restore) exists from CRIU 3.19; older ones take their default lock instead of failing on an unknown value.
+ */
+export function networkLockFor<T extends string>(v: CriuVersion, wanted: T | undefined): T | undefined {
+  if (wanted !== 'skip') return wanted
+  return v.major > 3 || (v.major === 3 && v.minor >= 19) ? wanted : undefined
 }
 
 /**

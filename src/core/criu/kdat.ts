@@ -12,12 +12,14 @@
 import {spawnSync} from 'node:child_process'
 import * as fs from 'node:fs'
 import type {Runtime} from '../runtime'
-import {criuBinaryKey} from './client'
+import {criuBinaryKey, criuVersion} from './client'
 import {debug} from '../log'
 
 export const KDAT_LINK = '/run/criu.kdat'
 export const KDAT_STORE = '/dev/.ocirt-criu.kdat'
 const TMPFS_MAGIC = 0x01021994
+/** the check blocks the agent's event loop: it must end well inside the agent's lease (AGENT_LEASE_MS, 10 s) */
+const KDAT_TIMEOUT_MS = 5_000
 
 export type KdatState = 'criu keeps it' | 'cached' | 'made' | 'not ours' | 'unavailable'
 
@@ -35,7 +37,7 @@ export function ensureKdatCache(rt: Runtime, p: KdatPaths = PATHS, isTmpfs: (dir
   try {
     if (isTmpfs(p.run)) return 'criu keeps it'
     if (!isTmpfs(p.storeDir)) return 'unavailable'
-    const key = criuBinaryKey(rt) ?? ''
+    const key = `${criuBinaryKey(rt) ?? ''} ${versionText(rt)}`
     let link: fs.Stats | undefined
     try {
       link = fs.lstatSync(p.link)
@@ -65,6 +67,15 @@ export function ensureKdatCache(rt: Runtime, p: KdatPaths = PATHS, isTmpfs: (dir
   }
 }
 
+/** criu's version in the key beside its binary's path, size and mtime (unknown: empty) */
+function versionText(rt: Runtime): string {
+  try {
+    return criuVersion(rt, {verb: 'migrate'}).text
+  } catch {
+    return ''
+  }
+}
+
 function readKey(store: string): string | undefined {
   try {
     return fs.readFileSync(`${store}.key`, 'utf8')
@@ -84,6 +95,6 @@ function tmpfs(dir: string): boolean {
 /** CRIU saves its cache on a tmpfs /run only: give it one, in a mount namespace of its own, and take the file. */
 function makeKdat(criu: string): Buffer | undefined {
   const script = 'mount -t tmpfs -o size=1m,mode=700 ocirt-kdat /run || exit 1; "$1" check --feature uffd-noncoop >/dev/null 2>&1; cat /run/criu.kdat'
-  const r = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'kdat', criu], {stdio: ['ignore', 'pipe', 'ignore'], timeout: 30_000})
+  const r = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'kdat', criu], {stdio: ['ignore', 'pipe', 'ignore'], timeout: KDAT_TIMEOUT_MS})
   return r.status === 0 ? r.stdout : undefined
 }

@@ -16,7 +16,7 @@ import {runHooksWarnOnly} from '../hooks'
 import {waitInitGone} from '../state/status'
 import {dumpArgs, DUMP_LOG, type DumpOptions, type ManageCgroupsMode, type NetworkLock} from '../criu/args'
 import {CONSOLE, checkMountPoints, dumpExtMounts, dumpExternals, externalTerminal, externalMounts, externalNsArg, joinedNamespaces} from '../criu/plan'
-import {criuFeatureMissing, requireUsableCriu, runCriu} from '../criu/client'
+import {criuFeatureMissing, networkLockFor, requireUsableCriu, runCriu} from '../criu/client'
 import {maskedFiles, readDescriptors, writeCheckpointInfo} from '../criu/images'
 import {debug, warn} from '../log'
 
@@ -73,6 +73,7 @@ export async function checkpoint(rt: Runtime, id: string, opts: CheckpointOption
     const {facts} = loadContainer(rt, id, verb) // again, under the lock
     const spec = loadConfig(rt, id, verb)
     const criu = requireUsableCriu(rt, ctx)
+    dump.networkLock = networkLockFor(criu, dump.networkLock)
     requireFeatures(rt, dump, ctx)
     makeDir(dump.imagePath, ctx, 'create image directory')
     makeDir(dump.workPath, ctx, 'create work directory')

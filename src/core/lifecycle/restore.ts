@@ -27,7 +27,7 @@ import {runContainerHooks} from './container-hooks'
 import type {Spec} from '../spec/types'
 import {sendFdToSocket} from '../sys/send-fd'
 import {attachTerminal} from '../console'
-import {criuFeatureMissing, requireUsableCriu, runCriu} from '../criu/client'
+import {criuFeatureMissing, networkLockFor, requireUsableCriu, runCriu} from '../criu/client'
 import {readCheckpointInfo} from '../criu/images'
 import {criuRootBind, prepareMountpoints} from '../criu/rootfs'
 import {emptyNamespaces, parseManageCgroupsMode, ROOTLESS_UNSUPPORTED} from './checkpoint'
@@ -93,7 +93,7 @@ export async function restore(rt: Runtime, opts: RestoreOptions, verb = 'restore
     manageCgroupsMode: parseManageCgroupsMode(opts.manageCgroupsMode, ctx),
     emptyNs: emptyNamespaces(opts.emptyNs, ctx),
   }
-  requireUsableCriu(rt, ctx)
+  criuOpts.networkLock = networkLockFor(requireUsableCriu(rt, ctx), criuOpts.networkLock)
   if (opts.lazyPages) {
     const why = criuFeatureMissing(rt, 'uffd-noncoop')
     if (why) throw new OcirtError(`--lazy-pages needs userfaultfd (criu check --feature uffd-noncoop: ${why})`, {...ctx, step: 'check criu features'})

@@ -170,7 +170,8 @@ export class MigrationAgent {
         id: p.id, bundle: p.bundleDir, imagePath: prep.imageDir, workPath: prep.workDir, detach: true,
         lazyPages: p.lazyPages, tcpEstablished: p.tcpEstablished, extUnixSk: p.extUnixSk, fileLocks: p.fileLocks,
         manageCgroupsMode: p.manageCgroupsMode, inheritStdio: fds, beforeCriu: () => daemonUp, consoleSocket: p.consoleSocket,
-        // a new, empty network namespace has nothing to hold still (established TCP connections aside)
+        // a new, empty network namespace (or the engine's, joined by path) has nothing of the container's to hold
+        // still, established TCP connections aside
         networkLock: p.tcpEstablished ? undefined : 'skip',
       }, 'migrate-agent')
     } finally {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import {criuUnusable, kernelVersion, logTail, parseCriuVersion} from '../../../src/core/criu/client'
+import {criuUnusable, kernelVersion, logTail, networkLockFor, parseCriuVersion} from '../../../src/core/criu/client'
 import {decodeWaitStatus} from '../../../src/core/criu/wait'
 
 describe('criu version', () => {
@@ -22,6 +22,17 @@ describe('criu version', () => {
     assert.equal(criuUnusable(v3, '6.12.9', 'criu'), undefined)
     assert.equal(criuUnusable(parseCriuVersion('Version: 4.1.1')!, '6.18.0', 'criu'), undefined)
     assert.match(criuUnusable(parseCriuVersion('Version: 2.12')!, '5.10.0', 'criu')!, /too old/)
+    assert.match(criuUnusable(parseCriuVersion('Version: 3.14')!, '5.10.0', 'criu')!, /needs CRIU 3\.15 or later/)
+    assert.equal(criuUnusable(parseCriuVersion('Version: 3.15')!, '5.10.0', 'criu'), undefined)
+  })
+
+  it('--network-lock skip only where CRIU knows it (3.19 and later); other methods pass through', () => {
+    const v = (t: string) => parseCriuVersion(`Version: ${t}`)!
+    assert.equal(networkLockFor(v('3.17.1'), 'skip'), undefined, "3.17 (Debian 12) would fail on 'skip': its default lock instead")
+    assert.equal(networkLockFor(v('3.19'), 'skip'), 'skip')
+    assert.equal(networkLockFor(v('4.1.1'), 'skip'), 'skip')
+    assert.equal(networkLockFor(v('3.17.1'), 'iptables'), 'iptables')
+    assert.equal(networkLockFor(v('4.1.1'), undefined), undefined)
   })
 })
 
