@@ -19,12 +19,13 @@ import {deleteContainer} from '../core/lifecycle/delete'
 import {debug} from '../core/log'
 import {ensureKdatCache} from '../core/criu/kdat'
 import {containerKernelMountPoints, memoryBytes, requireMovable} from './movable'
-import {AgentClient, AgentGone} from './agent/client'
+import {AgentClient} from './agent/client'
 import {AGENT_LEASE_MS} from './agent/protocol'
 import {hostFacts} from './agent/facts'
-import {planBundle, sizeOf, type BundlePlan} from './bundle-plan'
+import {planBundle, sizeOf} from './bundle-plan'
 import {openUnpack, type UnpackChannel} from './channels'
-import {readSmallImageDir} from './image-files'
+import {sendChanges, sendImages, snapshotTrees} from './transfer'
+import {bareCause, withTimeout} from './failures'
 import {clockSkewNote, preflight, type ModeChoice} from './preflight'
 import {Reporter, type MigrationSummary} from './report'
 import {startDump, type MigrationDump} from './dump'
@@ -32,7 +33,6 @@ import {PreCopy} from './pre-copy'
 import type {StopRules} from './stop-rules'
 import {planPageServer, type PageTransport} from './page-server'
 import {connectSsh, type SshAuthOptions, type SshSession, type Tunnel} from './ssh'
-import {listTree} from './stream'
 import type {ResolvedTarget} from './target'
 
 export interface MigrateOptions {
@@ -186,7 +186,7 @@ class Migration {
     this.step = 'sync bundle'
     rep.begin('sync bundle', `${plan.items.map((i) => i.local).join(', ')} -> ${remoteBundle}`)
     const syncedAt = Date.now() - 10 // anything touched from here on is sent again during the freeze
-    const before = await Promise.all(plan.items.map((i) => listTree(i.local)))
+    const before = await snapshotTrees(plan)
     for (const item of plan.items) {
       const ch = await openUnpack(session, agentArgv, item.remote, prep.staging)
       const before = this.summary.bytes.bundle
@@ -225,20 +225,17 @@ class Migration {
     debug(`migrate ${o.id}: frozen`)
     this.dump = startDump(rt, o.id, images, {...criuOpts, parentPath}, pages)
     // the bundle's changes travel while CRIU dumps: frozen, the container changes nothing more, and CRIU writes
-    // nothing in the bundle; the target's config.json is the rewritten one (write-config), never the source's
-    const delta = Promise.all([
-      ...plan.items.map((item, i) => deltaChannels[i].send(item.local, {changedSince: syncedAt, ignore: item.what === 'bundle' ? isConfig : undefined})),
-      this.removeDeleted(plan, before).then(() => 0),
-    ])
+    // nothing in the bundle
+    const delta = sendChanges(plan, deltaChannels, agent, syncedAt, before)
     delta.catch(() => undefined) // awaited below; a failure ends the wait for the dump at once
     await this.guard(Promise.race([this.dump.ready, delta.then(() => this.dump!.ready)]))
     rep.end()
 
     this.step = 'transfer'
     rep.begin('transfer')
-    const [imageBytes, deltaBytes] = await this.guard(Promise.all([this.sendImages(imagesChannel, images), delta]))
+    const [imageBytes, deltaBytes] = await this.guard(Promise.all([sendImages(agent, imagesChannel, images), delta]))
     this.summary.bytes.images = imageBytes
-    this.summary.bytes.delta = deltaBytes.reduce((a, b) => a + b, 0)
+    this.summary.bytes.delta = deltaBytes
     rep.end(this.summary.bytes.images + this.summary.bytes.delta)
 
     this.step = 'restore'
@@ -301,27 +298,6 @@ class Migration {
     const ch = await openUnpack(this.session!, agentArgv, dir, staging)
     this.channels.push(ch)
     return ch
-  }
-
-  /** A post-copy dump's few small images go in one agent request; anything bigger (or an older agent) takes the tar channel. */
-  private async sendImages(channel: UnpackChannel, images: string): Promise<number> {
-    const files = readSmallImageDir(images)
-    if (files) {
-      try {
-        return (await this.agent!.request('put-images', {files})).bytes
-      } catch (err) {
-        if (!/^unknown request/.test((err as Error).message)) throw err
-      }
-    }
-    return channel.send(images)
-  }
-
-  private async removeDeleted(plan: BundlePlan, before: string[][]): Promise<void> {
-    for (const [i, item] of plan.items.entries()) {
-      const now = new Set(await listTree(item.local))
-      const gone = before[i].filter((p) => !now.has(p))
-      if (gone.length) await this.agent!.request('remove-paths', {bundleDir: item.remote, paths: gone})
-    }
   }
 
   private agentArgv(): string[] {
@@ -415,24 +391,7 @@ class Migration {
   }
 }
 
-/** The error's own words, without the "migrate <id>: <step>:" head the MigrationFailed puts back. */
-function bareCause(err: Error): string {
-  if (err instanceof OcirtError && !(err instanceof AgentGone)) {
-    const head = [err.verb, err.id].filter(Boolean).join(' ')
-    const prefix = [head, err.step].filter(Boolean).join(': ')
-    if (prefix && err.message.startsWith(`${prefix}: `)) return err.message.slice(prefix.length + 2)
-  }
-  return err.message
-}
-
-const isConfig = (rel: string) => rel === 'config.json' || rel === './config.json'
-
 function ensureDir(dir: string): string {
   fs.mkdirSync(dir, {recursive: true, mode: 0o700})
   return dir
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout
-  return Promise.race([p, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer))
 }
