@@ -44,6 +44,12 @@ for (const [name, base] of Object.entries(rt)) {
   cases.push({group: 'state', name, cmd: `${q(base)} state bench-state-${name}`})
   cases.push({group: 'exec /bin/probe true', name, cmd: `${q(base)} exec bench-state-${name} /bin/probe true`})
   cases.push({group: 'ps', name, cmd: `${q(base)} ps bench-state-${name}`})
+  // SIGCONT: delivered, and the container runs on for the next round
+  cases.push({group: 'kill', name, cmd: `${q(base)} kill bench-state-${name} CONT`})
+  // `delete` of a stopped container, as an engine calls it after the process exited: each run's container is
+  // made (run -d of /bin/true, then waited for until stopped) by the untimed prepare command
+  const made = `${q(base)} run -d -b ${bundle} bench-del-${name} && until ${q(base)} state bench-del-${name} | grep -q stopped; do sleep 0.01; done`
+  cases.push({group: 'delete', name, cmd: `${q(base)} delete bench-del-${name}`, prepare: `sh -c "${made.replace(/"/g, '\\"')}"`})
 }
 cases.push({group: 'node -e 0', name: 'node (env as given)', cmd: 'node -e 0'})
 cases.push({group: 'node -e 0', name: 'node (no NODE_EXTRA_CA_CERTS)', cmd: 'env -u NODE_EXTRA_CA_CERTS node -e 0'})
@@ -55,12 +61,15 @@ const samples = cases.map(() => [])
 try {
   for (let round = 0; round * ROUND < runs; round++) {
     const out = path.join(work, 'h.json')
-    const r = spawnSync('hyperfine', ['-N', '-w', '1', '-r', String(ROUND), '--export-json', out, ...cases.map((c) => c.cmd)], {stdio: ['ignore', 'ignore', 'inherit']})
+    // one prepare per command (hyperfine pairs them in order); `true` where nothing needs making. No warm-up:
+    // a delete's container exists once per prepare.
+    const prepares = cases.flatMap((c) => ['--prepare', c.prepare ?? 'true'])
+    const r = spawnSync('hyperfine', ['-N', '-w', '0', '-r', String(ROUND), ...prepares, '--export-json', out, ...cases.map((c) => c.cmd)], {stdio: ['ignore', 'ignore', 'inherit']})
     if (r.status !== 0) throw new Error('hyperfine failed')
     JSON.parse(fs.readFileSync(out, 'utf8')).results.forEach((res, i) => samples[i].push(...res.times))
   }
 } finally {
-  for (const [name, base] of Object.entries(rt)) spawnSync(base[0], [...base.slice(1), 'delete', '-f', `bench-state-${name}`])
+  for (const [name, base] of Object.entries(rt)) for (const id of ['state', 'del']) spawnSync(base[0], [...base.slice(1), 'delete', '-f', `bench-${id}-${name}`])
   fs.rmSync(work, {recursive: true, force: true})
 }
 
@@ -70,7 +79,7 @@ const med = (group, name) => results.find((r) => r.group === group && r.name ===
 const nodeBare = med('node -e 0', 'node (no NODE_EXTRA_CA_CERTS)')
 console.log(`\n| case | runc (ms) | ocirt (ms) | ocirt / runc | ocirt - bare node (ms) |`)
 console.log(`|---|---|---|---|---|`)
-for (const g of ['run /bin/true', 'create+start+delete', 'state', 'exec /bin/probe true', 'ps']) {
+for (const g of ['run /bin/true', 'create+start+delete', 'state', 'exec /bin/probe true', 'ps', 'kill', 'delete']) {
   const a = med(g, 'runc')
   const b = med(g, 'ocirt')
   console.log(`| ${g} | ${a.toFixed(1)} | ${b.toFixed(1)} | ${(b / a).toFixed(2)}x | ${(b - nodeBare).toFixed(1)} |`)
