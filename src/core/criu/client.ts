@@ -8,6 +8,7 @@ import * as path from 'node:path'
 import {OcirtError, type ErrorContext} from '../errors'
 import type {Runtime} from '../runtime'
 import {debug} from '../log'
+import {withCriuTar} from './tar-shim'
 
 /** criu ran and failed, or could not run; `log` is the path of its log file when it wrote one. */
 export class CriuFailed extends OcirtError {
@@ -208,11 +209,13 @@ export async function runCriu(rt: Runtime, argv: string[], opts: RunCriuOptions)
   const join = opts.joinCgroupProcs ?? []
   const root = opts.bindRoot
   const prepare = join.length > 0 || root !== undefined
+  // criu runs `tar` for each tmpfs mount: ours first (tar-shim.ts)
+  const base = withCriuTar(process.env)
   const env = prepare ? {
-    ...process.env,
+    ...base,
     OCIRT_CRIU_JOIN: join.join('\n'),
     ...(root ? {OCIRT_CRIU_ROOTFS: root.rootfs, OCIRT_CRIU_ROOT: root.target, OCIRT_CRIU_ROOT_RO: root.readonly ? '1' : ''} : {}),
-  } : process.env
+  } : base
   const sh = ['/bin/sh', '-c', PREPARE_AND_EXEC, 'criu', rt.criu, ...argv]
   // unshare execs the shell in place (no fork): the pid that joins the cgroups is criu's
   const [cmd, ...args] = root ? ['unshare', '--mount', '--propagation', 'private', ...sh] : prepare ? sh : [rt.criu, ...argv]
