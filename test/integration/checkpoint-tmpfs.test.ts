@@ -2,7 +2,8 @@
 // (native/tmpfs-tar, first in criu's PATH): CRIU archives /dev, /dev/shm and the masked directories with it and
 // extracts them with it, and what the container finds in /dev/shm after the restore is what it had. A hard
 // link in /dev/shm makes the shim hand that mount to GNU tar, whose archive the shim extracts on restore.
-// OCIRT_TMPFS_TAR_DEBUG=1 makes the shim log each run into CRIU's logs, which is how the test knows it ran.
+// OCIRT_TMPFS_TAR_DEBUG=1 makes the shim log each run into CRIU's logs, which is how the test knows it ran; the
+// restore's --debug output shows that criu was started by native/build/ocirt-criu-launch.
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import * as fs from 'node:fs'
@@ -66,7 +67,9 @@ test('tmpfs contents go through ocirt\'s tar on checkpoint and restore, and come
   const at = last(b.file)
   const offset = fs.statSync(b.file).size
 
-  assertOk(await b.ocirt(['restore', '-d', '--image-path', img, '--bundle', b.dir, b.id], {env: ENV}), 'restore')
+  const restore = await b.ocirt(['--debug', 'restore', '-d', '--image-path', img, '--bundle', b.dir, b.id], {env: ENV})
+  assertOk(restore, 'restore')
+  assert.match(restore.stderr, /run \S+ restore .* \(through \S+\/native\/build\/ocirt-criu-launch\)/, 'criu started by the launcher')
   const extracted = lines(path.join(img, 'restore.log'), /ocirt tmpfs-tar: extracted \d+ entries/)
   assert.equal(extracted.length, archives.length, `the shim extracted every archive:\n${extracted.join('\n')}`)
   const st = await stateOf(b)
