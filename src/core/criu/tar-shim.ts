@@ -17,7 +17,8 @@ export function criuTarDir(): string | undefined {
   // dist/src/core/criu/*.js (tsc output)
   for (const up of ['..', '../../../..']) {
     const dir = path.resolve(__dirname, up, 'native', 'build', 'criu-bin')
-    if (fs.existsSync(path.join(dir, 'tar'))) return (cached = dir)
+    // a ':' would split the PATH entry
+    if (!dir.includes(':') && fs.existsSync(path.join(dir, 'tar'))) return (cached = dir)
   }
   return undefined
 }
