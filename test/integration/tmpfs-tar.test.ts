@@ -192,6 +192,7 @@ test('a hard link or a socket in the tree: GNU tar archives it, and the shim ext
   fs.writeFileSync(path.join(sock, 'f'), 'x')
   const server = net.createServer().listen(path.join(sock, 's'))
   t.after(() => server.close())
+  assert.ok(fs.lstatSync(path.join(sock, 's')).isSocket(), 'listen() bound the socket file')
   const sArchive = path.join(dir, 's.tar.gz')
   const s = create(SHIM, sock, sArchive)
   ok(s, 'create with a socket')
