@@ -24,6 +24,7 @@ done
 # What building and testing need, with the reason for the less obvious ones.
 PACKAGES=(
   build-essential gcc make libc6-dev   # native/ocirt-init and the static test probe (libc.a)
+  zlib1g-dev                           # libz.a: native/build/criu-bin/tar, the static `tar` CRIU runs for tmpfs contents
   python3                              # node-gyp, for ssh2's native crypto binding
   git ca-certificates xz-utils
   libseccomp2 libseccomp-dev           # seccomp filters are compiled with libseccomp (through koffi)

@@ -8,6 +8,8 @@ import * as path from 'node:path'
 import {OcirtError, type ErrorContext} from '../errors'
 import type {Runtime} from '../runtime'
 import {debug} from '../log'
+import {withCriuTar} from './tar-shim'
+import {criuLauncher, launcherArgs} from './launcher'
 
 /** criu ran and failed, or could not run; `log` is the path of its log file when it wrote one. */
 export class CriuFailed extends OcirtError {
@@ -200,23 +202,30 @@ export interface RootBind {
 /**
  * Runs criu and resolves when it exits 0. criu's own stdout/stderr are captured (its stdio is not the
  * container's: the fds a restored container inherits are passed as extra fds). Joining cgroups goes through
- * /bin/sh, which writes its own pid to each cgroup.procs and then execs criu, so there is no moment when criu
- * runs outside them (runc moves its `criu swrk` child into the cgroup for the same reason).
+ * ocirt-criu-launch (launcher.ts; /bin/sh when it is not built), which writes its own pid to each cgroup.procs and
+ * then execs criu, so there is no moment when criu runs outside them (runc moves its `criu swrk` child into the
+ * cgroup for the same reason).
  */
 export async function runCriu(rt: Runtime, argv: string[], opts: RunCriuOptions): Promise<void> {
   const stdio: StdioOptions = ['ignore', 'pipe', 'pipe', ...(opts.extraFds ?? [])]
   const join = opts.joinCgroupProcs ?? []
   const root = opts.bindRoot
   const prepare = join.length > 0 || root !== undefined
-  const env = prepare ? {
-    ...process.env,
+  // criu runs `tar` for each tmpfs mount: ours first (tar-shim.ts)
+  const base = withCriuTar(process.env)
+  const launcher = prepare ? criuLauncher() : undefined
+  const shell = prepare && !launcher
+  const env = shell ? {
+    ...base,
     OCIRT_CRIU_JOIN: join.join('\n'),
     ...(root ? {OCIRT_CRIU_ROOTFS: root.rootfs, OCIRT_CRIU_ROOT: root.target, OCIRT_CRIU_ROOT_RO: root.readonly ? '1' : ''} : {}),
-  } : process.env
+  } : base
   const sh = ['/bin/sh', '-c', PREPARE_AND_EXEC, 'criu', rt.criu, ...argv]
-  // unshare execs the shell in place (no fork): the pid that joins the cgroups is criu's
-  const [cmd, ...args] = root ? ['unshare', '--mount', '--propagation', 'private', ...sh] : prepare ? sh : [rt.criu, ...argv]
-  debug(`run ${rt.criu} ${argv.join(' ')}`)
+  // the launcher (launcher.ts) or, without it, unshare and a shell, execs criu in place (no fork): the pid that
+  // joins the cgroups is criu's
+  const [cmd, ...args] = launcher ? [launcher, ...launcherArgs(join, root, rt.criu, argv)]
+    : root ? ['unshare', '--mount', '--propagation', 'private', ...sh] : shell ? sh : [rt.criu, ...argv]
+  debug(`run ${rt.criu} ${argv.join(' ')}${cmd === rt.criu ? '' : ` (through ${cmd})`}`)
   const started = Date.now()
   const {code, signal, output} = await new Promise<{code: number | null; signal: NodeJS.Signals | null; output: string}>((resolve, reject) => {
     // its own process group: a terminal's Ctrl-C meant for ocirt must not kill criu in the middle of a dump (the
@@ -247,10 +256,11 @@ export async function runCriu(rt: Runtime, argv: string[], opts: RunCriuOptions)
   throw new CriuFailed(`criu ${argv[0]} ${how}${said}${logTail(opts.logFile)}`, opts.ctx, opts.logFile)
 }
 
+// the launcher's exit codes too (native/criu-launch.c)
 const JOIN_FAILED = 125
 const ROOT_FAILED = 124
-// $0 is "criu"; "$@" is the criu binary and its argv. The mounts happen in criu's own mount namespace when
-// OCIRT_CRIU_ROOT is set (runCriu starts the shell through unshare then), so nothing is left to unmount.
+// without the launcher: $0 is "criu"; "$@" is the criu binary and its argv. The mounts happen in criu's own mount
+// namespace when OCIRT_CRIU_ROOT is set (runCriu starts the shell through unshare then), so nothing is left to unmount.
 const PREPARE_AND_EXEC = `IFS='
 '
 for f in $OCIRT_CRIU_JOIN; do echo $$ > "$f" || exit ${JOIN_FAILED}; done

@@ -1,0 +1,94 @@
+/* criu-launch.c: how ocirt starts `criu restore` (src/core/criu/client.ts runCriu), in one process that becomes
+ * criu: the restored tree must be born in the container's cgroups, and CRIU's --root must be the rootfs bound in
+ * a mount namespace of criu's own (so the bind ends with criu, whatever happens to ocirt). It replaces
+ * `unshare --mount --propagation private /bin/sh -c '...; mount --rbind ...; mount -o remount,bind,ro ...; exec
+ * criu'`, four or five execs, and keeps that chain's exit codes, so runCriu tells the failures apart the same way:
+ *
+ *   ocirt-criu-launch [--join CGROUP_PROCS]... [--root ROOTFS TARGET [--ro]] -- CRIU [ARG]...
+ *
+ *   --join     writes its own pid to the file (the pid that then execs criu)       failure: exit 125
+ *   --root     unshare(CLONE_NEWNS), "/" made private recursively, ROOTFS bound
+ *              recursively at TARGET, remounted read-only with --ro                 failure: exit 124
+ *   then       execvp(CRIU, ARGs)                                                    failure: exit 127
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+enum { JOIN_FAILED = 125, ROOT_FAILED = 124, EXEC_FAILED = 127, USAGE = 2 };
+
+static _Noreturn void fail(int code, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("ocirt-criu-launch: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+  exit(code);
+}
+
+static void join(const char *procs)
+{
+  char pid[32];
+  int n = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
+  int fd = open(procs, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) fail(JOIN_FAILED, "cannot open %s: %s", procs, strerror(errno));
+  if (write(fd, pid, (size_t)n) != n) fail(JOIN_FAILED, "cannot write to %s: %s", procs, strerror(errno));
+  close(fd);
+}
+
+/* The flags of the bind that a read-only remount must keep (mount(8) keeps them too): only "ro" changes. */
+static unsigned long kept_flags(const char *target)
+{
+  static const struct { unsigned long st, ms; } map[] = {
+    {ST_NOSUID, MS_NOSUID}, {ST_NODEV, MS_NODEV}, {ST_NOEXEC, MS_NOEXEC}, {ST_NOATIME, MS_NOATIME},
+    {ST_NODIRATIME, MS_NODIRATIME}, {ST_RELATIME, MS_RELATIME}, {ST_SYNCHRONOUS, MS_SYNCHRONOUS},
+  };
+  struct statvfs sv;
+  if (statvfs(target, &sv) < 0) fail(ROOT_FAILED, "statvfs %s: %s", target, strerror(errno));
+  unsigned long flags = 0;
+  for (size_t i = 0; i < sizeof map / sizeof *map; i++)
+    if (sv.f_flag & map[i].st) flags |= map[i].ms;
+  return flags;
+}
+
+static void bind_root(const char *rootfs, const char *target, int ro)
+{
+  if (unshare(CLONE_NEWNS) < 0) fail(ROOT_FAILED, "unshare(CLONE_NEWNS): %s", strerror(errno));
+  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) fail(ROOT_FAILED, "make / private: %s", strerror(errno));
+  if (mount(rootfs, target, NULL, MS_BIND | MS_REC, NULL) < 0)
+    fail(ROOT_FAILED, "mount --rbind %s %s: %s", rootfs, target, strerror(errno));
+  if (ro && mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | kept_flags(target), NULL) < 0)
+    fail(ROOT_FAILED, "remount %s read-only: %s", target, strerror(errno));
+}
+
+int main(int argc, char **argv)
+{
+  const char *rootfs = NULL, *target = NULL;
+  int ro = 0, i = 1;
+  /* joins happen in order as they are met, before the mount namespace: as the shell chain did */
+  for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
+    if (strcmp(argv[i], "--join") == 0 && i + 1 < argc) {
+      join(argv[++i]);
+    } else if (strcmp(argv[i], "--root") == 0 && i + 2 < argc) {
+      rootfs = argv[++i];
+      target = argv[++i];
+    } else if (strcmp(argv[i], "--ro") == 0) {
+      ro = 1;
+    } else {
+      fail(USAGE, "usage: ocirt-criu-launch [--join CGROUP_PROCS]... [--root ROOTFS TARGET [--ro]] -- CRIU [ARG]...");
+    }
+  }
+  if (i + 1 >= argc) fail(USAGE, "no criu command after --");
+  if (rootfs) bind_root(rootfs, target, ro);
+  execvp(argv[i + 1], argv + i + 1);
+  fail(EXEC_FAILED, "cannot run %s: %s", argv[i + 1], strerror(errno));
+}

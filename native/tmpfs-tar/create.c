@@ -1,0 +1,296 @@
+/* create.c: `tar --create --gzip --one-file-system --numeric-owner ... --directory DIR .` as GNU tar would
+ * archive it: "./", "./a", "./d/" ... in ustar headers (GNU's ././@LongLink entries for names that do not fit),
+ * gzip-compressed to stdout. The whole tree is scanned before a byte is written: a hard-linked or sparse file,
+ * a socket, or anything that cannot be read hands the job to GNU tar instead. As with --one-file-system, a
+ * directory on another filesystem (a mount point) is archived but not entered.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tt.h"
+
+struct entry {
+  char *name; /* as archived: "./" for the top, "./a/b", "./d/" for a directory */
+  char *link; /* a symlink's target */
+  struct stat st;
+};
+
+static struct entry *entries;
+static size_t nentries, cap;
+static uint64_t tar_bytes;
+
+static void *xmalloc(size_t n)
+{
+  void *p = malloc(n);
+  if (!p) die("out of memory");
+  return p;
+}
+
+static struct entry *add(const char *prefix, const char *name, const struct stat *st)
+{
+  if (nentries == cap) {
+    cap = cap ? cap * 2 : 64;
+    entries = realloc(entries, cap * sizeof *entries);
+    if (!entries) die("out of memory");
+  }
+  struct entry *e = &entries[nentries++];
+  size_t lp = strlen(prefix), ln = strlen(name), dir = S_ISDIR(st->st_mode) && ln > 0;
+  e->name = xmalloc(lp + ln + dir + 1);
+  memcpy(e->name, prefix, lp);
+  memcpy(e->name + lp, name, ln);
+  if (dir) e->name[lp + ln] = '/';
+  e->name[lp + ln + dir] = '\0';
+  e->link = NULL;
+  e->st = *st;
+  return e;
+}
+
+static char *read_link(int dfd, const char *name, const struct stat *st, const char *path)
+{
+  size_t size = (size_t)st->st_size + 1 > 256 ? (size_t)st->st_size + 1 : 256;
+  for (;;) {
+    char *buf = xmalloc(size);
+    ssize_t n = readlinkat(dfd, name, buf, size);
+    if (n < 0) {
+      free(buf);
+      char why[64 + PATH_MAX];
+      snprintf(why, sizeof why, "cannot read the symlink %s: %s", path, strerror(errno));
+      run_gnu_tar(why);
+    }
+    if ((size_t)n < size) {
+      buf[n] = '\0';
+      return buf;
+    }
+    free(buf);
+    size *= 2;
+  }
+}
+
+static int by_name(const void *a, const void *b)
+{
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static _Noreturn void give_up(const char *what, const char *prefix, const char *name)
+{
+  char why[256 + 2 * PATH_MAX];
+  snprintf(why, sizeof why, "%s%s%s", prefix, name, what);
+  run_gnu_tar(why);
+}
+
+/* Adds what the directory `dfd` (owned; "prefix" is its archived name) holds, depth first. */
+static void scan(int dfd, const char *prefix, dev_t dev)
+{
+  DIR *d = fdopendir(dfd);
+  if (!d) give_up(": cannot read the directory", prefix, "");
+  char **names = NULL;
+  size_t n = 0, ncap = 0;
+  struct dirent *de;
+  errno = 0;
+  while ((de = readdir(d))) {
+    if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
+    if (n == ncap) {
+      ncap = ncap ? ncap * 2 : 16;
+      names = realloc(names, ncap * sizeof *names);
+      if (!names) die("out of memory");
+    }
+    names[n] = strdup(de->d_name);
+    if (!names[n++]) die("out of memory");
+  }
+  if (errno) give_up(": cannot read the directory", prefix, "");
+  qsort(names, n, sizeof *names, by_name);
+
+  for (size_t i = 0; i < n; i++) {
+    struct stat st;
+    if (fstatat(dirfd(d), names[i], &st, AT_SYMLINK_NOFOLLOW) < 0) give_up(": cannot stat", prefix, names[i]);
+    switch (st.st_mode & S_IFMT) {
+    case S_IFREG:
+      if (st.st_nlink > 1) give_up(" is a hard-linked file", prefix, names[i]);
+      /* fewer blocks than the size needs: holes, which GNU tar's --sparse keeps */
+      if (st.st_blocks < st.st_size / 512 + (st.st_size % 512 != 0)) give_up(" is a sparse file", prefix, names[i]);
+      add(prefix, names[i], &st);
+      break;
+    case S_IFLNK: {
+      struct entry *e = add(prefix, names[i], &st);
+      e->link = read_link(dirfd(d), names[i], &st, e->name);
+      break;
+    }
+    case S_IFCHR:
+    case S_IFBLK:
+    case S_IFIFO:
+      add(prefix, names[i], &st);
+      break;
+    case S_IFDIR: {
+      struct entry *e = add(prefix, names[i], &st);
+      if (st.st_dev != dev) break; /* a mount point: archived, not entered (--one-file-system) */
+      int sub = openat(dirfd(d), names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (sub < 0) give_up(": cannot open the directory", prefix, names[i]);
+      char *name = strdup(e->name); /* `entries` may move while the subtree is added */
+      if (!name) die("out of memory");
+      scan(sub, name, dev);
+      free(name);
+      break;
+    }
+    default:
+      give_up(S_ISSOCK(st.st_mode) ? " is a socket" : " is of an unknown type", prefix, names[i]);
+    }
+    free(names[i]);
+  }
+  free(names);
+  closedir(d);
+}
+
+static void emit(const void *p, size_t n)
+{
+  gzw_write(p, n);
+  tar_bytes += n;
+}
+
+static void emit_padding(uint64_t size)
+{
+  static const char zeros[BLOCK];
+  if (size % BLOCK) emit(zeros, BLOCK - size % BLOCK);
+}
+
+static void number(char *field, size_t len, int64_t v, const char *name)
+{
+  if (put_number(field, len, v) < 0) die("%s: a number does not fit in its tar header field", name);
+}
+
+/* A GNU long-name ('L') or long-link ('K') entry carrying `text` for the header that follows. */
+static void emit_long(char type, const char *text)
+{
+  struct tar_header h;
+  memset(&h, 0, sizeof h);
+  size_t n = strlen(text) + 1;
+  strcpy(h.name, "././@LongLink");
+  number(h.mode, sizeof h.mode, 0, text);
+  number(h.uid, sizeof h.uid, 0, text);
+  number(h.gid, sizeof h.gid, 0, text);
+  number(h.size, sizeof h.size, (int64_t)n, text);
+  number(h.mtime, sizeof h.mtime, 0, text);
+  h.typeflag = type;
+  /* GNU's magic and version ("ustar  \0" over both fields): this entry is a GNU extension */
+  memcpy((char *)&h + offsetof(struct tar_header, magic), "ustar  ", 8);
+  set_checksum(&h);
+  emit(&h, sizeof h);
+  emit(text, n);
+  emit_padding(n);
+}
+
+static void emit_header(const struct entry *e)
+{
+  struct tar_header h;
+  memset(&h, 0, sizeof h);
+  const struct stat *st = &e->st;
+  size_t len = strlen(e->name);
+  if (len <= sizeof h.name) {
+    memcpy(h.name, e->name, len);
+  } else {
+    /* ustar: prefix "/" name, split at a slash */
+    size_t cut = 0;
+    for (size_t i = len - 1; i > 0; i--) {
+      if (e->name[i] == '/' && i <= sizeof h.prefix && len - i - 1 <= sizeof h.name && len - i - 1 > 0) {
+        cut = i;
+        break;
+      }
+      if (len - i > sizeof h.name + 1) break;
+    }
+    if (cut) {
+      memcpy(h.prefix, e->name, cut);
+      memcpy(h.name, e->name + cut + 1, len - cut - 1);
+    } else {
+      emit_long('L', e->name);
+      memcpy(h.name, e->name, sizeof h.name);
+    }
+  }
+  if (e->link) {
+    size_t ll = strlen(e->link);
+    if (ll > sizeof h.linkname) emit_long('K', e->link);
+    memcpy(h.linkname, e->link, ll > sizeof h.linkname ? sizeof h.linkname : ll);
+  }
+  number(h.mode, sizeof h.mode, st->st_mode & 07777, e->name);
+  number(h.uid, sizeof h.uid, st->st_uid, e->name);
+  number(h.gid, sizeof h.gid, st->st_gid, e->name);
+  number(h.size, sizeof h.size, S_ISREG(st->st_mode) ? st->st_size : 0, e->name);
+  number(h.mtime, sizeof h.mtime, st->st_mtim.tv_sec, e->name);
+  switch (st->st_mode & S_IFMT) {
+  case S_IFREG: h.typeflag = '0'; break;
+  case S_IFLNK: h.typeflag = '2'; break;
+  case S_IFCHR: h.typeflag = '3'; break;
+  case S_IFBLK: h.typeflag = '4'; break;
+  case S_IFDIR: h.typeflag = '5'; break;
+  case S_IFIFO: h.typeflag = '6'; break;
+  }
+  if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode)) {
+    number(h.devmajor, sizeof h.devmajor, major(st->st_rdev), e->name);
+    number(h.devminor, sizeof h.devminor, minor(st->st_rdev), e->name);
+  }
+  memcpy(h.magic, "ustar", 6);
+  memcpy(h.version, "00", 2);
+  set_checksum(&h);
+  emit(&h, sizeof h);
+}
+
+static void emit_contents(int root, const struct entry *e)
+{
+  static char buf[128 * 1024];
+  int fd = openat(root, e->name + 2, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0) die("%s: cannot open: %s", e->name, strerror(errno));
+  if (fstat(fd, &st) < 0 || st.st_ino != e->st.st_ino || st.st_dev != e->st.st_dev)
+    die("%s: changed while it was archived", e->name);
+  uint64_t left = (uint64_t)e->st.st_size;
+  while (left > 0) {
+    ssize_t n = read(fd, buf, left < sizeof buf ? left : sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) die("%s: cannot read: %s", e->name, strerror(errno));
+    if (n == 0) die("%s: shrank while it was archived", e->name);
+    emit(buf, (size_t)n);
+    left -= (uint64_t)n;
+  }
+  close(fd);
+  emit_padding((uint64_t)e->st.st_size);
+}
+
+int tar_create(const char *dir)
+{
+  struct timespec t0;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  int root = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) run_gnu_tar(NULL); /* GNU tar says why, its own way */
+  struct stat st;
+  if (fstat(root, &st) < 0) run_gnu_tar(NULL);
+  add("./", "", &st);
+  int scanfd = openat(root, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (scanfd < 0) run_gnu_tar(NULL);
+  scan(scanfd, "./", st.st_dev);
+
+  gzw_init(STDOUT_FILENO);
+  for (size_t i = 0; i < nentries; i++) {
+    emit_header(&entries[i]);
+    if (S_ISREG(entries[i].st.st_mode) && entries[i].st.st_size > 0) emit_contents(root, &entries[i]);
+  }
+  /* the end: two zero blocks, then zeros to a whole record of 20 blocks, as GNU tar writes */
+  static const char zeros[20 * BLOCK];
+  emit(zeros, 2 * BLOCK);
+  if (tar_bytes % sizeof zeros) emit(zeros, sizeof zeros - tar_bytes % sizeof zeros);
+  gzw_finish();
+  if (tt_debug) {
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long us = (t1.tv_sec - t0.tv_sec) * 1000000L + (t1.tv_nsec - t0.tv_nsec) / 1000;
+    note("created %zu entries of %s (%llu bytes, %llu gzipped) in %ld us", nentries, dir,
+         (unsigned long long)tar_bytes, (unsigned long long)gzw_total(), us);
+  }
+  return 0;
+}

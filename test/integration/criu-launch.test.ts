@@ -1,0 +1,75 @@
+// native/build/ocirt-criu-launch, how runCriu starts criu restore: it joins the cgroups given, binds the rootfs in a
+// mount namespace of its own (read-only on request) and execs the command in place, with the exit codes runCriu
+// reads (125: join, 124: mount namespace or bind, 127: exec). The command here is a shell that reports what it sees.
+import {test} from 'node:test'
+import assert from 'node:assert/strict'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import {spawnSync} from 'node:child_process'
+import {requires} from '../helpers/requires'
+import {cleanupFor} from '../helpers/cleanup'
+import {REPO} from '../helpers/paths'
+
+const LAUNCH = path.join(REPO, 'native', 'build', 'ocirt-criu-launch')
+
+function launch(args: string[]): {status: number | null; stdout: string; stderr: string} {
+  const r = spawnSync(LAUNCH, args, {encoding: 'utf8', timeout: 30_000})
+  return {status: r.status, stdout: r.stdout, stderr: r.stderr}
+}
+
+const mountinfo = (pid: number | 'self') => fs.readFileSync(`/proc/${pid}/mountinfo`, 'utf8')
+
+test('joins the cgroup with the pid that runs the command, binds the rootfs read-only in its own mount namespace', (t) => {
+  if (!requires(t, 'root', 'cgroup-v1')) return
+  assert.ok(fs.existsSync(LAUNCH), `${LAUNCH} is built by npm run build`)
+  const c = cleanupFor(t)
+  const cg = `/ocirt-test-tmpfs-tar-launch-${process.pid}`
+  const procs = path.join('/sys/fs/cgroup/pids', cg, 'cgroup.procs')
+  c.cgroup(cg)
+  fs.mkdirSync(path.dirname(procs))
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirt-criu-launch-'))
+  c.dir(dir)
+  const rootfs = path.join(dir, 'rootfs')
+  const target = path.join(dir, 'target')
+  fs.mkdirSync(path.join(rootfs, 'sub'), {recursive: true})
+  fs.writeFileSync(path.join(rootfs, 'sub', 'file'), 'in the rootfs')
+  fs.mkdirSync(target)
+
+  const script = `grep -qx "$$" ${procs} && echo joined; cat ${target}/sub/file; echo; touch ${target}/new 2>/dev/null || echo read-only; ` +
+    `grep " ${target} " /proc/self/mountinfo`
+  const r = launch(['--join', procs, '--root', rootfs, target, '--ro', '--', '/bin/sh', '-c', script])
+  assert.equal(r.status, 0, r.stderr)
+  const [joined, content, ro, mount] = r.stdout.split('\n')
+  assert.equal(joined, 'joined', 'the shell itself (the launcher\'s pid, exec\'d in place) is in the cgroup')
+  assert.equal(content, 'in the rootfs')
+  assert.equal(ro, 'read-only')
+  assert.match(mount, /\bro\b/, mount)
+  assert.ok(!mountinfo('self').includes(` ${target} `), 'the bind lived in the command\'s own mount namespace only')
+  assert.equal(fs.readFileSync(procs, 'utf8'), '', 'and the cgroup is empty again once it exited')
+
+  // writable when --ro is not given; no --root: no new mount namespace
+  const rw = launch(['--root', rootfs, target, '--', '/bin/sh', '-c', `touch ${target}/new && echo written`])
+  assert.equal(rw.status, 0, rw.stderr)
+  assert.equal(rw.stdout.trim(), 'written')
+  const same = launch(['--join', procs, '--', '/bin/sh', '-c', 'readlink /proc/self/ns/mnt'])
+  assert.equal(same.stdout.trim(), fs.readlinkSync('/proc/self/ns/mnt'))
+})
+
+test('its failures: 125 for a cgroup it cannot join, 124 for a bind it cannot make, 127 for a command it cannot run', (t) => {
+  if (!requires(t, 'root')) return
+  const c = cleanupFor(t)
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirt-criu-launch-'))
+  c.dir(dir)
+  const join = launch(['--join', path.join(dir, 'no-such-cgroup', 'cgroup.procs'), '--', '/bin/true'])
+  assert.equal(join.status, 125)
+  assert.match(join.stderr, /^ocirt-criu-launch: cannot open .*no-such-cgroup\/cgroup\.procs: No such file or directory$/m)
+  const bind = launch(['--root', path.join(dir, 'missing'), dir, '--', '/bin/true'])
+  assert.equal(bind.status, 124)
+  assert.match(bind.stderr, /mount --rbind .*missing .*: No such file or directory/)
+  const exec = launch(['--', path.join(dir, 'no-criu')])
+  assert.equal(exec.status, 127)
+  assert.match(exec.stderr, /cannot run .*no-criu: No such file or directory/)
+  assert.equal(launch(['--bogus', '--', '/bin/true']).status, 2)
+  assert.equal(launch(['--join', '/dev/null']).status, 2, 'no command')
+})

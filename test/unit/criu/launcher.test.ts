@@ -1,0 +1,20 @@
+// The argv of native/build/ocirt-criu-launch, how runCriu starts criu restore (launcher.ts).
+import {it} from 'node:test'
+import assert from 'node:assert/strict'
+import * as path from 'node:path'
+import {criuLauncher, launcherArgs} from '../../../src/core/criu/launcher'
+
+it('joins each cgroup.procs, binds the root (read-only when asked), then runs criu with its argv untouched', () => {
+  const procs = ['/sys/fs/cgroup/pids/c/cgroup.procs', '/sys/fs/cgroup/memory/c/cgroup.procs']
+  assert.deepEqual(launcherArgs(procs, {rootfs: '/b/rootfs', target: '/run/ocirt/c/criu-root', readonly: true}, 'criu', ['restore', '--root', '/run/ocirt/c/criu-root']), [
+    '--join', procs[0], '--join', procs[1], '--root', '/b/rootfs', '/run/ocirt/c/criu-root', '--ro', '--', 'criu', 'restore', '--root', '/run/ocirt/c/criu-root',
+  ])
+  assert.deepEqual(launcherArgs([], {rootfs: '/r', target: '/t', readonly: false}, '/opt/criu', ['--', 'x']), ['--root', '/r', '/t', '--', '/opt/criu', '--', 'x'])
+  assert.deepEqual(launcherArgs(procs.slice(0, 1), undefined, 'criu', ['dump']), ['--join', procs[0], '--', 'criu', 'dump'])
+})
+
+it('finds the launcher built beside the init helper', () => {
+  const bin = criuLauncher()
+  assert.ok(bin, 'npm run build makes native/build/ocirt-criu-launch')
+  assert.equal(path.basename(path.dirname(bin!)), 'build')
+})
