@@ -196,16 +196,20 @@ class Migration {
     rep.end(this.summary.bytes.bundle)
 
     await agent.request('write-config', {bundleDir: remoteBundle, config: plan.config})
+    debug('migrate: config written on the target')
     ensureKdatCache(rt) // the dump in the freeze then loads CRIU's kernel data instead of probing for it (kdat.ts)
+    debug("migrate: CRIU's kernel data cached here")
     // everything the freeze needs, opened now
     const imagesChannel = await this.channel(agentArgv, prep.imageDir, prep.staging)
     const deltaChannels = await Promise.all(plan.items.map((i) => this.channel(agentArgv, i.remote, prep.staging)))
+    debug('migrate: channels for the freeze open')
     this.staging = fs.mkdtempSync(path.join(ensureDir(path.join(rt.root, '.migrate')), `${o.id}.`))
     const images = path.join(this.staging, 'images')
     const pages = mode === 'post-copy' ? await this.guard(planPageServer({
       transport: o.pageTransport ?? 'auto', session, agent, peer: remote.peer, staging: this.staging, criu: rt.criu, notes: this.summary.notes, ctx: this.ctx,
     })) : undefined
     this.tunnel = pages?.tunnel
+    if (pages) debug(`migrate: page server planned (${pages.tunnel ? 'SSH tunnel' : 'TLS'})`)
     const criuOpts = {tcpEstablished: o.tcpEstablished, extUnixSk: o.extUnixSk, fileLocks: o.fileLocks, manageCgroupsMode: o.manageCgroupsMode}
     let parentPath: string | undefined
     if (mode === 'pre-copy') {

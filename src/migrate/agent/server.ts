@@ -43,7 +43,10 @@ export class MigrationAgent {
   constructor(private readonly rt: Runtime) {}
 
   readonly handlers: {[K in Op]: Handler<K>} = {
-    hello: async () => hostFacts(this.rt),
+    hello: async () => {
+      debug(`migrate-agent: hello (process up ${Math.round(performance.now())} ms)`)
+      return hostFacts(this.rt)
+    },
     prepare: (p) => this.prepare(p),
     restore: (p) => this.restore(p),
     'lazy-done': async () => {
