@@ -67,7 +67,7 @@ async function overTls(keys: MigrationTls, peer: string): Promise<PageServerPlan
 async function tryTls(i: PageServerInput, peer: string): Promise<{keys?: MigrationTls; problem?: string}> {
   let server: ProbePageServer | undefined
   try {
-    const keys = makeMigrationTls(path.join(i.staging, 'tls'), peer)
+    const keys = await makeMigrationTls(path.join(i.staging, 'tls'), peer)
     debug('migrate: TLS keys made')
     server = await startProbePageServer(i.criu, keys.server, peer)
     debug('migrate: probe page server listening')
