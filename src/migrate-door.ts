@@ -7,7 +7,7 @@ import {enter} from './door'
 const loadMain = Symbol.for('ocirt.loadMain')
 
 enter(
-  {'migrate-agent': () => require('./commands/_verbs/migrate-agent').verb},
+  {'migrate-agent': () => require('./migrate/agent/verb').verb},
   () => {
     ;(globalThis as unknown as Record<symbol, () => void>)[loadMain]()
     return new Promise<number>(() => undefined) // the full bundle answers and exits

@@ -167,7 +167,7 @@ test('the fast door loads no @oclif module for any hot verb; the human door does
 test('migrate-agent (started on the target several times per migration) is served without oclif from its own bundle; --help still goes through oclif', async (t) => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirt-doors-'))
   t.after(() => fs.rmSync(tmp, {recursive: true, force: true}))
-  const {verb} = require(path.join(REPO, 'dist', 'src', 'commands', '_verbs', 'migrate-agent.js')) as {verb: VerbSpec}
+  const {verb} = require(path.join(REPO, 'dist', 'src', 'migrate', 'agent', 'verb.js')) as {verb: VerbSpec}
   const cls = commandClass('migrate-agent') as OclifClass & {hidden?: boolean}
   assert.deepEqual(await compareFlags('migrate-agent', verb.flags, cls.flags), [])
   assert.equal(cls.hidden, true, 'not listed in help')

@@ -3,7 +3,7 @@
 // with --unpack DIR it extracts the tar stream on stdin into DIR (a bundle or the images) and prints what it wrote
 // as JSON. Served by the fast door from its own bundle (dist/ocirt-migrate.js, src/migrate-door.ts): a migration
 // starts one agent and an unpacker per tree, and through oclif each start cost ~250 ms more.
-import {defineVerb} from './types'
+import {defineVerb} from '../../commands/_verbs/types'
 
 export const verb = defineVerb({
   summary: 'the target side of ocirt migrate (started by it over SSH)',
@@ -18,11 +18,11 @@ export const verb = defineVerb({
   },
   async run({rt, flags}) {
     if (flags.unpack !== undefined) {
-      const {unpack} = await import('../../migrate/agent/unpack')
+      const {unpack} = await import('./unpack')
       process.stdout.write(`${JSON.stringify(await unpack(flags.unpack as string, flags.session as string | undefined, process.stdin))}\n`)
       return
     }
-    const {serveAgent} = await import('../../migrate/agent/server')
+    const {serveAgent} = await import('./server')
     await serveAgent(rt, process.stdin, process.stdout)
   },
 })
