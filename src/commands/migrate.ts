@@ -62,6 +62,7 @@ migrate.ocirt.dev/enabled=true; see docs/migrate-targets.md), k8s:<node>, or any
     const {resolveTarget} = await import('../migrate/target-hook')
     const {migrate, MigrationFailed} = await import('../migrate/orchestrate')
     const {summaryText} = await import('../migrate/report')
+    debug('migrate: its modules loaded')
     const print = (s: object & Parameters<typeof summaryText>[0]) => process.stdout.write(flags.json ? `${JSON.stringify(s, null, 2)}\n` : summaryText(s))
     try {
       const chosen = await resolveTarget(this.config, {id: args.id, to: flags.to, k8s: {kubeconfig: flags.kubeconfig, context: flags.context}})
