@@ -23,8 +23,10 @@ const plainBuiltinRequires = {
   },
 }
 
-// two bundles of the same door: every verb, and state + list alone (src/query.ts; see scripts/ocirt-loader.js)
-for (const [entry, outfile] of [['src/index.ts', 'dist/ocirt-main.js'], ['src/query.ts', 'dist/ocirt-query.js']]) await build({
+// three bundles of the same door: every verb, state + list alone (src/query.ts), and the migration agent alone
+// (src/migrate-door.ts; see scripts/ocirt-loader.js)
+const ENTRIES = [['src/index.ts', 'dist/ocirt-main.js'], ['src/query.ts', 'dist/ocirt-query.js'], ['src/migrate-door.ts', 'dist/ocirt-migrate.js']]
+for (const [entry, outfile] of ENTRIES) await build({
   entryPoints: [entry],
   outfile,
   bundle: true,
@@ -47,7 +49,7 @@ for (const [entry, outfile] of [['src/index.ts', 'dist/ocirt-main.js'], ['src/qu
 
 // Node reads the bundle as latin1 (scripts/ocirt-loader.js): a one-byte string, no UTF-8 decoding. esbuild
 // escapes non-ASCII text in strings, not in regular expression literals: write such characters as \u escapes.
-for (const file of ['dist/ocirt-main.js', 'dist/ocirt-query.js']) {
+for (const [, file] of ENTRIES) {
   const bundled = await readFile(file)
   const nonAscii = bundled.findIndex((b) => b > 0x7f)
   if (nonAscii >= 0) {
@@ -60,7 +62,7 @@ for (const file of ['dist/ocirt-main.js', 'dist/ocirt-query.js']) {
 // exec and delete when the build can run one (root, and the test rootfs from scripts/setup.sh), and the query
 // bundle's by list and state (of that container too).
 await copyFile('scripts/ocirt-loader.js', 'dist/ocirt.js')
-for (const cache of ['ocirt-main.cache', 'ocirt-main.lifecycle.cache', 'ocirt-query.cache']) await rm(`dist/${cache}`, {force: true})
+for (const cache of ['ocirt-main.cache', 'ocirt-main.lifecycle.cache', 'ocirt-query.cache', 'ocirt-migrate.cache']) await rm(`dist/${cache}`, {force: true})
 const root = await mkdtemp(join(tmpdir(), 'ocirt-cache-'))
 const warm = (cache, args) => {
   try {
@@ -73,6 +75,8 @@ const warm = (cache, args) => {
 try {
   for (const args of [['--version'], ['--root', root, 'kill', 'warm-up']]) warm('dist/ocirt-main.cache', args)
   for (const args of [['--root', root, 'list'], ['--root', root, 'state', 'warm-up']]) warm('dist/ocirt-query.cache', args)
+  // an unpacker of an empty stream (stdin is /dev/null): it fails after compiling the agent's start and the extractor
+  warm('dist/ocirt-migrate.cache', ['--root', root, 'migrate-agent', '--unpack', join(root, 'unpack-warm-up')])
   const query = (args) => warm('dist/ocirt-query.cache', ['--root', root, ...args])
   await warmLifecycle(root, (args) => warm('dist/ocirt-main.lifecycle.cache', ['--root', root, ...args]), query)
 } finally {

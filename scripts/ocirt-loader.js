@@ -1,5 +1,6 @@
 // dist/ocirt.js: starts a bundled runtime from V8's code cache, made at build time, so the bundle is not parsed
-// and compiled again on every engine call. Two bundles: ocirt-query.js (state and list: ~1/5 of the code) and
+// and compiled again on every engine call. Three bundles: ocirt-query.js (state and list: ~1/5 of the code),
+// ocirt-migrate.js (migrate-agent: what `ocirt migrate` starts on the target) and
 // ocirt-main.js (every verb), which the query bundle hands anything else to. Caches of the main bundle:
 // ocirt-main.cache holds what the cheap verbs (kill, pause, ...) compile, and ocirt-main.lifecycle.cache also
 // the create/start/exec/delete path, which would otherwise compile lazily on every container start (~5-10 ms);
@@ -16,6 +17,8 @@ const lifecycle = args.some((a) => LIFECYCLE_VERBS.has(a))
 // a rough guess (a flag's value or exec's command may be named so too): the query bundle parses argv properly
 // and hands over what it does not serve
 const query = !lifecycle && args.some((a) => a === 'state' || a === 'list')
+// the target's side of `ocirt migrate` (src/migrate-door.ts): the agent and its unpackers
+const migrateAgent = !lifecycle && !query && args.includes('migrate-agent')
 const scripts = {}
 
 function load(name, caches) {
@@ -41,6 +44,7 @@ function load(name, caches) {
 const loadMain = () => load('ocirt-main', lifecycle ? ['ocirt-main.lifecycle.cache', 'ocirt-main.cache'] : ['ocirt-main.cache'])
 globalThis[Symbol.for('ocirt.loadMain')] = loadMain
 if (query) load('ocirt-query', ['ocirt-query.cache'])
+else if (migrateAgent) load('ocirt-migrate', ['ocirt-migrate.cache'])
 else loadMain()
 
 // `OCIRT_WRITE_CODE_CACHE=FILE node dist/ocirt.js ARGS...` (build only): run ARGS, then save the cache of the

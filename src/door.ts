@@ -33,6 +33,7 @@ async function main(argv: string[], VERBS: Verbs, other: typeof humanDoor): Prom
   configureLog({file: globals.log as string | undefined, format: globals['log-format'] === 'json' ? 'json' : 'text', debug: globals.debug === true})
   try {
     const spec = VERBS[verb]()
+    if (spec.naturalExit) naturalExit = true
     const parsed = parseArgv(rest, spec.flags, {stopAtPositional: spec.stopAtPositional})
     const {args, extra} = bindArgs(verb, spec, parsed.positionals)
     let rt: Runtime | undefined
@@ -156,7 +157,10 @@ export function enter(verbs: Verbs, other: typeof humanDoor = humanDoor): void {
   )
 }
 
+/** set by a verb that must not be cut short by process.exit (the migration agent: VerbSpec.naturalExit) */
+let naturalExit = false
+
 function exit(code: number): void {
-  if (oclifDoor) process.exitCode = code
+  if (oclifDoor || naturalExit) process.exitCode = code
   else process.exit(code)
 }

@@ -67,5 +67,6 @@ export function verbCommand(spec: VerbSpec): typeof VerbCommand {
     static override flags = oclifFlags(spec.flags)
     static override baseFlags = oclifFlags(GLOBAL_FLAGS)
     static override strict = !spec.variadic
+    static override hidden = spec.hidden === true
   }
 }

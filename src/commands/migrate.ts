@@ -5,7 +5,7 @@ import {oclifFlags} from './_base'
 import {GLOBAL_FLAGS} from './_verbs/global-flags'
 import {runtimeFrom} from './_verbs/runtime-from'
 import type {FlagValues} from './_verbs/types'
-import {configureLog, reportError} from '../core/log'
+import {configureLog, debug, reportError} from '../core/log'
 import {OcirtError} from '../core/errors'
 
 export default class Migrate extends Command {
@@ -58,13 +58,16 @@ migrate.ocirt.dev/enabled=true; see docs/migrate-targets.md), k8s:<node>, or any
     const globals = flags as unknown as FlagValues
     configureLog({file: globals.log as string | undefined, format: globals['log-format'] === 'json' ? 'json' : 'text', debug: globals.debug === true})
     const rt = runtimeFrom(globals)
+    debug(`migrate: command parsed (process up ${Math.round(performance.now())} ms)`)
     const {resolveTarget} = await import('../migrate/target-hook')
     const {migrate, MigrationFailed} = await import('../migrate/orchestrate')
     const {summaryText} = await import('../migrate/report')
+    debug('migrate: its modules loaded')
     const print = (s: object & Parameters<typeof summaryText>[0]) => process.stdout.write(flags.json ? `${JSON.stringify(s, null, 2)}\n` : summaryText(s))
     try {
       const chosen = await resolveTarget(this.config, {id: args.id, to: flags.to, k8s: {kubeconfig: flags.kubeconfig, context: flags.context}})
       const {target} = chosen
+      debug('migrate: target resolved')
       const notes = typeof chosen.from === 'object' ? [`target chosen by plugin ${chosen.from.plugin}: ${target.label}`] : []
       for (const v of chosen.verdicts ?? []) notes.push(`k8s node ${v.node}: ${v.eligible ? (v.node === target.nodeName ? 'chosen' : 'eligible') : v.why}`)
       const summary = await migrate(rt, {

@@ -17,6 +17,7 @@ export interface UnpackChannel {
 /** `staging`: the migration's staging directory on the target (PrepareResult.staging), where the unpacker registers. */
 export async function openUnpack(session: SshSession, agentArgv: string[], remoteDir: string, staging: string): Promise<UnpackChannel> {
   const proc = await session.exec([...agentArgv, '--unpack', remoteDir, '--session', staging])
+  debug(`migrate: unpacker of ${remoteDir} started`)
   proc.exit.catch(() => undefined) // a channel never used may see the connection end; send() reports its own
   let tar: ReturnType<typeof packTree> | undefined
   let stdout = ''
@@ -30,7 +31,11 @@ export async function openUnpack(session: SshSession, agentArgv: string[], remot
     const nl = stdout.indexOf('\n')
     if (nl >= 0) answered(stdout.slice(0, nl))
   })
-  proc.stderr.on('data', (b: Buffer) => (stderr += b.toString()))
+  proc.stderr.on('data', (b: Buffer) => {
+    stderr += b.toString()
+    // with --debug the unpacker's own debug lines (agentArgv passes --debug on) show with the agent's
+    if (agentArgv.includes('--debug')) process.stderr.write(b.toString().replace(/^ocirt: debug:/gm, 'target: debug:'))
+  })
   const tail = () => stderr.trim().split('\n').slice(-3).join(' | ')
   return {
     async send(localDir, opts = {}) {

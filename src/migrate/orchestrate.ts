@@ -89,6 +89,8 @@ class Migration {
   private frozen = false
   private dump?: MigrationDump
   private preCopy?: PreCopy
+  /** the channels and page server made during the sync: a rollback waits for them (no probe or tunnel left behind) */
+  private forFreeze?: Promise<unknown>
   /** the restore was asked for: from then on the target may run a copy */
   private mayRunOnTarget = false
   private step = 'connect'
@@ -147,6 +149,9 @@ class Migration {
 
     rep.begin('connect', o.target.label)
     this.connecting = connectSsh({host: o.target.host, port: o.target.port, user: o.target.user}, o.auth)
+    this.connecting.catch(() => undefined) // awaited below
+    // this host's own facts while the handshake goes on (criu's answers are cached per boot: ~10 ms, ~100 ms once)
+    const localFacts = hostFacts(rt)
     const session = await this.guard(this.connecting)
     this.session = session
     const agentArgv = this.agentArgv()
@@ -163,7 +168,7 @@ class Migration {
 
     this.step = 'preflight'
     rep.begin('preflight')
-    const verdict = preflight(hostFacts(rt), remote, o.mode)
+    const verdict = preflight(localFacts, remote, o.mode)
     this.summary.notes.push(...verdict.notes)
     if (clockNote) this.summary.notes.push(clockNote)
     if (!verdict.mode) throw new OcirtError(`preflight failed: ${verdict.problems.join('; ')}`, {...this.ctx, step: 'preflight'})
@@ -187,25 +192,48 @@ class Migration {
     rep.begin('sync bundle', `${plan.items.map((i) => i.local).join(', ')} -> ${remoteBundle}`)
     const syncedAt = Date.now() - 10 // anything touched from here on is sent again during the freeze
     const before = await snapshotTrees(plan)
-    for (const item of plan.items) {
-      const ch = await openUnpack(session, agentArgv, item.remote, prep.staging)
-      const before = this.summary.bytes.bundle
-      rep.watch(() => before + ch.sent())
-      this.summary.bytes.bundle += await this.guard(ch.send(item.local))
-    }
+    // what the freeze needs is made while the bundle streams: the channels of the images and of the bundle's
+    // changes (each a process start on the target), and for post-copy the page server's path (TLS keys made and
+    // tried for real, or the tunnel). A failure there stops the sync at once and rolls back as any other.
+    this.staging = fs.mkdtempSync(path.join(ensureDir(path.join(rt.root, '.migrate')), `${o.id}.`))
+    const staging = this.staging
+    const syncChannels = plan.items.map((item) => this.channel(agentArgv, item.remote, prep.staging))
+    for (const ch of syncChannels) ch.catch(() => undefined) // awaited by the sync
+    const forFreeze = (async () => {
+      // after the sync's unpacker, whose start is what the sync waits for: it goes first on the target's CPUs
+      await syncChannels[0]?.catch(() => undefined)
+      // a post-copy dump holds no memory: its images fit one put-images request (transfer.ts), so no unpacker is
+      // started for them unless they turn out not to (then one is opened in the freeze)
+      const imagesChannel = mode === 'post-copy' ? undefined : await this.channel(agentArgv, prep.imageDir, prep.staging)
+      const deltaChannels = await Promise.all(plan.items.map((i) => this.channel(agentArgv, i.remote, prep.staging)))
+      debug('migrate: channels for the freeze open')
+      const pages = mode === 'post-copy' ? await planPageServer({
+        transport: o.pageTransport ?? 'auto', session, agent, peer: remote.peer, staging, criu: rt.criu, notes: this.summary.notes, ctx: this.ctx,
+      }) : undefined
+      this.tunnel = pages?.tunnel
+      if (pages) debug(`migrate: page server planned (${pages.tunnel ? 'SSH tunnel' : 'TLS'})`)
+      return {imagesChannel, deltaChannels, pages}
+    })()
+    forFreeze.catch(() => undefined) // awaited below, or raced by the sync
+    this.forFreeze = forFreeze
+    const sync = (async () => {
+      for (const [i, item] of plan.items.entries()) {
+        const ch = await syncChannels[i]
+        const before = this.summary.bytes.bundle
+        rep.watch(() => before + ch.sent())
+        this.summary.bytes.bundle += await ch.send(item.local)
+      }
+    })()
+    sync.catch(() => undefined) // awaited just below, with forFreeze
+    await this.guard(Promise.all([sync, forFreeze]))
     rep.end(this.summary.bytes.bundle)
 
     await agent.request('write-config', {bundleDir: remoteBundle, config: plan.config})
+    debug('migrate: config written on the target')
     ensureKdatCache(rt) // the dump in the freeze then loads CRIU's kernel data instead of probing for it (kdat.ts)
-    // everything the freeze needs, opened now
-    const imagesChannel = await this.channel(agentArgv, prep.imageDir, prep.staging)
-    const deltaChannels = await Promise.all(plan.items.map((i) => this.channel(agentArgv, i.remote, prep.staging)))
-    this.staging = fs.mkdtempSync(path.join(ensureDir(path.join(rt.root, '.migrate')), `${o.id}.`))
-    const images = path.join(this.staging, 'images')
-    const pages = mode === 'post-copy' ? await this.guard(planPageServer({
-      transport: o.pageTransport ?? 'auto', session, agent, peer: remote.peer, staging: this.staging, criu: rt.criu, notes: this.summary.notes, ctx: this.ctx,
-    })) : undefined
-    this.tunnel = pages?.tunnel
+    debug("migrate: CRIU's kernel data cached here")
+    const {imagesChannel, deltaChannels, pages} = await forFreeze
+    const images = path.join(staging, 'images')
     const criuOpts = {tcpEstablished: o.tcpEstablished, extUnixSk: o.extUnixSk, fileLocks: o.fileLocks, manageCgroupsMode: o.manageCgroupsMode}
     let parentPath: string | undefined
     if (mode === 'pre-copy') {
@@ -233,7 +261,7 @@ class Migration {
 
     this.step = 'transfer'
     rep.begin('transfer')
-    const [imageBytes, deltaBytes] = await this.guard(Promise.all([sendImages(agent, imagesChannel, images), delta]))
+    const [imageBytes, deltaBytes] = await this.guard(Promise.all([sendImages(agent, () => imagesChannel ?? this.channel(agentArgv, prep.imageDir, prep.staging), images), delta]))
     this.summary.bytes.images = imageBytes
     this.summary.bytes.delta = deltaBytes
     rep.end(this.summary.bytes.images + this.summary.bytes.delta)
@@ -332,6 +360,7 @@ class Migration {
     }
     rep.note(`rolling back: ${cause}`)
     const problems: string[] = []
+    await this.forFreeze?.catch(() => undefined)
     await this.preCopy?.settle()
     if (this.dump) {
       // never kill criu while it dumps (the parasite would stay in the tasks): wait until it serves pages or is done

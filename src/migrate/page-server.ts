@@ -5,6 +5,7 @@
 import * as net from 'node:net'
 import * as path from 'node:path'
 import {OcirtError, type ErrorContext} from '../core/errors'
+import {debug} from '../core/log'
 import type {AgentClient} from './agent/client'
 import type {SshSession, Tunnel} from './ssh'
 import {criuTlsArgs, makeMigrationTls, type MigrationTls} from './tls'
@@ -66,9 +67,12 @@ async function overTls(keys: MigrationTls, peer: string): Promise<PageServerPlan
 async function tryTls(i: PageServerInput, peer: string): Promise<{keys?: MigrationTls; problem?: string}> {
   let server: ProbePageServer | undefined
   try {
-    const keys = makeMigrationTls(path.join(i.staging, 'tls'), peer)
+    const keys = await makeMigrationTls(path.join(i.staging, 'tls'), peer)
+    debug('migrate: TLS keys made')
     server = await startProbePageServer(i.criu, keys.server, peer)
+    debug('migrate: probe page server listening')
     const probe = await i.agent.request('probe-tls', {address: peer, port: server.port, timeoutMs: 5000, pem: keys.client})
+    debug(`migrate: TLS probe answered (${probe.ok ? 'ok' : probe.detail})`)
     return probe.ok ? {keys} : {problem: probe.detail}
   } catch (err) {
     return {problem: (err as Error).message}

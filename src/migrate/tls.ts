@@ -2,8 +2,10 @@
 // source's address and a client certificate for the target's lazy-pages daemon. Both sides check the other against
 // the CA, whose key is deleted as soon as the two certificates are signed, so nothing else can ever join.
 // Made with the openssl command (Node can make keys but not X.509 certificates); `openssl ca` rather than
-// `openssl x509 -req` because only it can backdate a certificate on OpenSSL 3.0 (Debian 12).
-import {spawnSync} from 'node:child_process'
+// `openssl x509 -req` because only it can backdate a certificate on OpenSSL 3.0 (Debian 12). Asynchronously: the
+// migration makes them while the bundle streams (a blocked event loop would stall that stream), the three keys
+// at once; the signatures one after the other (`openssl ca` keeps its serial and index in files).
+import {spawn} from 'node:child_process'
 import * as fs from 'node:fs'
 import * as net from 'node:net'
 import * as path from 'node:path'
@@ -36,7 +38,7 @@ export const TLS_BACKDATE_MS = 60 * 60 * 1000
 export const TLS_VALID_MS = 24 * 60 * 60 * 1000
 
 /** Makes the keys in dir (0700): `address` is the source's address as the target reaches it. */
-export function makeMigrationTls(dir: string, address: string, now = Date.now()): MigrationTls {
+export async function makeMigrationTls(dir: string, address: string, now = Date.now()): Promise<MigrationTls> {
   fs.mkdirSync(path.join(dir, 'issued'), {recursive: true, mode: 0o700})
   const f = (name: string) => path.join(dir, name)
   fs.writeFileSync(f('index.txt'), '')
@@ -44,11 +46,14 @@ export function makeMigrationTls(dir: string, address: string, now = Date.now())
   fs.writeFileSync(f('openssl.cnf'), caConfig(dir, address))
   const validity = ['-startdate', asn1Time(now - TLS_BACKDATE_MS), '-enddate', asn1Time(now + TLS_VALID_MS)]
   const ca = (args: string[]) => openssl(['ca', '-batch', '-notext', '-config', f('openssl.cnf'), ...validity, ...args])
-  newKeyAndRequest(f('ca.key'), f('ca.csr'), '/CN=ocirt-migrate-ca')
-  ca(['-selfsign', '-keyfile', f('ca.key'), '-in', f('ca.csr'), '-out', f('ca.crt'), '-extensions', 'ca_ext'])
-  for (const who of ['server', 'client']) {
-    newKeyAndRequest(f(`${who}.key`), f(`${who}.csr`), `/CN=${address}`)
-    ca(['-cert', f('ca.crt'), '-keyfile', f('ca.key'), '-in', f(`${who}.csr`), '-out', f(`${who}.crt`), '-extensions', 'leaf_ext'])
+  const leaves = ['server', 'client']
+  await Promise.all([
+    newKeyAndRequest(f('ca.key'), f('ca.csr'), '/CN=ocirt-migrate-ca'),
+    ...leaves.map((who) => newKeyAndRequest(f(`${who}.key`), f(`${who}.csr`), `/CN=${address}`)),
+  ])
+  await ca(['-selfsign', '-keyfile', f('ca.key'), '-in', f('ca.csr'), '-out', f('ca.crt'), '-extensions', 'ca_ext'])
+  for (const who of leaves) {
+    await ca(['-cert', f('ca.crt'), '-keyfile', f('ca.key'), '-in', f(`${who}.csr`), '-out', f(`${who}.crt`), '-extensions', 'leaf_ext'])
   }
   fs.rmSync(f('ca.key')) // nobody can sign another certificate for this migration
   const read = (n: string) => fs.readFileSync(f(n), 'utf8')
@@ -91,14 +96,17 @@ function caConfig(dir: string, address: string): string {
   ].join('\n')
 }
 
-function newKeyAndRequest(key: string, csr: string, subject: string): void {
-  openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', csr, '-subj', subject])
+function newKeyAndRequest(key: string, csr: string, subject: string): Promise<void> {
+  return openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', csr, '-subj', subject])
 }
 
-function openssl(args: string[]): void {
-  const r = spawnSync('openssl', args, {encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']})
-  if (r.status !== 0) {
-    const why = r.error ? ((r.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'openssl not found (apt-get install openssl)' : r.error.message) : r.stderr.trim().split('\n').pop()
-    throw new OcirtError(`cannot make the page server's TLS keys: openssl ${args[0]}: ${why}`, {verb: 'migrate', step: 'tls keys'})
-  }
+function openssl(args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('openssl', args, {stdio: ['ignore', 'ignore', 'pipe']})
+    let stderr = ''
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()))
+    const failed = (why: string) => reject(new OcirtError(`cannot make the page server's TLS keys: openssl ${args[0]}: ${why}`, {verb: 'migrate', step: 'tls keys'}))
+    child.once('error', (err: NodeJS.ErrnoException) => failed(err.code === 'ENOENT' ? 'openssl not found (apt-get install openssl)' : err.message))
+    child.once('close', (code, signal) => (code === 0 ? resolve() : failed(stderr.trim().split('\n').pop() || `exit status ${code ?? signal}`)))
+  })
 }

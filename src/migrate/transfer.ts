@@ -23,8 +23,11 @@ export function sendChanges(plan: BundlePlan, channels: UnpackChannel[], agent: 
   ]).then((bytes) => bytes.reduce((a, b) => a + b, 0))
 }
 
-/** A post-copy dump's few small images go in one agent request; anything bigger (or an older agent) takes the tar channel. */
-export async function sendImages(agent: AgentClient, channel: UnpackChannel, images: string): Promise<number> {
+/**
+ * A post-copy dump's few small images go in one agent request; anything bigger (or an older agent) takes the tar
+ * channel, opened before the freeze or (post-copy, where it is hardly ever needed) only then.
+ */
+export async function sendImages(agent: AgentClient, channel: () => UnpackChannel | Promise<UnpackChannel>, images: string): Promise<number> {
   const files = readSmallImageDir(images)
   if (files) {
     try {
@@ -33,7 +36,7 @@ export async function sendImages(agent: AgentClient, channel: UnpackChannel, ima
       if (!/^unknown request/.test((err as Error).message)) throw err
     }
   }
-  return channel.send(images)
+  return (await channel()).send(images)
 }
 
 async function removeDeleted(plan: BundlePlan, agent: AgentClient, before: string[][]): Promise<void> {

@@ -416,6 +416,25 @@ test('a failed preflight (no room for the images on the target) changes nothing'
   await assertRolledBack(b, pid, small, there.remoteBundle, there.cgroupsPath)
 })
 
+test('rollback: what the freeze needs fails while the bundle streams (--page-transport tls, its probe fails): one clear error, nothing left', async (t) => {
+  if (!skipUnlessReady(t)) return
+  const c = new Cleanup()
+  t.after(() => c.run())
+  const b = await startOnA(c)
+  const pid = (await stateOf(b)).pid
+  const there = freshTarget(B, `${b.id}-tlsf`)
+  c.container(b.id, B.root).cgroup(there.cgroupsPath)
+  // the TLS keys and their probe are made while the bundle syncs (orchestrate.ts): their failure must stop the sync
+  const wrapper = faultyOcirt(pair!.dir, `probe-tls-${b.id}`, 'export OCIRT_MIGRATE_FAULT=probe-tls')
+  const r = await migrateCmd({from: A, to: B, id: b.id, ...there, remoteOcirt: wrapper, extra: ['--page-transport', 'tls']})
+  assert.equal(r.code, 1)
+  assert.match(r.stderr, /--page-transport tls: injected fault in the TLS probe \(rolled back, the container runs on the source\)/)
+  assert.equal(r.summary!.outcome, 'rolled-back')
+  assert.equal(r.summary!.mode, 'post-copy')
+  assert.deepEqual(stagingLeft(A.root), [], "the migration's keys went with the source's staging directory")
+  await assertRolledBack(b, pid, B, there.remoteBundle, there.cgroupsPath)
+})
+
 test('--to k8s: the node is chosen from the cluster (label, readiness, priority) and its annotations say how to reach it', async (t) => {
   if (!skipUnlessReady(t)) return
   const c = new Cleanup()

@@ -23,13 +23,13 @@ function probeDirs(): string[] {
   return fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('ocirt-tls-probe-') || n.startsWith('ocirt-tls-keys-'))
 }
 
-test("a migration's keys: a CA that says so, certificates for the source's address, valid from an hour back for a day; the CA key is gone", (t) => {
+test("a migration's keys: a CA that says so, certificates for the source's address, valid from an hour back for a day; the CA key is gone", async (t) => {
   if (!requires(t, 'root')) return
   const c = new Cleanup()
   t.after(() => c.run())
   const dir = tempDir(c)
   const now = Date.now()
-  const keys = makeMigrationTls(path.join(dir, 'tls'), '10.1.2.3', now)
+  const keys = await makeMigrationTls(path.join(dir, 'tls'), '10.1.2.3', now)
   const ca = new X509Certificate(fs.readFileSync(keys.server.ca))
   const server = new X509Certificate(fs.readFileSync(keys.server.cert))
   const client = new X509Certificate(keys.client.cert)
@@ -52,8 +52,8 @@ test("probe: criu's TLS page server accepts this migration's client and answers;
   const c = new Cleanup()
   t.after(() => c.run())
   const dir = tempDir(c)
-  const keys = makeMigrationTls(path.join(dir, 'mine'), '127.0.0.1')
-  const other = makeMigrationTls(path.join(dir, 'other'), '127.0.0.1')
+  const keys = await makeMigrationTls(path.join(dir, 'mine'), '127.0.0.1')
+  const other = await makeMigrationTls(path.join(dir, 'other'), '127.0.0.1')
   const before = probeDirs()
 
   const server = await startProbePageServer('criu', keys.server, '127.0.0.1')
@@ -77,7 +77,7 @@ test("probe: a page server whose certificate is for another address is refused, 
   if (!requires(t, 'root', 'criu')) return
   const c = new Cleanup()
   t.after(() => c.run())
-  const keys = makeMigrationTls(path.join(tempDir(c), 'tls'), '127.0.0.2')
+  const keys = await makeMigrationTls(path.join(tempDir(c), 'tls'), '127.0.0.2')
   const server = await startProbePageServer('criu', keys.server, '127.0.0.1')
   c.add('stop the probe page server', () => server.stop())
   const r = await pageServerHandshake('127.0.0.1', server.port, keys.client, 5000)
@@ -90,7 +90,7 @@ test("probe of the target's own criu: works with the real one; a criu that canno
   const c = new Cleanup()
   t.after(() => c.run())
   const dir = tempDir(c)
-  const keys = makeMigrationTls(path.join(dir, 'tls'), '10.9.9.9')
+  const keys = await makeMigrationTls(path.join(dir, 'tls'), '10.9.9.9')
   const before = probeDirs()
   const good = await probeOwnCriuTls('criu', keys.client, 5000)
   assert.ok(good.ok, good.detail)

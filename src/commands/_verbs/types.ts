@@ -41,6 +41,10 @@ export interface VerbSpec {
   stopAtPositional?: boolean
   /** extra positional words are allowed and land in ctx.rest */
   variadic?: boolean
+  /** not listed in help (a verb for ocirt itself, such as migrate-agent) */
+  hidden?: boolean
+  /** the fast door lets the process end by itself (the event loop drains) instead of calling process.exit */
+  naturalExit?: boolean
   /** the exit status; undefined means 0 */
   run(ctx: VerbContext): Promise<number | void>
 }

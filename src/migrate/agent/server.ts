@@ -26,7 +26,8 @@ import {AGENT_LEASE_MS, readLines, writeLine, type Op, type PrepareRequest, type
  * Failures the migration tests inject on the target (they start the agent through a wrapper that sets it):
  * `restore` fails right after CRIU restored the container, `kill-lazy` kills the lazy-pages daemon once the
  * container runs (the target dying during post-copy), `commit-lost` commits and then cuts the connection (kills its
- * sshd) before answering. Never set in normal use.
+ * sshd) before answering, `probe-tls` answers the TLS probe with a failure (it is made while the bundle streams).
+ * Never set in normal use.
  */
 const FAULT = process.env.OCIRT_MIGRATE_FAULT ?? ''
 
@@ -43,7 +44,10 @@ export class MigrationAgent {
   constructor(private readonly rt: Runtime) {}
 
   readonly handlers: {[K in Op]: Handler<K>} = {
-    hello: async () => hostFacts(this.rt),
+    hello: async () => {
+      debug(`migrate-agent: hello (process up ${Math.round(performance.now())} ms)`)
+      return hostFacts(this.rt)
+    },
     prepare: (p) => this.prepare(p),
     restore: (p) => this.restore(p),
     'lazy-done': async () => {
@@ -62,6 +66,7 @@ export class MigrationAgent {
       return {}
     },
     'probe-tls': async (p) => {
+      if (FAULT === 'probe-tls') return {ok: false, detail: 'injected fault in the TLS probe'}
       const own = await probeOwnCriuTls(this.rt.criu, p.pem, p.timeoutMs)
       return own.ok ? pageServerHandshake(p.address, p.port, p.pem, p.timeoutMs) : own
     },

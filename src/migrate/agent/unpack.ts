@@ -5,6 +5,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import {OcirtError} from '../../core/errors'
 import {extractTree} from '../stream'
+import {debug} from '../../core/log'
 
 const PID_PREFIX = 'unpacker-'
 
@@ -15,8 +16,11 @@ export async function unpack(dir: string, staging: string | undefined, input: No
     registration = path.join(staging, `${PID_PREFIX}${process.pid}`)
     fs.writeFileSync(registration, '')
   }
+  debug(`migrate-agent: unpacking into ${dir} (process up ${Math.round(performance.now())} ms)`)
   try {
-    return await extractTree(dir, input)
+    const done = await extractTree(dir, input)
+    debug(`migrate-agent: unpacked ${done.entries} entries, ${done.bytes} bytes into ${dir}`)
+    return done
   } finally {
     if (registration) fs.rmSync(registration, {force: true})
   }

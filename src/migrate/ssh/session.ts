@@ -55,6 +55,10 @@ export async function connectSsh(target: SshTarget, auth: SshAuthOptions = {}): 
       }
     })
     client.once('ready', () => {
+      // Nagle's algorithm holds each write's last partial segment until the peer acknowledges what is in flight,
+      // and the peer delays its acknowledgements (up to 40 ms): every agent request, and the first megabytes of a
+      // fresh connection's streams, paid for it
+      client.setNoDelay(true)
       client.removeListener('error', onError)
       client.removeListener('close', onClose)
       resolve(new Session(client, target))

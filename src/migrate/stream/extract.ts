@@ -16,6 +16,7 @@ import * as tarFs from './tar-fs'
 import {quickFs} from './quick-fs'
 import type {TarHeader} from './tar-fs'
 import {OcirtError} from '../../core/errors'
+import {debug} from '../../core/log'
 
 /** An archive entry that would land outside the target directory, or that could not be placed. */
 export class UnsafeTarEntry extends OcirtError {
@@ -97,8 +98,13 @@ export async function extractTree(dir: string, source: NodeJS.ReadableStream): P
   let bytes = 0
   const counter = new Transform({
     transform(chunk: Buffer, _enc, cb) {
+      if (bytes === 0) debug(`extract into ${root}: first bytes`)
       bytes += chunk.length
       cb(null, chunk)
+    },
+    flush(cb) {
+      debug(`extract into ${root}: the stream ended after ${bytes} bytes`)
+      cb()
     },
   })
 

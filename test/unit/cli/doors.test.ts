@@ -163,3 +163,20 @@ test('the fast door loads no @oclif module for any hot verb; the human door does
   const help = loadedModules(['--help'], tmp)
   assert.ok(oclif(help.paths).length > 0, '--help goes through oclif, so the hook must see @oclif/core there')
 })
+
+test('migrate-agent (started on the target several times per migration) is served without oclif from its own bundle; --help still goes through oclif', async (t) => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirt-doors-'))
+  t.after(() => fs.rmSync(tmp, {recursive: true, force: true}))
+  const {verb} = require(path.join(REPO, 'dist', 'src', 'migrate', 'agent', 'verb.js')) as {verb: VerbSpec}
+  const cls = commandClass('migrate-agent') as OclifClass & {hidden?: boolean}
+  assert.deepEqual(await compareFlags('migrate-agent', verb.flags, cls.flags), [])
+  assert.equal(cls.hidden, true, 'not listed in help')
+  assert.ok(fs.existsSync(path.join(REPO, 'dist', 'ocirt-migrate.js')), 'the bundle of its own')
+  const oclif = (paths: string[]) => paths.filter((p) => p.includes(`${path.sep}@oclif${path.sep}`))
+  // an unpacker fed an empty stream: it answers from the fast door (what it answers is the integration tests' business)
+  const r = loadedModules(['--root', path.join(tmp, 'root'), 'migrate-agent', '--unpack', path.join(tmp, 'into')], tmp)
+  assert.deepEqual(oclif(r.paths), [], `migrate-agent loaded oclif (exit ${r.status}, stderr ${r.stderr})`)
+  assert.doesNotMatch(r.stderr, /Error:|›/, 'an oclif-style error means the human door answered')
+  const help = loadedModules(['migrate-agent', '--help'], tmp)
+  assert.ok(oclif(help.paths).length > 0, 'help for it goes through oclif')
+})
