@@ -11,7 +11,9 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,8 +37,23 @@ static void *xmalloc(size_t n)
   return p;
 }
 
+static _Noreturn void give_up(const char *what, const char *prefix, const char *name);
+
+/* `name` opened beneath `root` with no symlink (nor /proc magic link) followed on the way, whatever the tree
+ * became since it was scanned; -1 with errno set (ENOSYS: a kernel before 5.6). */
+static int open_beneath(int root, const char *name, int flags)
+{
+  struct open_how how = {
+    .flags = (uint64_t)(flags | O_NOFOLLOW | O_CLOEXEC),
+    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+  };
+  return (int)syscall(SYS_openat2, root, name, &how, sizeof how);
+}
+
 static struct entry *add(const char *prefix, const char *name, const struct stat *st)
 {
+  /* every path is opened again beneath the root (openat2, PATH_MAX at most) once output has begun */
+  if (strlen(prefix) - 2 + strlen(name) + 1 > PATH_MAX) give_up(" has a path too long to open beneath the directory", prefix, name);
   if (nentries == cap) {
     cap = cap ? cap * 2 : 64;
     entries = realloc(entries, cap * sizeof *entries);
@@ -244,7 +261,7 @@ static void emit_header(const struct entry *e)
 static void emit_contents(int root, const struct entry *e)
 {
   static char buf[128 * 1024];
-  int fd = openat(root, e->name + 2, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  int fd = open_beneath(root, e->name + 2, O_RDONLY | O_NONBLOCK);
   struct stat st;
   if (fd < 0) die("%s: cannot open: %s", e->name, strerror(errno));
   if (fstat(fd, &st) < 0 || st.st_ino != e->st.st_ino || st.st_dev != e->st.st_dev)
@@ -270,6 +287,10 @@ int tar_create(const char *dir)
   if (root < 0) run_gnu_tar(NULL); /* GNU tar says why, its own way */
   struct stat st;
   if (fstat(root, &st) < 0) run_gnu_tar(NULL);
+  /* openat2 is what emit_contents opens files with: without it, GNU tar (decided before any output) */
+  int probe = open_beneath(root, ".", O_RDONLY | O_DIRECTORY);
+  if (probe < 0) run_gnu_tar(errno == ENOSYS ? "no openat2 on this kernel" : NULL);
+  close(probe);
   add("./", "", &st);
   int scanfd = openat(root, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (scanfd < 0) run_gnu_tar(NULL);

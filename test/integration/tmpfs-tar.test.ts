@@ -405,3 +405,24 @@ test('an archive the shim does not fully handle goes to GNU tar before anything 
     assert.ok(!fs.lstatSync(path.join(into, 'a')).isSymbolicLink(), `${how}: the shim made no symlink before handing over`)
   }
 })
+
+test('a path longer than PATH_MAX in the tree: GNU tar archives it (the shim cannot reopen it once output began)', (t) => {
+  if (!requires(t, 'root')) return
+  const dir = tmp(t)
+  const src = path.join(dir, 'src')
+  fs.mkdirSync(src)
+  try {
+    // 20 levels of 250-byte names: ~5000 bytes below src, made with relative chdirs (no absolute path is that short)
+    const level = 'l'.repeat(250)
+    const script = `process.chdir(process.argv[1]); for (let i = 0; i < 20; i++) { require('fs').mkdirSync('${level}'); process.chdir('${level}') } require('fs').writeFileSync('file', 'deep')`
+    const mk = spawnSync(process.execPath, ['-e', script, src], {encoding: 'utf8'})
+    assert.equal(mk.status, 0, `deep tree: ${mk.stderr}`)
+    const archive = path.join(dir, 'deep.tar.gz')
+    const c = create(SHIM, src, archive)
+    ok(c, 'create a tree with a path longer than PATH_MAX')
+    assert.match(c.stderr, /has a path too long to open beneath the directory: running GNU tar/)
+    assert.ok(listing(archive).some((n) => n.endsWith(`${level}/file`)), 'GNU tar archived the deep file')
+  } finally {
+    spawnSync('rm', ['-rf', src]) // GNU rm walks a deep tree with openat; fs.rmSync would pass paths too long
+  }
+})
