@@ -341,7 +341,12 @@ function rawHeader(name: string, type: string, opts: {size?: number; link?: stri
   if (opts.link) h.write(opts.link, 157)
   h.write(opts.magic ?? 'ustar\u000000', 257, 'latin1')
   if (opts.uname) h.write(opts.uname, 265)
-  if (opts.major !== undefined) oct(opts.major, 329, 8)
+  if (opts.major !== undefined && opts.major < 0o7777777) oct(opts.major, 329, 8)
+  else if (opts.major !== undefined) { // GNU's base-256: 0x80, then the value big-endian
+    h[329] = 0x80
+    let v = BigInt(opts.major)
+    for (let i = 336; i > 329; i--, v >>= 8n) h[i] = Number(v & 0xffn)
+  }
   if (opts.minor !== undefined) oct(opts.minor, 337, 8)
   h.fill(' ', 148, 156)
   let sum = 0
@@ -446,4 +451,20 @@ test('a deep tree: the shim archives it with a few open files, not one per level
   fs.mkdirSync(into)
   ok(extract(SHIM, archive, into), 'extract the deep tree')
   assertSameTree(into, src, 'deep tree round trip')
+})
+
+test('a device number beyond what a dev_t holds goes to GNU tar, not truncated into another device', (t) => {
+  if (!requires(t, 'root')) return
+  const dir = tmp(t)
+  // major 2^32 + 1 used to be cast to unsigned: 1, so "dev" became char 1:1 (/dev/mem)
+  for (const [what, major, minor] of [['major 2^32+1', 2 ** 32 + 1, 1], ['major 0x1000', 0x1000, 0], ['minor 0x100000', 1, 0x100000]] as const) {
+    const archive = path.join(dir, `dev-${major}-${minor}.tar.gz`)
+    fs.writeFileSync(archive, zlib.gzipSync(Buffer.concat([rawHeader('dev', '3', {major, minor}), Buffer.alloc(1024)])))
+    const into = path.join(dir, `into-${major}-${minor}`)
+    fs.mkdirSync(into)
+    const x = extract(SHIM, archive, into)
+    assert.match(x.stderr, /dev: a device number out of range: running GNU tar/, `${what}: ${x.stderr}`)
+    const made = fs.existsSync(path.join(into, 'dev')) ? fs.lstatSync(path.join(into, 'dev')) : undefined
+    assert.ok(!made || made.rdev !== 0x101, `${what}: no /dev/mem made of it`)
+  }
 })
