@@ -141,7 +141,8 @@ static void scan(int root, int dfd, const char *prefix, dev_t dev)
     k->link = NULL;
     if (fstatat(dirfd(d), k->name, &k->st, AT_SYMLINK_NOFOLLOW) < 0) give_up(": cannot stat", prefix, k->name);
     const struct stat *st = &k->st;
-    if (S_ISREG(st->st_mode) && st->st_nlink > 1) give_up(" is a hard-linked file", prefix, k->name);
+    /* any hard link but a directory's: GNU tar archives the second name as a link to the first */
+    if (!S_ISDIR(st->st_mode) && st->st_nlink > 1) give_up(" is hard-linked", prefix, k->name);
     switch (st->st_mode & S_IFMT) {
     case S_IFREG:
       /* fewer blocks than the size needs: holes, which GNU tar's --sparse keeps */

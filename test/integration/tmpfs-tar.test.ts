@@ -177,7 +177,7 @@ test('a hard link or a socket in the tree: GNU tar archives it, and the shim ext
   const archive = path.join(dir, 'h.tar.gz')
   const c = create(SHIM, src, archive)
   ok(c, 'create with a hard link')
-  assert.match(c.stderr, /\.\/[ab] is a hard-linked file: running GNU tar/) // whichever the scan meets first
+  assert.match(c.stderr, /\.\/[ab] is hard-linked: running GNU tar/) // whichever the scan meets first
   assert.deepEqual(listing(archive).sort(), ['./', './a', './b'])
   const into = path.join(dir, 'x')
   fs.mkdirSync(into)
@@ -466,5 +466,30 @@ test('a device number beyond what a dev_t holds goes to GNU tar, not truncated i
     assert.match(x.stderr, /dev: a device number out of range: running GNU tar/, `${what}: ${x.stderr}`)
     const made = fs.existsSync(path.join(into, 'dev')) ? fs.lstatSync(path.join(into, 'dev')) : undefined
     assert.ok(!made || made.rdev !== 0x101, `${what}: no /dev/mem made of it`)
+  }
+})
+
+test('a hard-linked fifo, device or symlink: GNU tar archives it, whatever it makes of the link', (t) => {
+  if (!requires(t, 'root')) return
+  const dir = tmp(t)
+  for (const kind of ['fifo', 'device', 'symlink']) {
+    const src = path.join(dir, `src-${kind}`)
+    fs.mkdirSync(src)
+    const a = path.join(src, 'a')
+    if (kind === 'fifo') assert.equal(spawnSync('mkfifo', [a]).status, 0)
+    if (kind === 'device') assert.equal(spawnSync('mknod', [a, 'c', '1', '3']).status, 0)
+    if (kind === 'symlink') fs.symlinkSync('target', a)
+    assert.equal(spawnSync('ln', ['-P', a, path.join(src, 'b')]).status, 0, `ln ${kind}`)
+    const archive = path.join(dir, `${kind}.tar.gz`)
+    const c = create(SHIM, src, archive)
+    ok(c, `create with a hard-linked ${kind}`)
+    assert.match(c.stderr, /\.\/[ab] is hard-linked: running GNU tar/, kind)
+    const into = path.join(dir, `x-${kind}`)
+    fs.mkdirSync(into)
+    ok(extract(SHIM, archive, into), `extract the hard-linked ${kind}`)
+    const [ia, ib] = ['a', 'b'].map((n) => fs.lstatSync(path.join(into, n)))
+    // GNU tar archives a hard-linked symlink as a link ('1'); a fifo or device twice, as two of them
+    if (kind === 'symlink') assert.equal(ia.ino, ib.ino, 'symlink: one inode, two names')
+    else assert.ok(ia.ino !== ib.ino && (ia.mode & 0o170000) === (ib.mode & 0o170000) && ia.rdev === ib.rdev, `${kind}: two alike`)
   }
 })
