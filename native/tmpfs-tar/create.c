@@ -125,7 +125,7 @@ static void scan(int root, int dfd, const char *prefix, dev_t dev)
   DIR *d = fdopendir(dfd);
   if (!d) give_up(": cannot read the directory", prefix, "");
   struct child *kids = NULL;
-  size_t n = 0, ncap = 0;
+  size_t n = 0, ncap = 0, pending = 0;
   struct dirent *de;
   errno = 0;
   while ((de = readdir(d))) {
@@ -135,10 +135,18 @@ static void scan(int root, int dfd, const char *prefix, dev_t dev)
       kids = realloc(kids, ncap * sizeof *kids);
       if (!kids) die("out of memory");
     }
-    struct child *k = &kids[n++];
-    k->name = strdup(de->d_name);
-    if (!k->name) die("out of memory");
-    k->link = NULL;
+    kids[n].name = strdup(de->d_name);
+    kids[n].link = NULL;
+    if (!kids[n++].name) die("out of memory");
+    /* the caps of add(), already while one huge directory is read */
+    pending += strlen(prefix) + strlen(de->d_name) + 2;
+    if (nentries + n > MAX_ENTRIES || name_bytes + pending > MAX_NAME_BYTES) give_up(": too many entries for this program to hold", prefix, "");
+  }
+  if (errno) give_up(": cannot read the directory", prefix, "");
+  /* in name order, as archived: what is reported first does not depend on readdir's order */
+  qsort(kids, n, sizeof *kids, by_child_name);
+  for (size_t i = 0; i < n; i++) {
+    struct child *k = &kids[i];
     if (fstatat(dirfd(d), k->name, &k->st, AT_SYMLINK_NOFOLLOW) < 0) give_up(": cannot stat", prefix, k->name);
     const struct stat *st = &k->st;
     /* any hard link but a directory's: GNU tar archives the second name as a link to the first */
@@ -159,11 +167,8 @@ static void scan(int root, int dfd, const char *prefix, dev_t dev)
     default:
       give_up(S_ISSOCK(st->st_mode) ? " is a socket" : " is of an unknown type", prefix, k->name);
     }
-    errno = 0;
   }
-  if (errno) give_up(": cannot read the directory", prefix, "");
   closedir(d);
-  qsort(kids, n, sizeof *kids, by_child_name);
 
   for (size_t i = 0; i < n; i++) {
     struct child *k = &kids[i];

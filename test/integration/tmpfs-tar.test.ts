@@ -177,7 +177,7 @@ test('a hard link or a socket in the tree: GNU tar archives it, and the shim ext
   const archive = path.join(dir, 'h.tar.gz')
   const c = create(SHIM, src, archive)
   ok(c, 'create with a hard link')
-  assert.match(c.stderr, /\.\/[ab] is hard-linked: running GNU tar/) // whichever the scan meets first
+  assert.match(c.stderr, /\.\/a is hard-linked: running GNU tar/)
   assert.deepEqual(listing(archive).sort(), ['./', './a', './b'])
   const into = path.join(dir, 'x')
   fs.mkdirSync(into)
@@ -483,7 +483,7 @@ test('a hard-linked fifo, device or symlink: GNU tar archives it, whatever it ma
     const archive = path.join(dir, `${kind}.tar.gz`)
     const c = create(SHIM, src, archive)
     ok(c, `create with a hard-linked ${kind}`)
-    assert.match(c.stderr, /\.\/[ab] is hard-linked: running GNU tar/, kind)
+    assert.match(c.stderr, /\.\/a is hard-linked: running GNU tar/, kind)
     const into = path.join(dir, `x-${kind}`)
     fs.mkdirSync(into)
     ok(extract(SHIM, archive, into), `extract the hard-linked ${kind}`)
