@@ -1,7 +1,8 @@
 /* create.c: `tar --create --gzip --one-file-system --numeric-owner ... --directory DIR .` as GNU tar would
  * archive it: "./", "./a", "./d/" ... in ustar headers (GNU's ././@LongLink entries for names that do not fit),
- * gzip-compressed to stdout. The whole tree is scanned before a byte is written: a hard-linked or sparse file,
- * a socket, or anything that cannot be read hands the job to GNU tar instead. As with --one-file-system, a
+ * gzip-compressed to stdout. The whole tree is scanned before a byte is written: a hard link, a sparse file, a
+ * socket, a path too long to reopen, too many entries, or anything that cannot be read hands the job to GNU tar
+ * instead. As with --one-file-system, a
  * directory on another filesystem (a mount point) is archived but not entered.
  */
 #include <dirent.h>
