@@ -2,8 +2,8 @@
  * archive it: "./", "./a", "./d/" ... in ustar headers (GNU's ././@LongLink entries for names that do not fit),
  * gzip-compressed to stdout. The whole tree is scanned before a byte is written: a hard link, a sparse file, a
  * socket, a path too long to reopen, too many entries, or anything that cannot be read hands the job to GNU tar
- * instead. As with --one-file-system, a
- * directory on another filesystem (a mount point) is archived but not entered.
+ * instead. As with --one-file-system, a directory on another filesystem (a mount point) is archived but not
+ * entered.
  */
 #include <dirent.h>
 #include <errno.h>
