@@ -404,6 +404,7 @@ int tar_extract(const char *dir)
   root = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (root < 0) run_gnu_tar(NULL); /* nothing read yet: GNU tar says why, its own way */
   start = lseek(STDIN_FILENO, 0, SEEK_CUR);
+  if (start < 0 && errno != ESPIPE) run_gnu_tar(NULL); /* no stdin at all: nothing read, GNU tar says so */
   if (start < 0) stdin_to_memfd();
   prepass();
 
