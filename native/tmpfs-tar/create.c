@@ -1,8 +1,9 @@
 /* create.c: `tar --create --gzip --one-file-system --numeric-owner ... --directory DIR .` as GNU tar would
  * archive it: "./", "./a", "./d/" ... in ustar headers (GNU's ././@LongLink entries for names that do not fit),
- * gzip-compressed to stdout. The whole tree is scanned before a byte is written: a hard-linked or sparse file,
- * a socket, or anything that cannot be read hands the job to GNU tar instead. As with --one-file-system, a
- * directory on another filesystem (a mount point) is archived but not entered.
+ * gzip-compressed to stdout. The whole tree is scanned before a byte is written: a hard link, a sparse file, a
+ * socket, a path too long to reopen, too many entries, or anything that cannot be read hands the job to GNU tar
+ * instead. As with --one-file-system, a directory on another filesystem (a mount point) is archived but not
+ * entered.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -11,7 +12,9 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,6 +29,11 @@ struct entry {
 
 static struct entry *entries;
 static size_t nentries, cap;
+static size_t name_bytes;
+
+/* More than this is not a tmpfs of CRIU's to hold in memory: GNU tar streams it instead. */
+#define MAX_ENTRIES 1000000
+#define MAX_NAME_BYTES ((size_t)256 << 20)
 static uint64_t tar_bytes;
 
 static void *xmalloc(size_t n)
@@ -35,15 +43,32 @@ static void *xmalloc(size_t n)
   return p;
 }
 
+static _Noreturn void give_up(const char *what, const char *prefix, const char *name);
+
+/* `name` opened beneath `root` with no symlink (nor /proc magic link) followed on the way, whatever the tree
+ * became since it was scanned; -1 with errno set (ENOSYS: a kernel before 5.6). */
+static int open_beneath(int root, const char *name, int flags)
+{
+  struct open_how how = {
+    .flags = (uint64_t)(flags | O_NOFOLLOW | O_CLOEXEC),
+    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+  };
+  return (int)syscall(SYS_openat2, root, name, &how, sizeof how);
+}
+
 static struct entry *add(const char *prefix, const char *name, const struct stat *st)
 {
+  /* every path is opened again beneath the root (openat2, PATH_MAX at most) once output has begun */
+  size_t lp = strlen(prefix), ln = strlen(name), dir = S_ISDIR(st->st_mode) && ln > 0;
+  if (lp - 2 + ln + 1 > PATH_MAX) give_up(" has a path too long to open beneath the directory", prefix, name);
+  name_bytes += lp + ln + dir + 1;
+  if (nentries == MAX_ENTRIES || name_bytes > MAX_NAME_BYTES) give_up(": too many entries for this program to hold", prefix, name);
   if (nentries == cap) {
     cap = cap ? cap * 2 : 64;
     entries = realloc(entries, cap * sizeof *entries);
     if (!entries) die("out of memory");
   }
   struct entry *e = &entries[nentries++];
-  size_t lp = strlen(prefix), ln = strlen(name), dir = S_ISDIR(st->st_mode) && ln > 0;
   e->name = xmalloc(lp + ln + dir + 1);
   memcpy(e->name, prefix, lp);
   memcpy(e->name + lp, name, ln);
@@ -62,8 +87,8 @@ static char *read_link(int dfd, const char *name, const struct stat *st, const c
     ssize_t n = readlinkat(dfd, name, buf, size);
     if (n < 0) {
       free(buf);
-      char why[64 + PATH_MAX];
-      snprintf(why, sizeof why, "cannot read the symlink %s: %s", path, strerror(errno));
+      char why[64 + 2 * PATH_MAX];
+      snprintf(why, sizeof why, "cannot read the symlink %s%s: %s", path, name, strerror(errno));
       run_gnu_tar(why);
     }
     if ((size_t)n < size) {
@@ -75,11 +100,6 @@ static char *read_link(int dfd, const char *name, const struct stat *st, const c
   }
 }
 
-static int by_name(const void *a, const void *b)
-{
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static _Noreturn void give_up(const char *what, const char *prefix, const char *name)
 {
   char why[256 + 2 * PATH_MAX];
@@ -87,66 +107,87 @@ static _Noreturn void give_up(const char *what, const char *prefix, const char *
   run_gnu_tar(why);
 }
 
+/* A directory's child as read while the directory is open: the directory is closed before its subdirectories
+ * are entered, so open files and readdir buffers do not pile up with depth. */
+struct child {
+  char *name;
+  char *link;
+  struct stat st;
+};
+
+static int by_child_name(const void *a, const void *b)
+{
+  return strcmp(((const struct child *)a)->name, ((const struct child *)b)->name);
+}
+
 /* Adds what the directory `dfd` (owned; "prefix" is its archived name) holds, depth first. */
-static void scan(int dfd, const char *prefix, dev_t dev)
+static void scan(int root, int dfd, const char *prefix, dev_t dev)
 {
   DIR *d = fdopendir(dfd);
   if (!d) give_up(": cannot read the directory", prefix, "");
-  char **names = NULL;
-  size_t n = 0, ncap = 0;
+  struct child *kids = NULL;
+  size_t n = 0, ncap = 0, pending = 0;
   struct dirent *de;
   errno = 0;
   while ((de = readdir(d))) {
     if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
     if (n == ncap) {
       ncap = ncap ? ncap * 2 : 16;
-      names = realloc(names, ncap * sizeof *names);
-      if (!names) die("out of memory");
+      kids = realloc(kids, ncap * sizeof *kids);
+      if (!kids) die("out of memory");
     }
-    names[n] = strdup(de->d_name);
-    if (!names[n++]) die("out of memory");
+    kids[n].name = strdup(de->d_name);
+    kids[n].link = NULL;
+    if (!kids[n++].name) die("out of memory");
+    /* the caps of add(), already while one huge directory is read */
+    pending += strlen(prefix) + strlen(de->d_name) + 2;
+    if (nentries + n > MAX_ENTRIES || name_bytes + pending > MAX_NAME_BYTES) give_up(": too many entries for this program to hold", prefix, "");
   }
   if (errno) give_up(": cannot read the directory", prefix, "");
-  qsort(names, n, sizeof *names, by_name);
-
+  /* in name order, as archived: what is reported first does not depend on readdir's order */
+  qsort(kids, n, sizeof *kids, by_child_name);
   for (size_t i = 0; i < n; i++) {
-    struct stat st;
-    if (fstatat(dirfd(d), names[i], &st, AT_SYMLINK_NOFOLLOW) < 0) give_up(": cannot stat", prefix, names[i]);
-    switch (st.st_mode & S_IFMT) {
+    struct child *k = &kids[i];
+    if (fstatat(dirfd(d), k->name, &k->st, AT_SYMLINK_NOFOLLOW) < 0) give_up(": cannot stat", prefix, k->name);
+    const struct stat *st = &k->st;
+    /* any hard link but a directory's: GNU tar archives the second name as a link to the first */
+    if (!S_ISDIR(st->st_mode) && st->st_nlink > 1) give_up(" is hard-linked", prefix, k->name);
+    switch (st->st_mode & S_IFMT) {
     case S_IFREG:
-      if (st.st_nlink > 1) give_up(" is a hard-linked file", prefix, names[i]);
       /* fewer blocks than the size needs: holes, which GNU tar's --sparse keeps */
-      if (st.st_blocks < st.st_size / 512 + (st.st_size % 512 != 0)) give_up(" is a sparse file", prefix, names[i]);
-      add(prefix, names[i], &st);
+      if (st->st_blocks < st->st_size / 512 + (st->st_size % 512 != 0)) give_up(" is a sparse file", prefix, k->name);
       break;
-    case S_IFLNK: {
-      struct entry *e = add(prefix, names[i], &st);
-      e->link = read_link(dirfd(d), names[i], &st, e->name);
+    case S_IFLNK:
+      k->link = read_link(dirfd(d), k->name, st, prefix);
       break;
-    }
     case S_IFCHR:
     case S_IFBLK:
     case S_IFIFO:
-      add(prefix, names[i], &st);
+    case S_IFDIR:
       break;
-    case S_IFDIR: {
-      struct entry *e = add(prefix, names[i], &st);
-      if (st.st_dev != dev) break; /* a mount point: archived, not entered (--one-file-system) */
-      int sub = openat(dirfd(d), names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (sub < 0) give_up(": cannot open the directory", prefix, names[i]);
+    default:
+      give_up(S_ISSOCK(st->st_mode) ? " is a socket" : " is of an unknown type", prefix, k->name);
+    }
+  }
+  closedir(d);
+
+  for (size_t i = 0; i < n; i++) {
+    struct child *k = &kids[i];
+    struct entry *e = add(prefix, k->name, &k->st);
+    e->link = k->link;
+    if (S_ISDIR(k->st.st_mode) && k->st.st_dev == dev) { /* another dev: a mount point, archived, not entered */
+      int sub = open_beneath(root, e->name + 2, O_RDONLY | O_DIRECTORY);
+      struct stat now;
+      if (sub < 0 || fstat(sub, &now) < 0) give_up(": cannot open the directory", prefix, k->name);
+      if (now.st_ino != k->st.st_ino || now.st_dev != k->st.st_dev) give_up(": changed while it was scanned", prefix, k->name);
       char *name = strdup(e->name); /* `entries` may move while the subtree is added */
       if (!name) die("out of memory");
-      scan(sub, name, dev);
+      scan(root, sub, name, dev);
       free(name);
-      break;
     }
-    default:
-      give_up(S_ISSOCK(st.st_mode) ? " is a socket" : " is of an unknown type", prefix, names[i]);
-    }
-    free(names[i]);
+    free(k->name);
   }
-  free(names);
-  closedir(d);
+  free(kids);
 }
 
 static void emit(const void *p, size_t n)
@@ -244,7 +285,7 @@ static void emit_header(const struct entry *e)
 static void emit_contents(int root, const struct entry *e)
 {
   static char buf[128 * 1024];
-  int fd = openat(root, e->name + 2, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  int fd = open_beneath(root, e->name + 2, O_RDONLY | O_NONBLOCK);
   struct stat st;
   if (fd < 0) die("%s: cannot open: %s", e->name, strerror(errno));
   if (fstat(fd, &st) < 0 || st.st_ino != e->st.st_ino || st.st_dev != e->st.st_dev)
@@ -270,10 +311,14 @@ int tar_create(const char *dir)
   if (root < 0) run_gnu_tar(NULL); /* GNU tar says why, its own way */
   struct stat st;
   if (fstat(root, &st) < 0) run_gnu_tar(NULL);
+  /* openat2 is what emit_contents opens files with: without it, GNU tar (decided before any output) */
+  int probe = open_beneath(root, ".", O_RDONLY | O_DIRECTORY);
+  if (probe < 0) run_gnu_tar(errno == ENOSYS ? "no openat2 on this kernel" : NULL);
+  close(probe);
   add("./", "", &st);
   int scanfd = openat(root, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (scanfd < 0) run_gnu_tar(NULL);
-  scan(scanfd, "./", st.st_dev);
+  scan(root, scanfd, "./", st.st_dev);
 
   gzw_init(STDOUT_FILENO);
   for (size_t i = 0; i < nentries; i++) {

@@ -1,15 +1,20 @@
 /* extract.c: `tar --extract --gzip --directory DIR < archive`, as GNU tar run by root extracts it: owners
  * (lchown), then modes (after the chown, which clears set-id bits), then mtimes; a directory's metadata once
  * its contents are in. Member names are resolved beneath DIR one component at a time without following
- * symlinks; a leading "/" is dropped and a ".." component refused, as GNU tar does. An entry this program does
- * not handle (GNU sparse files, volume labels, global pax headers, owner names...) hands the archive to GNU tar
- * from its start when stdin can seek, and is an error when it cannot.
+ * symlinks; a leading "/" is dropped, and a ".." component refuses the whole archive before anything is written
+ * (GNU tar skips such a member and exits 2 at the end).
+ *
+ * Two passes over stdin: the first reads only the headers (data inflated and skipped) and decides, before
+ * anything is written, whether this program handles every member; if not (pax headers, GNU sparse files,
+ * owner names, ...) the whole archive goes to GNU tar from its start, so the two never share an extraction
+ * and GNU tar never meets symlinks this program made. A stdin that cannot seek is first copied to a memfd.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
@@ -17,112 +22,44 @@
 
 #include "tt.h"
 
-#define MAX_EXTENSION (1 << 20) /* a long name or pax header larger than this is not a tmpfs of CRIU's */
+#define MAX_EXTENSION (1 << 20) /* a long name larger than this is not a tmpfs of CRIU's */
 
-static off_t start = -1; /* where the archive began on stdin, for GNU tar; -1: stdin cannot seek */
+static off_t start; /* where the archive begins on stdin (a memfd copy of it when stdin cannot seek) */
 static int root = -1;
 static size_t nentries;
 
-/* Hands the archive to GNU tar from its start, or fails when stdin cannot go back. */
-static _Noreturn void unsupported(const char *what, const char *name)
-{
-  char why[256 + PATH_MAX];
-  snprintf(why, sizeof why, "%s%s%s", name ? name : "", name ? ": " : "", what);
-  if (start >= 0 && lseek(STDIN_FILENO, start, SEEK_SET) == start) run_gnu_tar(why);
-  die("%s, and GNU tar cannot take over: the archive on stdin cannot be read again", why);
-}
-
-/* What a pax extended header ('x') says about the next entry. */
-struct overrides {
-  char *path, *link;
-  int64_t size, uid, gid;
+/* One member as both passes read it: its GNU long name/link ('L'/'K') entries already applied. */
+struct member {
+  char type;
+  char *raw;    /* the name as archived */
+  char *rel;    /* normalize()d: "" names DIR itself */
+  char *link;   /* a symlink's target, a hard link's member name */
+  char *target; /* a hard link's target, normalize()d */
+  int64_t size;
+  mode_t perm;
+  uid_t uid;
+  gid_t gid;
   struct timespec mtime;
-  int has_size, has_uid, has_gid, has_mtime;
+  unsigned maj, min;
 };
 
-static char *read_text(int64_t size, const char *what)
+static void free_member(struct member *m)
 {
-  if (size < 0 || size > MAX_EXTENSION) unsupported("an oversized extension header", what);
+  free(m->raw);
+  free(m->rel);
+  free(m->link);
+  free(m->target);
+  memset(m, 0, sizeof *m);
+}
+
+static char *read_text(int64_t size)
+{
   size_t padded = ((size_t)size + BLOCK - 1) / BLOCK * BLOCK;
   char *buf = malloc(padded + 1);
   if (!buf) die("out of memory");
   if (padded && gzr_read(buf, padded) != padded) die("unexpected end of the archive");
   buf[size] = '\0';
   return buf;
-}
-
-static int parse_decimal(const char *s, const char *end, int64_t *v)
-{
-  int64_t x = 0;
-  if (s == end) return -1;
-  for (; s < end; s++) {
-    if (*s < '0' || *s > '9' || x > (INT64_MAX - 9) / 10) return -1;
-    x = x * 10 + (*s - '0');
-  }
-  *v = x;
-  return 0;
-}
-
-/* "secs[.frac]", as pax writes times; a negative time is left to GNU tar */
-static int parse_time(const char *s, const char *end, struct timespec *ts)
-{
-  const char *dot = memchr(s, '.', (size_t)(end - s));
-  int64_t sec;
-  if (parse_decimal(s, dot ? dot : end, &sec) < 0) return -1;
-  long ns = 0;
-  if (dot) {
-    int digits = 0;
-    for (const char *p = dot + 1; p < end; p++) {
-      if (*p < '0' || *p > '9') return -1;
-      if (digits++ < 9) ns = ns * 10 + (*p - '0');
-    }
-    for (; digits < 9; digits++) ns *= 10;
-  }
-  ts->tv_sec = sec;
-  ts->tv_nsec = ns;
-  return 0;
-}
-
-static void parse_pax(char *text, size_t size, struct overrides *o)
-{
-  char *p = text, *end = text + size;
-  while (p < end) {
-    char *sp = memchr(p, ' ', (size_t)(end - p));
-    int64_t len;
-    if (!sp || parse_decimal(p, sp, &len) < 0 || len <= sp - p + 1 || len > end - p || p[len - 1] != '\n')
-      die("invalid pax extended header");
-    char *key = sp + 1, *rec_end = p + len - 1;
-    char *eq = memchr(key, '=', (size_t)(rec_end - key));
-    if (!eq) die("invalid pax extended header");
-    *eq = '\0';
-    char *val = eq + 1;
-    int bad = 0;
-    if (strcmp(key, "path") == 0 || strcmp(key, "linkpath") == 0) {
-      char **dst = key[0] == 'p' ? &o->path : &o->link;
-      free(*dst);
-      *dst = strndup(val, (size_t)(rec_end - val));
-      if (!*dst) die("out of memory");
-      if (strlen(*dst) != (size_t)(rec_end - val)) bad = 1; /* a NUL inside */
-    } else if (strcmp(key, "size") == 0) {
-      bad = parse_decimal(val, rec_end, &o->size) < 0;
-      o->has_size = 1;
-    } else if (strcmp(key, "uid") == 0) {
-      bad = parse_decimal(val, rec_end, &o->uid) < 0;
-      o->has_uid = 1;
-    } else if (strcmp(key, "gid") == 0) {
-      bad = parse_decimal(val, rec_end, &o->gid) < 0;
-      o->has_gid = 1;
-    } else if (strcmp(key, "mtime") == 0) {
-      bad = parse_time(val, rec_end, &o->mtime) < 0;
-      o->has_mtime = 1;
-    } else if (strcmp(key, "atime") == 0 || strcmp(key, "ctime") == 0) {
-      /* GNU tar sets atime to now and cannot set ctime */
-    } else {
-      unsupported("a pax header keyword this program does not handle", key);
-    }
-    if (bad) unsupported("a pax header value this program does not handle", key);
-    p += len;
-  }
 }
 
 /* The member name made relative: no leading "/", no "." or empty components; "" names DIR itself. */
@@ -306,146 +243,232 @@ static char *field(const char *f, size_t len)
   return s;
 }
 
+/* Reads the next member's header(s) into *m: 1, or 0 at the end of the archive, or -1 with `why` saying what
+ * this program does not handle (the caller hands the whole archive to GNU tar, or stops). Its data is next. */
+static int next_member(struct member *m, char *why, size_t whylen)
+{
+  char *lname = NULL, *llink = NULL;
+  struct tar_header h;
+  int64_t size, mode, uid, gid, mtime;
+  memset(m, 0, sizeof *m);
+  for (;;) {
+    if (gzr_read(&h, sizeof h) == 0 || is_zero_block(&h)) {
+      free(lname);
+      free(llink);
+      return 0;
+    }
+    if (!checksum_ok(&h)) die("this does not look like a tar archive (bad header checksum after %zu members)", nentries);
+    if (get_number(h.size, sizeof h.size, &size) < 0 || get_number(h.mode, sizeof h.mode, &mode) < 0 ||
+        get_number(h.uid, sizeof h.uid, &uid) < 0 || get_number(h.gid, sizeof h.gid, &gid) < 0 ||
+        get_number(h.mtime, sizeof h.mtime, &mtime) < 0)
+      die("invalid number in a tar header after %zu members", nentries);
+    if (size < 0) die("negative member size");
+    if (h.typeflag != 'L' && h.typeflag != 'K') break;
+    /* a long name or link for the next header, sized by its own header (GNU tar reads it so) */
+    if (size > MAX_EXTENSION) {
+      snprintf(why, whylen, "an oversized GNU long name");
+      goto unsupported;
+    }
+    char **dst = h.typeflag == 'L' ? &lname : &llink;
+    free(*dst);
+    *dst = read_text(size);
+  }
+
+  m->type = h.typeflag;
+  m->size = size;
+  if (lname) {
+    m->raw = lname;
+    lname = NULL;
+  } else if (memcmp(h.magic, "ustar", 6) == 0 && h.prefix[0]) {
+    char *pre = field(h.prefix, sizeof h.prefix), *nm = field(h.name, sizeof h.name);
+    m->raw = malloc(strlen(pre) + strlen(nm) + 2);
+    if (!m->raw) die("out of memory");
+    sprintf(m->raw, "%s/%s", pre, nm);
+    free(pre);
+    free(nm);
+  } else {
+    m->raw = field(h.name, sizeof h.name);
+  }
+  m->link = llink ? llink : field(h.linkname, sizeof h.linkname);
+  llink = NULL;
+  const char *what = NULL;
+  char type = h.typeflag;
+  int regular = type == '0' || type == '\0' || type == '7';
+  if (type == 'x' || type == 'g') what = "a pax header (GNU tar reads those)";
+  else if (!regular && !strchr("123456", type)) what = "an entry type this program does not handle";
+  else if (regular && m->raw[0] && m->raw[strlen(m->raw) - 1] == '/') what = "an old-style directory entry";
+  else if (!regular && size != 0) what = "data on an entry that is not a regular file";
+  else if (h.uname[0] || h.gname[0]) what = "owner names (GNU tar maps them to this host's ids)";
+  else if (uid < 0 || gid < 0 || uid > UINT32_MAX - 1 || gid > UINT32_MAX - 1) what = "an owner out of range";
+  else if (mtime < 0) what = "a time before 1970";
+  if (!what && (type == '3' || type == '4')) {
+    int64_t maj, min;
+    if (get_number(h.devmajor, sizeof h.devmajor, &maj) < 0 || get_number(h.devminor, sizeof h.devminor, &min) < 0)
+      die("%s: invalid device number", m->raw);
+    /* what a dev_t holds (12 bits of major, 20 of minor): GNU tar reports anything else */
+    if (maj < 0 || maj > 0xfff || min < 0 || min > 0xfffff) what = "a device number out of range";
+    m->maj = (unsigned)maj;
+    m->min = (unsigned)min;
+  }
+  if (what) {
+    snprintf(why, whylen, "%s: %s", m->raw, what);
+    goto unsupported;
+  }
+  m->rel = normalize(m->raw, m->raw);
+  if (m->rel[0] == '\0' && type != '5') die("%s: names the target directory itself but is not a directory", m->raw);
+  if (type == '1') {
+    m->target = normalize(m->link, m->raw);
+    if (m->target[0] == '\0') die("%s: a hard link to the target directory", m->raw);
+  }
+  m->perm = (mode_t)(mode & 07777);
+  m->uid = (uid_t)uid;
+  m->gid = (gid_t)gid;
+  m->mtime = (struct timespec){mtime, 0};
+  return 1;
+
+unsupported:
+  free(lname);
+  free(llink);
+  free_member(m);
+  return -1;
+}
+
+static void skip_data(int64_t size)
+{
+  static char buf[64 * 1024];
+  uint64_t left = ((uint64_t)size + BLOCK - 1) / BLOCK * BLOCK;
+  while (left > 0) {
+    size_t n = left < sizeof buf ? (size_t)left : sizeof buf;
+    if (gzr_read(buf, n) != n) die("unexpected end of the archive");
+    left -= n;
+  }
+}
+
+static void rewind_stdin(void)
+{
+  if (lseek(STDIN_FILENO, start, SEEK_SET) != start) die("cannot read the archive again: %s", strerror(errno));
+}
+
+/* Copies a stdin that cannot seek (a pipe) into a memfd made the new stdin, so both passes and GNU tar read it. */
+static void stdin_to_memfd(void)
+{
+  int fd = memfd_create("ocirt-tmpfs-tar", MFD_CLOEXEC);
+  if (fd < 0) die("stdin cannot seek and a memfd for a copy of the archive cannot be made: %s", strerror(errno));
+  static char buf[128 * 1024];
+  for (;;) {
+    ssize_t r = read(STDIN_FILENO, buf, sizeof buf);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) die("cannot read the archive: %s", strerror(errno));
+    if (r == 0) break;
+    for (ssize_t off = 0; off < r;) {
+      ssize_t w = write(fd, buf + off, (size_t)(r - off));
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) die("cannot copy the archive to a memfd: %s", strerror(errno));
+      off += w;
+    }
+  }
+  if (dup2(fd, STDIN_FILENO) < 0) die("cannot make the memfd stdin: %s", strerror(errno));
+  close(fd);
+  start = 0;
+  rewind_stdin();
+}
+
+/* The first pass: headers only, data skipped, nothing touched. Anything this program does not handle sends the
+ * whole archive to GNU tar from its start, so nothing is ever half-extracted by one and finished by the other. */
+static void prepass(void)
+{
+  struct member m;
+  char why[256 + PATH_MAX];
+  gzr_init(STDIN_FILENO);
+  for (;;) {
+    int r = next_member(&m, why, sizeof why);
+    if (r == 0) break;
+    if (r < 0) {
+      rewind_stdin();
+      run_gnu_tar(why);
+    }
+    skip_data(m.size);
+    free_member(&m);
+    nentries++;
+  }
+  rewind_stdin();
+  nentries = 0;
+}
+
 int tar_extract(const char *dir)
 {
   struct timespec t0;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   /* GNU tar run by anyone else keeps its own uid and applies the umask: not what this program does */
   if (geteuid() != 0) run_gnu_tar(NULL);
-  start = lseek(STDIN_FILENO, 0, SEEK_CUR);
   root = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (root < 0) run_gnu_tar(NULL); /* nothing read yet: GNU tar says why, its own way */
+  start = lseek(STDIN_FILENO, 0, SEEK_CUR);
+  if (start < 0 && errno != ESPIPE) run_gnu_tar(NULL); /* no stdin at all: nothing read, GNU tar says so */
+  if (start < 0) stdin_to_memfd();
+  prepass();
+
   gzr_init(STDIN_FILENO);
-
-  struct overrides o;
-  memset(&o, 0, sizeof o);
   for (;;) {
-    struct tar_header h;
-    if (gzr_read(&h, sizeof h) == 0 || is_zero_block(&h)) break;
-    if (!checksum_ok(&h)) die("this does not look like a tar archive (bad header checksum after %zu members)", nentries);
-    int64_t size, mode, uid, gid, mtime, maj = 0, min = 0;
-    if (get_number(h.size, sizeof h.size, &size) < 0 || get_number(h.mode, sizeof h.mode, &mode) < 0 ||
-        get_number(h.uid, sizeof h.uid, &uid) < 0 || get_number(h.gid, sizeof h.gid, &gid) < 0 ||
-        get_number(h.mtime, sizeof h.mtime, &mtime) < 0)
-      die("invalid number in a tar header after %zu members", nentries);
-    if (o.has_size) size = o.size;
-    if (size < 0) die("negative member size");
-
-    if (h.typeflag == 'L' || h.typeflag == 'K') {
-      char **dst = h.typeflag == 'L' ? &o.path : &o.link;
-      free(*dst);
-      *dst = read_text(size, "a GNU long name");
-      continue;
-    }
-    if (h.typeflag == 'x') {
-      char *text = read_text(size, "a pax header");
-      parse_pax(text, (size_t)size, &o);
-      free(text);
-      continue;
-    }
-
-    int posix = memcmp(h.magic, "ustar", 6) == 0;
-    char *raw;
-    if (o.path) {
-      raw = o.path;
-      o.path = NULL;
-    } else if (posix && h.prefix[0]) {
-      char *pre = field(h.prefix, sizeof h.prefix), *nm = field(h.name, sizeof h.name);
-      raw = malloc(strlen(pre) + strlen(nm) + 2);
-      if (!raw) die("out of memory");
-      sprintf(raw, "%s/%s", pre, nm);
-      free(pre);
-      free(nm);
-    } else {
-      raw = field(h.name, sizeof h.name);
-    }
-    char *link = o.link ? o.link : field(h.linkname, sizeof h.linkname);
-    o.link = NULL;
-    if (h.uname[0] || h.gname[0]) unsupported("owner names (GNU tar maps them to this host's ids)", raw);
-    if (o.has_uid) uid = o.uid;
-    if (o.has_gid) gid = o.gid;
-    struct timespec mt = {mtime, 0};
-    if (o.has_mtime) mt = o.mtime;
-    if (uid < 0 || gid < 0 || uid > UINT32_MAX - 1 || gid > UINT32_MAX - 1) unsupported("an owner out of range", raw);
-    if (mt.tv_sec < 0) unsupported("a time before 1970", raw);
-    memset(&o, 0, sizeof o);
-    char type = h.typeflag;
-    if (type == '3' || type == '4') {
-      if (get_number(h.devmajor, sizeof h.devmajor, &maj) < 0 || get_number(h.devminor, sizeof h.devminor, &min) < 0)
-        die("%s: invalid device number", raw);
-    }
-    int regular = type == '0' || type == '\0' || type == '7';
-    if (regular && raw[0] && raw[strlen(raw) - 1] == '/') unsupported("an old-style directory entry", raw);
-    if (!regular && !strchr("123456", type) ) unsupported("an entry type this program does not handle", raw);
-    if (!regular && size != 0) unsupported("data on an entry that is not a regular file", raw);
-
-    char *rel = normalize(raw, raw);
-    mode_t perm = (mode_t)(mode & 07777);
+    struct member m;
+    char why[256 + PATH_MAX];
+    int r = next_member(&m, why, sizeof why);
+    if (r == 0) break;
+    if (r < 0) die("%s, though the first read of the archive did not find it: the archive changed", why);
     nentries++;
-    if (rel[0] == '\0') {
-      if (type != '5') die("%s: names the target directory itself but is not a directory", raw);
-    }
-    if (type == '5') {
+    const char *raw = m.raw, *last;
+    if (m.type == '5') {
       if (ndirs == dirs_cap) {
         dirs_cap = dirs_cap ? dirs_cap * 2 : 32;
         dirs = realloc(dirs, dirs_cap * sizeof *dirs);
         if (!dirs) die("out of memory");
       }
-      if (rel[0]) {
-        const char *last;
-        int pfd = parent_of(rel, &last, raw);
+      if (m.rel[0]) {
+        int pfd = parent_of(m.rel, &last, raw);
         if (mkdirat(pfd, last, 0700) < 0) {
           struct stat st;
           if (errno != EEXIST || fstatat(pfd, last, &st, AT_SYMLINK_NOFOLLOW) < 0) die("%s: cannot create: %s", raw, strerror(errno));
           if (!S_ISDIR(st.st_mode)) CREATE(mkdirat(pfd, last, 0700), raw);
         }
       }
-      dirs[ndirs++] = (struct dir_meta){strdup(rel), perm, (uid_t)uid, (gid_t)gid, mt};
-      if (!dirs[ndirs - 1].rel) die("out of memory");
-      free(rel);
-      free(raw);
-      free(link);
+      dirs[ndirs++] = (struct dir_meta){m.rel, m.perm, m.uid, m.gid, m.mtime};
+      m.rel = NULL;
+      free_member(&m);
       continue;
     }
 
-    const char *last;
-    int pfd = parent_of(rel, &last, raw);
-    switch (type) {
+    int pfd = parent_of(m.rel, &last, raw);
+    switch (m.type) {
     case '1': {
-      char *target = normalize(link, raw);
-      if (target[0] == '\0') die("%s: a hard link to the target directory", raw);
       const char *tlast;
-      int tpfd = open_parent(target, &tlast, raw);
+      int tpfd = open_parent(m.target, &tlast, raw);
       CREATE(linkat(tpfd, tlast, pfd, last, 0), raw);
       if (tpfd != root) close(tpfd);
-      free(target);
       break;
     }
     case '2':
-      CREATE(symlinkat(link, pfd, last), raw);
-      set_meta_at(pfd, last, 0, 0, (uid_t)uid, (gid_t)gid, mt, raw);
+      CREATE(symlinkat(m.link, pfd, last), raw);
+      set_meta_at(pfd, last, 0, 0, m.uid, m.gid, m.mtime, raw);
       break;
     case '3':
     case '4':
     case '6': {
-      mode_t fmt = type == '3' ? S_IFCHR : type == '4' ? S_IFBLK : S_IFIFO;
-      dev_t dev = type == '6' ? 0 : makedev((unsigned)maj, (unsigned)min);
+      mode_t fmt = m.type == '3' ? S_IFCHR : m.type == '4' ? S_IFBLK : S_IFIFO;
+      dev_t dev = m.type == '6' ? 0 : makedev(m.maj, m.min);
       CREATE(mknodat(pfd, last, fmt | 0600, dev), raw);
-      set_meta_at(pfd, last, perm, 1, (uid_t)uid, (gid_t)gid, mt, raw);
+      set_meta_at(pfd, last, m.perm, 1, m.uid, m.gid, m.mtime, raw);
       break;
     }
     default: {
       int fd;
       CREATE(fd = openat(pfd, last, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600), raw);
-      copy_data(fd, size, raw);
-      struct dir_meta m = {NULL, perm, (uid_t)uid, (gid_t)gid, mt};
-      set_meta_fd(fd, &m, raw);
+      copy_data(fd, m.size, raw);
+      struct dir_meta dm = {NULL, m.perm, m.uid, m.gid, m.mtime};
+      set_meta_fd(fd, &dm, raw);
       if (close(fd) < 0) die("%s: cannot write: %s", raw, strerror(errno));
     }
     }
-    free(rel);
-    free(raw);
-    free(link);
+    free_member(&m);
   }
   finish_dirs();
   if (tt_debug) {

@@ -67,12 +67,17 @@ uint64_t gzw_total(void)
 static z_stream rz;
 static int rfd;
 static unsigned char rbuf[CHUNK];
-static int rdone;
+static int rdone, rstarted;
 
 void gzr_init(int fd)
 {
+  /* again for a second pass, from wherever fd now is */
+  if (rstarted) inflateEnd(&rz);
+  memset(&rz, 0, sizeof rz);
   rfd = fd;
+  rdone = 0;
   if (inflateInit2(&rz, 15 + 16) != Z_OK) die("gzip: cannot start inflate");
+  rstarted = 1;
 }
 
 size_t gzr_read(void *p, size_t n)

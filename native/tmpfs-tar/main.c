@@ -7,8 +7,8 @@
  *
  * GNU tar runs `sh -c gzip` for --gzip: three execs per mount. ocirt puts this program first in criu's PATH
  * only; it does those two commands itself with zlib, in one process. Anything else, and any tree or archive it
- * does not fully handle, goes to GNU tar (by absolute path) with the argv untouched, so correctness never
- * depends on this program. OCIRT_TMPFS_TAR_DEBUG=1 makes it say on stderr (CRIU's log) what it did.
+ * does not fully handle, goes to GNU tar (by absolute path) with the argv untouched, decided before this program
+ * writes anything (archive or files), so correctness never depends on this program. OCIRT_TMPFS_TAR_DEBUG=1 makes it say on stderr (CRIU's log) what it did.
  */
 #include <errno.h>
 #include <stdarg.h>

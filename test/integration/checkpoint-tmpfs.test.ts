@@ -89,7 +89,7 @@ test('a hard link in /dev/shm: that mount goes through GNU tar, and the shim ext
 
   assertOk(await b.ocirt(['checkpoint', '--image-path', img, b.id], {env: ENV}), 'checkpoint')
   const dumpLog = path.join(img, 'dump.log')
-  assert.equal(lines(dumpLog, /\.\/one is a hard-linked file: running GNU tar/).length, 1, 'the fallback, once')
+  assert.equal(lines(dumpLog, /\.\/one is hard-linked: running GNU tar/).length, 1, 'the fallback, once')
   assert.equal(lines(dumpLog, /ocirt tmpfs-tar: created/).length, tarImages(img).length - 1, 'the shim made the others')
 
   assertOk(await b.ocirt(['restore', '-d', '--image-path', img, '--bundle', b.dir, b.id], {env: ENV}), 'restore')

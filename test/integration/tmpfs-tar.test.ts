@@ -177,7 +177,7 @@ test('a hard link or a socket in the tree: GNU tar archives it, and the shim ext
   const archive = path.join(dir, 'h.tar.gz')
   const c = create(SHIM, src, archive)
   ok(c, 'create with a hard link')
-  assert.match(c.stderr, /\.\/a is a hard-linked file: running GNU tar/)
+  assert.match(c.stderr, /\.\/a is hard-linked: running GNU tar/)
   assert.deepEqual(listing(archive).sort(), ['./', './a', './b'])
   const into = path.join(dir, 'x')
   fs.mkdirSync(into)
@@ -201,7 +201,7 @@ test('a hard link or a socket in the tree: GNU tar archives it, and the shim ext
   assert.deepEqual(listing(sArchive).sort(), ['./', './f'])
 })
 
-test('a GNU sparse archive goes to GNU tar when stdin can seek, and fails clearly when it cannot', (t) => {
+test('a GNU sparse archive goes to GNU tar, also through a pipe (a memfd copy of it)', (t) => {
   if (!requires(t, 'root')) return
   const dir = tmp(t)
   const src = path.join(dir, 'src')
@@ -225,8 +225,9 @@ test('a GNU sparse archive goes to GNU tar when stdin can seek, and fails clearl
   const piped = path.join(dir, 'y')
   fs.mkdirSync(piped)
   const p = extract(SHIM, archive, piped, 'pipe')
-  assert.notEqual(p.status, 0)
-  assert.match(p.stderr, /an entry type this program does not handle, and GNU tar cannot take over: the archive on stdin cannot be read again/)
+  ok(p, 'extract a GNU sparse member piped')
+  assert.match(p.stderr, /\.\/holes: an entry type this program does not handle: running GNU tar/)
+  assert.equal(fs.statSync(path.join(piped, 'holes')).size, (8 << 20) + 3)
 })
 
 test('any other command line is GNU tar\'s, argv untouched', (t) => {
@@ -324,4 +325,171 @@ test('a mount point in the tree is archived but not entered, as GNU tar --one-fi
   fs.mkdirSync(into)
   ok(extract(SHIM, ours, into), 'extract')
   assert.equal((fs.statSync(path.join(into, 'mnt')).mode & 0o777).toString(8), '700', 'the mount point\'s own mode, as seen through the mount')
+})
+
+/** One raw tar header block, every field given: for archives no tar writes. */
+function rawHeader(name: string, type: string, opts: {size?: number; link?: string; uname?: string; major?: number; minor?: number; magic?: string} = {}): Buffer {
+  const h = Buffer.alloc(512)
+  const oct = (v: number, off: number, len: number) => h.write(v.toString(8).padStart(len - 1, '0') + '\0', off, 'ascii')
+  h.write(name, 0)
+  oct(0o644, 100, 8)
+  oct(0, 108, 8)
+  oct(0, 116, 8)
+  oct(opts.size ?? 0, 124, 12)
+  oct(0, 136, 12)
+  h.write(type, 156)
+  if (opts.link) h.write(opts.link, 157)
+  h.write(opts.magic ?? 'ustar\u000000', 257, 'latin1')
+  if (opts.uname) h.write(opts.uname, 265)
+  if (opts.major !== undefined && opts.major < 0o7777777) oct(opts.major, 329, 8)
+  else if (opts.major !== undefined) { // GNU's base-256: 0x80, then the value big-endian
+    h[329] = 0x80
+    let v = BigInt(opts.major)
+    for (let i = 336; i > 329; i--, v >>= 8n) h[i] = Number(v & 0xffn)
+  }
+  if (opts.minor !== undefined) oct(opts.minor, 337, 8)
+  h.fill(' ', 148, 156)
+  let sum = 0
+  for (const b of h) sum += b
+  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'ascii')
+  return h
+}
+
+const padBlock = (b: Buffer) => Buffer.concat([b, Buffer.alloc((512 - (b.length % 512)) % 512)])
+
+/** A pax record "LEN key=value\n", LEN counting itself. */
+function paxRecord(key: string, value: Buffer): Buffer {
+  const body = Buffer.concat([Buffer.from(` ${key}=`), value, Buffer.from('\n')])
+  let n = body.length + 1
+  while (String(n).length + body.length !== n) n++
+  return Buffer.concat([Buffer.from(String(n)), body])
+}
+
+/**
+ * The review's proof of concept: two pax 'x' headers whose text the shim used to read with the first one's
+ * size= (GNU tar reads each 'x' with its own header's size). The shim saw "a -> victim" then a member with an
+ * owner name, so it handed over to GNU tar, which, reading the same bytes differently, wrote a/pwned through the
+ * symlink the shim had already made.
+ */
+function desyncArchive(victim: string): Buffer {
+  const B = 512
+  const payload = Buffer.from('owned by a desynced GNU tar\n')
+  const r2 = paxRecord('atime', Buffer.from('0'))
+  const gnuTail = Buffer.concat([rawHeader('a/pwned', '0', {size: payload.length}), padBlock(payload), Buffer.alloc(2 * B)])
+  let big: Buffer = Buffer.alloc(0)
+  for (let plen = 5; plen < 20; plen++) {
+    const gap = (B - ((r2.length + plen) % B)) % B
+    const value = Buffer.concat([Buffer.alloc(gap), gnuTail])
+    big = paxRecord('atime', value)
+    if (big.length - value.length - 1 === plen) break
+  }
+  const shimText = Buffer.concat([r2, big, paxRecord('size', Buffer.from('0'))])
+  const r1 = paxRecord('size', Buffer.from(String(shimText.length)))
+  return zlib.gzipSync(Buffer.concat([
+    rawHeader('PaxHeader1', 'x', {size: r1.length}), padBlock(r1),
+    rawHeader('PaxHeader2', 'x', {size: r2.length}), padBlock(shimText),
+    rawHeader('a', '2', {link: victim}),
+    rawHeader('trigger', '0', {uname: 'root'}),
+    Buffer.alloc(2 * B),
+  ]))
+}
+
+test('an archive the shim does not fully handle goes to GNU tar before anything is written (pax desync PoC)', (t) => {
+  if (!requires(t, 'root')) return
+  const dir = tmp(t)
+  const victim = path.join(dir, 'victim')
+  fs.mkdirSync(victim)
+  const archive = path.join(dir, 'desync.tar.gz')
+  fs.writeFileSync(archive, desyncArchive(victim))
+  for (const how of ['file', 'pipe'] as const) {
+    const into = path.join(dir, `into-${how}`)
+    fs.mkdirSync(into)
+    const x = extract(SHIM, archive, into, how)
+    assert.deepEqual(fs.readdirSync(victim), [], `${how}: nothing written through a symlink into the victim directory`)
+    assert.match(x.stderr, /a pax header.*: running GNU tar/, `${how}: GNU tar extracts the whole archive: ${x.stderr}`)
+    assert.ok(!fs.lstatSync(path.join(into, 'a')).isSymbolicLink(), `${how}: the shim made no symlink before handing over`)
+  }
+})
+
+test('a path longer than PATH_MAX in the tree: GNU tar archives it (the shim cannot reopen it once output began)', (t) => {
+  if (!requires(t, 'root')) return
+  const dir = tmp(t)
+  const src = path.join(dir, 'src')
+  fs.mkdirSync(src)
+  try {
+    // 20 levels of 250-byte names: ~5000 bytes below src, made with relative chdirs (no absolute path is that short)
+    const level = 'l'.repeat(250)
+    const script = `process.chdir(process.argv[1]); for (let i = 0; i < 20; i++) { require('fs').mkdirSync('${level}'); process.chdir('${level}') } require('fs').writeFileSync('file', 'deep')`
+    const mk = spawnSync(process.execPath, ['-e', script, src], {encoding: 'utf8'})
+    assert.equal(mk.status, 0, `deep tree: ${mk.stderr}`)
+    const archive = path.join(dir, 'deep.tar.gz')
+    const c = create(SHIM, src, archive)
+    ok(c, 'create a tree with a path longer than PATH_MAX')
+    assert.match(c.stderr, /has a path too long to open beneath the directory: running GNU tar/)
+    assert.ok(listing(archive).some((n) => n.endsWith(`${level}/file`)), 'GNU tar archived the deep file')
+  } finally {
+    spawnSync('rm', ['-rf', src]) // GNU rm walks a deep tree with openat; fs.rmSync would pass paths too long
+  }
+})
+
+test('a deep tree: the shim archives it with a few open files, not one per level', (t) => {
+  if (!requires(t, 'root')) return
+  const dir = tmp(t)
+  const src = path.join(dir, 'src')
+  const deep = path.join(src, ...Array.from({length: 100}, (_, i) => `d${i}`))
+  fs.mkdirSync(deep, {recursive: true})
+  fs.writeFileSync(path.join(deep, 'f'), 'bottom')
+  const archive = path.join(dir, 'deep.tar.gz')
+  const fd = fs.openSync(archive, 'w', 0o600)
+  // 32 files at most: far fewer than the tree's 100 levels
+  const c = spawnSync('sh', ['-c', 'ulimit -n 32 && exec "$@"', 'sh', SHIM, ...CREATE, src, '.'], {stdio: ['ignore', fd, 'pipe'], env: DEBUG, encoding: 'utf8'})
+  fs.closeSync(fd)
+  assert.equal(c.status, 0, `create: ${c.stderr}`)
+  assert.doesNotMatch(c.stderr, /running GNU tar/, 'the shim archived it itself')
+  assert.match(c.stderr, /created 102 entries/)
+  const into = path.join(dir, 'x')
+  fs.mkdirSync(into)
+  ok(extract(SHIM, archive, into), 'extract the deep tree')
+  assertSameTree(into, src, 'deep tree round trip')
+})
+
+test('a device number beyond what a dev_t holds goes to GNU tar, not truncated into another device', (t) => {
+  if (!requires(t, 'root')) return
+  const dir = tmp(t)
+  // major 2^32 + 1 used to be cast to unsigned: 1, so "dev" became char 1:1 (/dev/mem)
+  for (const [what, major, minor] of [['major 2^32+1', 2 ** 32 + 1, 1], ['major 0x1000', 0x1000, 0], ['minor 0x100000', 1, 0x100000]] as const) {
+    const archive = path.join(dir, `dev-${major}-${minor}.tar.gz`)
+    fs.writeFileSync(archive, zlib.gzipSync(Buffer.concat([rawHeader('dev', '3', {major, minor}), Buffer.alloc(1024)])))
+    const into = path.join(dir, `into-${major}-${minor}`)
+    fs.mkdirSync(into)
+    const x = extract(SHIM, archive, into)
+    assert.match(x.stderr, /dev: a device number out of range: running GNU tar/, `${what}: ${x.stderr}`)
+    const made = fs.existsSync(path.join(into, 'dev')) ? fs.lstatSync(path.join(into, 'dev')) : undefined
+    assert.ok(!made || made.rdev !== 0x101, `${what}: no /dev/mem made of it`)
+  }
+})
+
+test('a hard-linked fifo, device or symlink: GNU tar archives it, whatever it makes of the link', (t) => {
+  if (!requires(t, 'root')) return
+  const dir = tmp(t)
+  for (const kind of ['fifo', 'device', 'symlink']) {
+    const src = path.join(dir, `src-${kind}`)
+    fs.mkdirSync(src)
+    const a = path.join(src, 'a')
+    if (kind === 'fifo') assert.equal(spawnSync('mkfifo', [a]).status, 0)
+    if (kind === 'device') assert.equal(spawnSync('mknod', [a, 'c', '1', '3']).status, 0)
+    if (kind === 'symlink') fs.symlinkSync('target', a)
+    assert.equal(spawnSync('ln', ['-P', a, path.join(src, 'b')]).status, 0, `ln ${kind}`)
+    const archive = path.join(dir, `${kind}.tar.gz`)
+    const c = create(SHIM, src, archive)
+    ok(c, `create with a hard-linked ${kind}`)
+    assert.match(c.stderr, /\.\/a is hard-linked: running GNU tar/, kind)
+    const into = path.join(dir, `x-${kind}`)
+    fs.mkdirSync(into)
+    ok(extract(SHIM, archive, into), `extract the hard-linked ${kind}`)
+    const [ia, ib] = ['a', 'b'].map((n) => fs.lstatSync(path.join(into, n)))
+    // GNU tar archives a hard-linked symlink as a link ('1'); a fifo or device twice, as two of them
+    if (kind === 'symlink') assert.equal(ia.ino, ib.ino, 'symlink: one inode, two names')
+    else assert.ok(ia.ino !== ib.ino && (ia.mode & 0o170000) === (ib.mode & 0o170000) && ia.rdev === ib.rdev, `${kind}: two alike`)
+  }
 })
