@@ -45,13 +45,18 @@ _Noreturn void run_gnu_tar(const char *why)
   exit(2);
 }
 
+static void vnote(const char *fmt, va_list ap)
+{
+  fputs("ocirt tmpfs-tar: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+}
+
 _Noreturn void die(const char *fmt, ...)
 {
   va_list ap;
   va_start(ap, fmt);
-  fputs("ocirt tmpfs-tar: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
+  vnote(fmt, ap);
   va_end(ap);
   exit(2);
 }
@@ -60,9 +65,7 @@ void note(const char *fmt, ...)
 {
   va_list ap;
   va_start(ap, fmt);
-  fputs("ocirt tmpfs-tar: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
+  vnote(fmt, ap);
   va_end(ap);
 }
 
