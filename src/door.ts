@@ -14,6 +14,15 @@ import {pluginOverride, runPluginCommand, type PluginCommand} from './commands/_
 export type Verbs = Record<string, () => VerbSpec>
 
 /**
+ * The `other` door of the smaller bundles (query, migrate): loads the full bundle (scripts/ocirt-loader.js keeps
+ * its loader under a global symbol), which starts over from process.argv, answers and exits.
+ */
+export function handToMainBundle(): Promise<number> {
+  ;(globalThis as unknown as Record<symbol, () => void>)[Symbol.for('ocirt.loadMain')]()
+  return new Promise<number>(() => undefined)
+}
+
+/**
  * Serves `argv` with the fast door if its verb is in `verbs`; anything else (help, --version, a verb elsewhere,
  * a plugin's override) goes to `other`, which is the oclif door in the full bundle.
  */

@@ -2,14 +2,9 @@
 // each of its starts (the agent, one unpacker per tree) skips oclif (~100 ms to load, ~250 ms per start in all)
 // and the main bundle stays as small as the engines' verbs need. The loader (scripts/ocirt-loader.js) picks it
 // when argv names migrate-agent; anything else (help, --version, another verb) goes to the full bundle.
-import {enter} from './door'
-
-const loadMain = Symbol.for('ocirt.loadMain')
+import {enter, handToMainBundle} from './door'
 
 enter(
   {'migrate-agent': () => require('./migrate/agent/verb').verb},
-  () => {
-    ;(globalThis as unknown as Record<symbol, () => void>)[loadMain]()
-    return new Promise<number>(() => undefined) // the full bundle answers and exits
-  },
+  handToMainBundle,
 )

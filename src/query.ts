@@ -3,17 +3,12 @@
 // loader (scripts/ocirt-loader.js) picks it when argv names one of them; whatever this door does not serve after
 // parsing argv properly (another verb, help, --version, a plugin's override) goes to the full bundle, which
 // starts over from process.argv.
-import {enter} from './door'
-
-const loadMain = Symbol.for('ocirt.loadMain')
+import {enter, handToMainBundle} from './door'
 
 enter(
   {
     state: () => require('./commands/_verbs/state').verb,
     list: () => require('./commands/_verbs/list').verb,
   },
-  () => {
-    ;(globalThis as unknown as Record<symbol, () => void>)[loadMain]()
-    return new Promise<number>(() => undefined) // the full bundle answers and exits
-  },
+  handToMainBundle,
 )
