@@ -59,6 +59,7 @@ export async function startPageSink(criu: string, o: {staging: string; imageDir:
       const late = new Promise<string>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)))
       const status = await Promise.race([server.exited, late]).finally(() => clearTimeout(timer))
       clearInterval(watch)
+      probe.value.stop() // the source's probe ended it long ago; its directory goes now (a commit runs no undo)
       if (status !== 0) {
         stop()
         const what = status === 'timeout' ? `did not end within ${timeoutMs} ms of the dump` : `ended with ${status}`
