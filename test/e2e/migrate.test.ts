@@ -348,6 +348,7 @@ test("rollback: the target's page server dies during the dump (stop-copy)", asyn
   assert.equal(r.code, 1, `migrate must not succeed: ${r.stdout}`)
   assert.equal(r.summary!.outcome, 'rolled-back', r.stderr)
   assert.match(r.stderr, /criu dump .*rolled back, the container runs on the source/s)
+  t.diagnostic(String(r.summary!.error ?? ''))
   assert.deepEqual(stagingLeft(A.root), [])
   await assertRolledBack(b, pid, B, there.remoteBundle, there.cgroupsPath)
 })
