@@ -2,8 +2,8 @@
 // and whole until the target commits. For post-copy, CRIU writes everything but the memory, says "ready" on a
 // status pipe, then serves the pages until the target has them all: `ready` resolves at that moment, `done` when
 // the last page is served. For stop-copy with the page server (page-push.ts), CRIU sends the memory to the target
-// while it dumps and writes only the other images here. Aborting kills criu (SIGKILL): only ever done once it serves pages (the parasite is out
-// of the tasks by then), and the tasks, no longer held by criu, run on.
+// while it dumps and writes only the other images here. Aborting kills criu (SIGKILL): only ever done once it serves
+// pages (the parasite is out of the tasks by then), and the tasks, no longer held by criu, run on.
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import {OcirtError} from '../core/errors'
@@ -14,7 +14,7 @@ import type {PageServerPlan} from './page-server'
 import type {PagePushPlan} from './page-push'
 
 export interface MigrationDump {
-  /** the images (all of them, or all but the memory for post-copy) are written */
+  /** the images (all of them, or all but the memory for post-copy and for stop-copy's page server) are written */
   ready: Promise<void>
   /** the dump finished (post-copy: every page served) */
   done: Promise<void>
