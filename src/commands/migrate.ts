@@ -38,7 +38,7 @@ migrate.ocirt.dev/enabled=true; see docs/migrate-targets.md), k8s:<node>, or any
     'new-id': Flags.string({description: 'the container id on the target (default: the same id)'}),
     'target-cgroups-path': Flags.string({description: "linux.cgroupsPath on the target (default: the container's)"}),
     mode: Flags.string({description: 'migration mode', options: ['auto', 'post-copy', 'pre-copy', 'stop-copy'], default: 'auto'}),
-    'page-transport': Flags.string({description: 'how post-copy pages travel: tls (straight from this host, mutual TLS with keys made for this migration), ssh (a tunnel in the SSH connection), auto (tls when the target can reach this host)', options: ['auto', 'ssh', 'tls'], default: 'auto'}),
+    'page-transport': Flags.string({description: 'how the memory travels: tls (post-copy: straight from this host; stop-copy: from the dump straight to a page server on the target; mutual TLS with keys made for this migration), ssh (through the SSH connection), auto (tls when it works between the two hosts, tried before the freeze)', options: ['auto', 'ssh', 'tls'], default: 'auto'}),
     'downtime-budget': Flags.integer({description: 'pre-copy: stop the rounds once the dirty memory left would cross the link in this many ms (default 500)', min: 0}),
     'max-rounds': Flags.integer({description: 'pre-copy: at most this many rounds before the freeze (default 8)', min: 1}),
     'dry-run': Flags.boolean({description: 'run the preflight only: connect, check both hosts, change nothing'}),

@@ -1,8 +1,9 @@
 // The source's dump during a migration: `checkpoint --leave-running` of the frozen container, so it stays frozen
 // and whole until the target commits. For post-copy, CRIU writes everything but the memory, says "ready" on a
 // status pipe, then serves the pages until the target has them all: `ready` resolves at that moment, `done` when
-// the last page is served. Aborting kills criu (SIGKILL): only ever done once it serves pages (the parasite is out
-// of the tasks by then), and the tasks, no longer held by criu, run on.
+// the last page is served. For stop-copy with the page server (page-push.ts), CRIU sends the memory to the target
+// while it dumps and writes only the other images here. Aborting kills criu (SIGKILL): only ever done once it serves
+// pages (the parasite is out of the tasks by then), and the tasks, no longer held by criu, run on.
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import {OcirtError} from '../core/errors'
@@ -10,16 +11,17 @@ import type {Runtime} from '../core/runtime'
 import {checkpoint, type CheckpointOptions} from '../core/lifecycle/checkpoint'
 import {makePipe} from '../core/sys/pipe'
 import type {PageServerPlan} from './page-server'
+import type {PagePushPlan} from './page-push'
 
 export interface MigrationDump {
-  /** the images (all of them, or all but the memory for post-copy) are written */
+  /** the images (all of them, or all but the memory for post-copy and for stop-copy's page server) are written */
   ready: Promise<void>
   /** the dump finished (post-copy: every page served) */
   done: Promise<void>
   abort(): void
 }
 
-export function startDump(rt: Runtime, id: string, images: string, criuOpts: CheckpointOptions, pages?: PageServerPlan): MigrationDump {
+export function startDump(rt: Runtime, id: string, images: string, criuOpts: CheckpointOptions, pages?: PageServerPlan, push?: PagePushPlan): MigrationDump {
   const abort = new AbortController()
   // the target restores the container's own network namespace empty (and one it joins by path is the engine's, joined
   // again there, whose other members a lock would hold still too), so holding traffic still during the dump protects
@@ -31,7 +33,7 @@ export function startDump(rt: Runtime, id: string, images: string, criuOpts: Che
   const workPath = path.join(path.dirname(images), 'work')
   const common: CheckpointOptions = {...criuOpts, imagePath: images, workPath, leaveRunning: true, signal: abort.signal, networkLock}
   if (!pages) {
-    const done = checkpoint(rt, id, common, 'migrate')
+    const done = checkpoint(rt, id, push ? {...common, pageServer: push.pageServer, criuExtraArgs: push.criuArgs} : common, 'migrate')
     return {ready: done, done, abort: () => abort.abort()}
   }
   const [r, w] = makePipe()

@@ -32,6 +32,7 @@ import {startDump, type MigrationDump} from './dump'
 import {PreCopy} from './pre-copy'
 import type {StopRules} from './stop-rules'
 import {planPageServer, type PageTransport} from './page-server'
+import {planPagePush} from './page-push'
 import {connectSsh, type SshAuthOptions, type SshSession, type Tunnel} from './ssh'
 import type {ResolvedTarget} from './target'
 
@@ -53,8 +54,9 @@ export interface MigrateOptions {
   extUnixSk?: boolean
   fileLocks?: boolean
   manageCgroupsMode?: string
-  /** how post-copy pages travel: straight from the source with TLS when the target can reach it (auto, the
-   * default), or always through an SSH tunnel, or always TLS */
+  /** how the pages travel. Post-copy: straight from the source with TLS when the target can reach it (auto, the
+   * default), or always through an SSH tunnel, or always TLS. Stop-copy: from the dump straight to a page server on
+   * the target with TLS when this host can reach it (auto), or written here and streamed through SSH, or always TLS */
   pageTransport?: PageTransport
   /** a container with a terminal: the console socket on the target that takes its new pty master */
   consoleSocket?: string
@@ -204,7 +206,11 @@ class Migration {
       await syncChannels[0]?.catch(() => undefined)
       // a post-copy dump holds no memory: its images fit one put-images request (transfer.ts), so no unpacker is
       // started for them unless they turn out not to (then one is opened in the freeze)
-      const imagesChannel = mode === 'post-copy' ? undefined : await this.channel(agentArgv, prep.imageDir, prep.staging)
+      // stop-copy with the page server: the images without the memory are small too
+      const push = mode === 'stop-copy' ? await planPagePush({
+        transport: o.pageTransport ?? 'auto', agent, host: o.target.host, staging, criu: rt.criu, notes: this.summary.notes, ctx: this.ctx,
+      }) : undefined
+      const imagesChannel = mode === 'post-copy' || push ? undefined : await this.channel(agentArgv, prep.imageDir, prep.staging)
       const deltaChannels = await Promise.all(plan.items.map((i) => this.channel(agentArgv, i.remote, prep.staging)))
       debug('migrate: channels for the freeze open')
       const pages = mode === 'post-copy' ? await planPageServer({
@@ -212,7 +218,7 @@ class Migration {
       }) : undefined
       this.tunnel = pages?.tunnel
       if (pages) debug(`migrate: page server planned (${pages.tunnel ? 'SSH tunnel' : 'TLS'})`)
-      return {imagesChannel, deltaChannels, pages}
+      return {imagesChannel, deltaChannels, pages, push}
     })()
     forFreeze.catch(() => undefined) // awaited below, or raced by the sync
     this.forFreeze = forFreeze
@@ -232,7 +238,7 @@ class Migration {
     debug('migrate: config written on the target')
     ensureKdatCache(rt) // the dump in the freeze then loads CRIU's kernel data instead of probing for it (kdat.ts)
     debug("migrate: CRIU's kernel data cached here")
-    const {imagesChannel, deltaChannels, pages} = await forFreeze
+    const {imagesChannel, deltaChannels, pages, push} = await forFreeze
     const images = path.join(staging, 'images')
     const criuOpts = {tcpEstablished: o.tcpEstablished, extUnixSk: o.extUnixSk, fileLocks: o.fileLocks, manageCgroupsMode: o.manageCgroupsMode}
     let parentPath: string | undefined
@@ -251,7 +257,7 @@ class Migration {
     await pause(rt, o.id, 'migrate')
     this.frozen = true
     debug(`migrate ${o.id}: frozen`)
-    this.dump = startDump(rt, o.id, images, {...criuOpts, parentPath}, pages)
+    this.dump = startDump(rt, o.id, images, {...criuOpts, parentPath}, pages, push)
     // the bundle's changes travel while CRIU dumps: frozen, the container changes nothing more, and CRIU writes
     // nothing in the bundle
     const delta = sendChanges(plan, deltaChannels, agent, syncedAt, before)
@@ -275,6 +281,10 @@ class Migration {
       manageCgroupsMode: o.manageCgroupsMode, consoleSocket: o.consoleSocket,
     }))
     this.summary.downtimeMs = Date.now() - frozenAt
+    if (push) {
+      this.summary.bytes.pages = restored.pagesReceived ?? 0
+      this.summary.notes.push(`pages went from the dump straight to the target's criu page server at ${push.address} over TLS (mutually authenticated, keys made for this migration)`)
+    }
     rep.end(undefined, `pid ${restored.pid} on the target, restore ${restored.restoreMs} ms${restored.lazyPagesStartMs ? ` (lazy-pages daemon ${restored.lazyPagesStartMs} ms)` : ''}`)
 
     if (mode === 'post-copy') {

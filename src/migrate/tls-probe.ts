@@ -28,11 +28,39 @@ export interface ProbePageServer {
  */
 export async function startProbePageServer(criu: string, files: TlsFiles, address: string, o: {port?: number; anyName?: boolean} = {}): Promise<ProbePageServer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirt-tls-probe-'))
-  const listenPort = o.port || (await freePort(address))
-  // --status-fd: criu writes a byte once it listens; criu exits by itself after the one session
-  // under timeout(1): if this process dies without stop() (SIGKILL), the page server still ends within a minute
-  const child = spawn('timeout', ['--kill-after=2', '60', criu, 'page-server', ...criuTlsArgs(files), ...(o.anyName ? ['--tls-no-cn-verify'] : []), '--address', address, '--port', String(listenPort),
-    '-D', dir, '-o', 'page-server.log', '--status-fd', '3'], {stdio: ['ignore', 'ignore', 'ignore', 'pipe']})
+  try {
+    const server = await startCriuPageServer(criu, {files, address, port: o.port, anyName: o.anyName, dir, log: path.join(dir, 'page-server.log'), lifetimeS: 60})
+    return {port: server.port, stop: () => {
+      server.stop()
+      fs.rmSync(dir, {recursive: true, force: true})
+    }}
+  } catch (err) {
+    fs.rmSync(dir, {recursive: true, force: true})
+    throw err
+  }
+}
+
+export interface CriuPageServer {
+  port: number
+  /** resolves with criu's exit status (or signal name) once it ends: after its one session, or when stopped */
+  exited: Promise<number | string>
+  /** ends criu if it still runs */
+  stop(): void
+}
+
+/**
+ * `criu page-server --tls` on address:port writing the pages it is sent into dir, for one session (criu exits after
+ * it). Under timeout(1): if this process dies without stop() (SIGKILL), the page server still ends after lifetimeS.
+ */
+export async function startCriuPageServer(criu: string, o: {files: TlsFiles; address: string; port?: number; anyName?: boolean; dir: string; log: string; lifetimeS: number}): Promise<CriuPageServer> {
+  const listenPort = o.port || (await freePort(o.address))
+  // --status-fd: criu writes a byte once it listens
+  const child = spawn('timeout', ['--kill-after=2', String(o.lifetimeS), criu, 'page-server', ...criuTlsArgs(o.files), ...(o.anyName ? ['--tls-no-cn-verify'] : []), '--address', o.address, '--port', String(listenPort),
+    '-D', o.dir, '-o', o.log, '--status-fd', '3'], {stdio: ['ignore', 'ignore', 'ignore', 'pipe']})
+  const exited = new Promise<number | string>((resolve) => {
+    child.once('error', (err) => resolve(err.message))
+    child.once('exit', (code, sig) => resolve(code ?? sig ?? 'unknown'))
+  })
   const stop = () => {
     if (child.exitCode === null && child.signalCode === null && child.pid) {
       try {
@@ -41,7 +69,6 @@ export async function startProbePageServer(criu: string, files: TlsFiles, addres
         // gone meanwhile
       }
     }
-    fs.rmSync(dir, {recursive: true, force: true})
   }
   const status = child.stdio[3] as net.Socket
   const ready = await new Promise<string>((resolve) => {
@@ -52,14 +79,14 @@ export async function startProbePageServer(criu: string, files: TlsFiles, addres
     }
     status.once('data', () => done(''))
     child.once('error', (err) => done(`cannot run ${criu}: ${err.message}`))
-    child.once('exit', (code, sig) => done(code === 126 || code === 127 ? `cannot run ${criu}: not found or not executable` : `criu page-server exited (${code ?? sig}) before listening: ${logTail(path.join(dir, 'page-server.log'))}`))
+    child.once('exit', (code, sig) => done(code === 126 || code === 127 ? `cannot run ${criu}: not found or not executable` : `criu page-server exited (${code ?? sig}) before listening: ${logTail(o.log)}`))
   })
   status.destroy()
   if (ready) {
     stop()
     throw new Error(ready)
   }
-  return {port: listenPort, stop}
+  return {port: listenPort, exited, stop}
 }
 
 /** CRIU's page-server command "flush and close" (page-xfer.c), which the server answers with a 4-byte status. */
@@ -125,7 +152,7 @@ function describe(err: NodeJS.ErrnoException, address: string, port: number): st
   return `TLS handshake with ${address}:${port} failed: ${code ? `${code}: ` : ''}${err.message}`
 }
 
-function logTail(file: string): string {
+export function logTail(file: string): string {
   try {
     return fs.readFileSync(file, 'utf8').trim().split('\n').slice(-3).join(' | ')
   } catch {

@@ -126,7 +126,7 @@ test('post-copy there and back: the counter goes on, the memory is intact, the s
   assert.deepEqual(cgroupDirsLeft(there.cgroupsPath), [], 'the cgroup on B went with the container')
 })
 
-test('stop-copy under a new id: the same continuity, and the progress and summary say what happened', async (t) => {
+test('stop-copy under a new id, pages through SSH: the same continuity, and the progress and summary say what happened', async (t) => {
   if (!skipUnlessReady(t)) return
   const c = new Cleanup()
   t.after(() => c.run())
@@ -134,13 +134,37 @@ test('stop-copy under a new id: the same continuity, and the progress and summar
   const there = freshTarget(B, `${b.id}-sc`)
   const newId = `${b.id}-moved`
   c.container(newId, B.root).cgroup(there.cgroupsPath)
-  const r = await migrateCmd({from: A, to: B, id: b.id, ...there, extra: ['--mode', 'stop-copy', '--new-id', newId]})
+  // --page-transport ssh: the dump written here and streamed after it (the page server's path has its own test)
+  const r = await migrateCmd({from: A, to: B, id: b.id, ...there, extra: ['--mode', 'stop-copy', '--new-id', newId, '--page-transport', 'ssh']})
   assert.equal(r.code, 0, `migrate: ${r.stderr}`)
   assert.equal(r.summary!.mode, 'stop-copy')
   assert.equal(r.summary!.targetId, newId)
   assert.ok((r.summary!.bytes as {images: number}).images > 16 << 20, 'the whole memory went with the images')
   assert.equal((await stateOn(B, newId)).status, 'running')
   await assertContinues(path.join(there.remoteBundle, 'data', 'file'), last(b.file), fs.statSync(b.file).size)
+})
+
+test("stop-copy with the page server (auto): the memory goes from the dump straight to the target's criu over TLS", async (t) => {
+  if (!skipUnlessReady(t)) return
+  const c = new Cleanup()
+  t.after(() => c.run())
+  const b = await startOnA(c)
+  const there = freshTarget(B, `${b.id}-scps`)
+  c.container(b.id, B.root).cgroup(there.cgroupsPath)
+  const r = await migrateCmd({from: A, to: B, id: b.id, ...there, extra: ['--mode', 'stop-copy']})
+  assert.equal(r.code, 0, `migrate: ${r.stderr}`)
+  const s = r.summary!
+  assert.equal(s.mode, 'stop-copy')
+  assert.match(JSON.stringify(s.notes), /straight to the target's criu page server at [0-9.]+ over TLS/, JSON.stringify(s.notes))
+  const bytes = s.bytes as {images: number; pages: number}
+  assert.ok(bytes.pages > 16 << 20, `the 16 MiB pattern went to the page server (${bytes.pages} bytes)`)
+  assert.ok(bytes.images < 1 << 20, `only the small images went after the dump (${bytes.images} bytes)`)
+  t.diagnostic(`downtime ${s.downtimeMs} ms; ${JSON.stringify(s.phases)}`)
+  assert.match((await stateOn(A, b.id)).stderr, /container does not exist/, 'the source copy is gone')
+  assert.equal((await stateOn(B, b.id)).status, 'running')
+  await assertContinues(path.join(there.remoteBundle, 'data', 'file'), last(b.file), fs.statSync(b.file).size)
+  assert.deepEqual(stagingLeft(A.root), [], "the migration's keys went with the staging directory")
+  assert.deepEqual(stagingLeft(B.root), [])
 })
 
 test('post-copy with --page-transport ssh: the pages come through a tunnel in the SSH connection', async (t) => {
@@ -266,7 +290,7 @@ test('rollback: the connection is lost while the images stream, during the freez
   // the images' unpacker waits for the first byte (sent during the freeze), then kills its sshd: the connection drops
   // (a post-copy dump's few small images go in one agent request instead: see the next test)
   const wrapper = faultyOcirt(pair!.dir, `cut-${b.id}`, 'case "$*" in *"/images --session "*) head -c 1 >/dev/null; kill -9 $PPID; sleep 5; exit 1;; esac')
-  const r = await migrateCmd({from: A, to: B, id: b.id, ...there, remoteOcirt: wrapper, extra: ['--mode', 'stop-copy']})
+  const r = await migrateCmd({from: A, to: B, id: b.id, ...there, remoteOcirt: wrapper, extra: ['--mode', 'stop-copy', '--page-transport', 'ssh']})
   assert.equal(r.code, 1)
   assert.match(r.stderr, /rolled back, the container runs on the source/)
   await assertRolledBack(b, pid, B, there.remoteBundle, there.cgroupsPath)
@@ -304,9 +328,28 @@ test('rollback: the target runs out of disk while the images arrive (stop-copy)'
   // the images' unpacker takes 1 MiB, then fails as tar does on a full disk
   const wrapper = faultyOcirt(pair!.dir, `full-${b.id}`,
     'case "$*" in *"/images --session "*) head -c 1048576 >/dev/null; echo "write images/pages-1.img: ENOSPC: no space left on device" >&2; exit 1;; esac')
-  const r = await migrateCmd({from: A, to: B, id: b.id, ...there, remoteOcirt: wrapper, extra: ['--mode', 'stop-copy']})
+  const r = await migrateCmd({from: A, to: B, id: b.id, ...there, remoteOcirt: wrapper, extra: ['--mode', 'stop-copy', '--page-transport', 'ssh']})
   assert.equal(r.code, 1)
   assert.match(r.stderr, /no space left on device.*rolled back, the container runs on the source/s)
+  await assertRolledBack(b, pid, B, there.remoteBundle, there.cgroupsPath)
+})
+
+test("rollback: the target's page server dies during the dump (stop-copy)", async (t) => {
+  if (!skipUnlessReady(t)) return
+  const c = new Cleanup()
+  t.after(() => c.run())
+  const b = await startOnA(c, 64) // a dump long enough to be cut in the middle
+  const pid = (await stateOf(b)).pid
+  const there = freshTarget(B, `${b.id}-psk`)
+  c.container(b.id, B.root).cgroup(there.cgroupsPath)
+  // the agent kills its page server as soon as the first pages arrive
+  const wrapper = faultyOcirt(pair!.dir, `kill-ps-${b.id}`, 'export OCIRT_MIGRATE_FAULT=kill-page-server')
+  const r = await migrateCmd({from: A, to: B, id: b.id, ...there, remoteOcirt: wrapper, extra: ['--mode', 'stop-copy', '--page-transport', 'tls']})
+  assert.equal(r.code, 1, `migrate must not succeed: ${r.stdout}`)
+  assert.equal(r.summary!.outcome, 'rolled-back', r.stderr)
+  assert.match(r.stderr, /criu dump .*rolled back, the container runs on the source/s)
+  t.diagnostic(String(r.summary!.error ?? ''))
+  assert.deepEqual(stagingLeft(A.root), [])
   await assertRolledBack(b, pid, B, there.remoteBundle, there.cgroupsPath)
 })
 

@@ -12,6 +12,9 @@ import {AGENT_LEASE_MS} from '../../src/migrate/agent/protocol'
 import {cleanupFor, type Cleanup} from '../helpers/cleanup'
 import {requires} from '../helpers/requires'
 import {OCIRT_BIN} from '../helpers/paths'
+import {waitFor} from '../helpers/containers'
+import {makeMigrationTls} from '../../src/migrate/tls'
+import {pageServerHandshake} from '../../src/migrate/tls-probe'
 
 interface Agent {
   client: AgentClient
@@ -156,3 +159,44 @@ test('an agent that hears nothing from its source for the lease undoes everythin
   assert.ok(!fs.existsSync(path.join(dir, 'bundles')), 'what it made is gone')
   assert.deepEqual(fs.existsSync(path.join(root, '.migrate')) ? fs.readdirSync(path.join(root, '.migrate')) : [], [])
 })
+
+test("stop-copy's page server: a TLS page server and its probe twin; the probe answers; abort ends both; a second start is refused", async (t) => {
+  if (!requires(t, 'root', 'ocirt', 'criu')) return
+  const c = cleanupFor(t)
+  const a = startAgent(c)
+  const keysDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirt-agent-keys-'))
+  c.dir(keysDir)
+  // the target serves: both certificates name the address it listens on (as page-push.ts makes them)
+  const keys = await makeMigrationTls(keysDir, '127.0.0.1')
+  const read = (f: string) => fs.readFileSync(f, 'utf8')
+  const serverPem = {ca: read(keys.server.ca), cert: read(keys.server.cert), key: read(keys.server.key)}
+  await assert.rejects(a.client.request('start-page-server', {address: '127.0.0.1', pem: serverPem}), /before prepare/)
+  await a.client.request('prepare', prepareReq(a))
+  const ps = await a.client.request('start-page-server', {address: '127.0.0.1', pem: serverPem})
+  assert.notEqual(ps.port, ps.probePort)
+  const probe = await pageServerHandshake('127.0.0.1', ps.probePort, keys.client, 5000)
+  assert.ok(probe.ok, probe.detail)
+  await assert.rejects(a.client.request('start-page-server', {address: '127.0.0.1', pem: serverPem}), /already runs/)
+  assert.ok(pageServers(ps.port).length > 0, 'the real page server still waits for the dump')
+  const {notUndone} = await a.client.request('abort', {reason: 'test'})
+  assert.deepEqual(notUndone, [])
+  await waitFor('the page server to end', () => pageServers(ps.port).length === 0)
+  assert.deepEqual(staged(a), [], 'the keys went with the staging directory')
+  a.client.close()
+  assert.equal(await a.exited, 0)
+})
+
+/** pids of the criu page servers on this port (not connecting to it: a page server serves one session) */
+function pageServers(port: number): number[] {
+  const found: number[] = []
+  for (const pid of fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
+      const at = argv.indexOf('--port')
+      if (argv.includes('page-server') && at > 0 && argv[at + 1] === String(port)) found.push(Number(pid))
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found
+}

@@ -58,6 +58,8 @@ export interface RestoreResult {
   restoreMs: number
   /** of which starting CRIU's lazy-pages daemon took */
   lazyPagesStartMs: number
+  /** stop-copy with the page server: bytes of the pages it wrote (the restore waited for it to end) */
+  pagesReceived?: number
 }
 
 /** Everything the source may ask, with what each answers. */
@@ -76,6 +78,12 @@ export interface Requests {
   /** can the target open a TCP connection to this address (the source's, for a direct page server)? */
   /** before the freeze: can this host's lazy-pages daemon reach the source's TLS page server at address:port */
   'probe-tls': {params: {address: string; port: number; timeoutMs: number; pem: TlsPem}; result: {ok: boolean; detail: string}}
+  /** stop-copy: a criu page server here that takes the dump's pages into the image directory (TLS with these keys,
+   * this host as the server, listening on `address`), and a second one for the source's probe (a page server ends
+   * after one session) */
+  'start-page-server': {params: {address: string; pem: TlsPem}; result: {port: number; probePort: number}}
+  /** the source will not use the page server after all (its probe failed): stop both */
+  'stop-page-server': {params: Record<string, never>; result: Record<string, never>}
   state: {params: {id: string}; result: {status: string; pid: number}}
   /** the migration succeeded: keep what was made */
   commit: {params: Record<string, never>; result: Record<string, never>}

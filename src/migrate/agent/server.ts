@@ -20,13 +20,15 @@ import {writeImageFiles} from '../image-files'
 import {pageServerHandshake, probeOwnCriuTls} from '../tls-probe'
 import {stopUnpackers} from './unpack'
 import {startLazyPages, waitLazyPages, type LazyPagesDaemon} from './lazy-pages'
+import {startPageSink, type PageSink} from './page-sink'
 import {AGENT_LEASE_MS, readLines, writeLine, type Op, type PrepareRequest, type PrepareResult, type Requests, type RestoreRequest, type RestoreResult} from './protocol'
 
 /**
  * Failures the migration tests inject on the target (they start the agent through a wrapper that sets it):
  * `restore` fails right after CRIU restored the container, `kill-lazy` kills the lazy-pages daemon once the
  * container runs (the target dying during post-copy), `commit-lost` commits and then cuts the connection (kills its
- * sshd) before answering, `probe-tls` answers the TLS probe with a failure (it is made while the bundle streams).
+ * sshd) before answering, `probe-tls` answers the TLS probe with a failure (it is made while the bundle streams),
+ * `kill-page-server` kills stop-copy's page server as soon as the first pages arrive (the target failing mid-dump).
  * Never set in normal use.
  */
 const FAULT = process.env.OCIRT_MIGRATE_FAULT ?? ''
@@ -39,6 +41,7 @@ export class MigrationAgent {
   private staging?: string
   private prepared?: PrepareRequest & PrepareResult
   private lazy?: LazyPagesDaemon
+  private sink?: PageSink
   abandoned = false
 
   constructor(private readonly rt: Runtime) {}
@@ -70,6 +73,20 @@ export class MigrationAgent {
       const own = await probeOwnCriuTls(this.rt.criu, p.pem, p.timeoutMs)
       return own.ok ? pageServerHandshake(p.address, p.port, p.pem, p.timeoutMs) : own
     },
+    'start-page-server': async (p) => {
+      const prep = this.prepared
+      if (!prep) throw new OcirtError('start-page-server before prepare', {verb: 'migrate-agent', step: 'page server'})
+      if (this.sink) throw new OcirtError('a page server already runs for this migration', {verb: 'migrate-agent', id: prep.id, step: 'page server'})
+      const sink = await startPageSink(this.rt.criu, {staging: prep.staging, imageDir: prep.imageDir, address: p.address, pem: p.pem, id: prep.id, killDuringDump: FAULT === 'kill-page-server'})
+      this.sink = sink
+      this.undo.push('stop the page server', () => sink.stop())
+      return {port: sink.port, probePort: sink.probePort}
+    },
+    'stop-page-server': async () => {
+      this.sink?.stop()
+      this.sink = undefined
+      return {}
+    },
     state: async (p) => {
       const s = containerState(this.rt, p.id, 'migrate-agent')
       return {status: s.status, pid: s.pid}
@@ -89,6 +106,7 @@ export class MigrationAgent {
     if (this.committed) return []
     // a lazy-pages daemon waiting on a dead source would hold up the request in progress, and with it this rollback
     this.lazy?.stop()
+    this.sink?.stop()
     // unpackers still writing would put back what the undo removes
     if (this.staging) await stopUnpackers(this.staging)
     return this.undo.run()
@@ -106,6 +124,7 @@ export class MigrationAgent {
       // nobody to tell
     }
     this.lazy?.stop()
+    this.sink?.stop()
   }
 
   private async prepare(p: PrepareRequest): Promise<PrepareResult> {
@@ -152,9 +171,13 @@ export class MigrationAgent {
   private async restore(p: RestoreRequest): Promise<RestoreResult> {
     const prep = this.prepared
     if (!prep) throw new OcirtError('restore before prepare', {verb: 'migrate-agent', id: p.id})
-    const fds = openStdio(p.stdio, p.bundleDir)
     const started = Date.now()
     debug(`migrate-agent ${p.id}: restore asked`)
+    // stop-copy with the page server: the dump has ended (the restore is asked after it), so its page server has
+    // written the last page and ends within moments; a page server that failed fails the restore before it starts
+    const pagesReceived = this.sink ? await this.sink.finished(30_000) : undefined
+    if (pagesReceived !== undefined) debug(`migrate-agent ${p.id}: the page server took ${pagesReceived} bytes of pages`)
+    const fds = openStdio(p.stdio, p.bundleDir)
     let lazyMs = 0
     // the lazy-pages daemon starts while the restore makes the cgroup and mounts; criu restore waits for it
     let daemonUp: Promise<void> | undefined
@@ -188,7 +211,7 @@ export class MigrationAgent {
     if (FAULT === 'restore') throw new OcirtError('injected fault after restore (OCIRT_MIGRATE_FAULT=restore)', {verb: 'migrate-agent', id: p.id})
     if (FAULT === 'kill-lazy') this.lazy?.stop()
     const s = containerState(this.rt, p.id, 'migrate-agent')
-    return {pid: s.pid, status: s.status, restoreMs: Date.now() - started, lazyPagesStartMs: lazyMs}
+    return {pid: s.pid, status: s.status, restoreMs: Date.now() - started, lazyPagesStartMs: lazyMs, pagesReceived}
   }
 
   private async removePaths(bundleDir: string, paths: string[]): Promise<{removed: number}> {
