@@ -30,6 +30,7 @@ import {clockSkewNote, preflight, type ModeChoice} from './preflight'
 import {Reporter, type MigrationSummary} from './report'
 import {startDump, type MigrationDump} from './dump'
 import {PreCopy} from './pre-copy'
+import {awaitPostCopy} from './post-copy'
 import type {StopRules} from './stop-rules'
 import {planPageServer, type PageTransport} from './page-server'
 import {planPagePush} from './page-push'
@@ -293,15 +294,7 @@ class Migration {
       const resumedAt = Date.now()
       const tunnel = this.tunnel
       if (tunnel) rep.watch(() => tunnel.bytes().in + tunnel.bytes().out)
-      // both ends must finish: the dump once it served every page, the target's daemon once it has them all.
-      // Whichever ends first, the other gets a bounded wait: a page server nobody connects to never returns.
-      const dump = this.dump.done
-      const lazyDone = agent.request('lazy-done', {})
-      lazyDone.catch(() => undefined)
-      const first = await this.guard(Promise.race([dump.then(() => 'dump' as const), lazyDone.then(() => 'lazy' as const)]))
-      const lazy = first === 'lazy' ? await lazyDone : await this.guard(withTimeout(lazyDone, 60_000, "the target's lazy-pages daemon after the last page was served"))
-      if (!lazy.ok) throw new OcirtError(`the target's lazy-pages daemon failed: ${lazy.detail}`, {...this.ctx, step: 'post-copy'})
-      if (first === 'lazy') await this.guard(withTimeout(dump, 30_000, 'the page server after the target had every page'))
+      await awaitPostCopy(agent, this.dump.done, (p) => this.guard(p), this.ctx)
       this.summary.postCopyMs = Date.now() - resumedAt
       if (this.tunnel) this.summary.bytes.pages = this.tunnel.bytes().out + this.tunnel.bytes().in
       else this.summary.notes.push('pages went straight to the target over TLS (mutually authenticated, keys made for this migration): their bytes are not counted')
