@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
+#include <time.h>
 
 #define BLOCK 512
 
@@ -54,6 +55,28 @@ uint64_t gzw_total(void);
 void gzr_init(int fd);
 /* reads exactly n bytes of the uncompressed stream; returns n, or 0 at a clean end of stream before any byte */
 size_t gzr_read(void *p, size_t n);
+
+/* members.c: one archive member as extract.c's two passes read it (GNU 'L'/'K' long names already applied) */
+struct member {
+  char type;
+  char *raw;    /* the name as archived */
+  char *rel;    /* normalize()d: "" names DIR itself */
+  char *link;   /* a symlink's target, a hard link's member name */
+  char *target; /* a hard link's target, normalize()d */
+  int64_t size;
+  mode_t perm;
+  uid_t uid;
+  gid_t gid;
+  struct timespec mtime;
+  unsigned maj, min;
+};
+void free_member(struct member *m);
+/* the member name made relative: no leading "/", no "." or empty components; "" names DIR itself; ".." dies */
+char *normalize(const char *in, const char *shown);
+/* the next member's header(s) into *m: 1, 0 at the end, or -1 with `why` naming what this program does not
+ * extract itself (the caller hands the whole archive to GNU tar, or stops); `index` counts members, for messages */
+int next_member(struct member *m, size_t index, char *why, size_t whylen);
+void skip_data(int64_t size);
 
 /* create.c / extract.c */
 int tar_create(const char *dir);
