@@ -32,8 +32,8 @@ import {startDump, type MigrationDump} from './dump'
 import {PreCopy} from './pre-copy'
 import {awaitPostCopy} from './post-copy'
 import type {StopRules} from './stop-rules'
-import {planPageServer, type PageTransport} from './page-server'
-import {planPagePush} from './page-push'
+import type {PageTransport} from './page-server'
+import {prepareFreeze} from './freeze-prep'
 import {connectSsh, type SshAuthOptions, type SshSession, type Tunnel} from './ssh'
 import type {ResolvedTarget} from './target'
 
@@ -195,32 +195,17 @@ class Migration {
     rep.begin('sync bundle', `${plan.items.map((i) => i.local).join(', ')} -> ${remoteBundle}`)
     const syncedAt = Date.now() - 10 // anything touched from here on is sent again during the freeze
     const before = await snapshotTrees(plan)
-    // what the freeze needs is made while the bundle streams: the channels of the images and of the bundle's
-    // changes (each a process start on the target), and for post-copy the page server's path (TLS keys made and
-    // tried for real, or the tunnel). A failure there stops the sync at once and rolls back as any other.
     this.staging = fs.mkdtempSync(path.join(ensureDir(path.join(rt.root, '.migrate')), `${o.id}.`))
     const staging = this.staging
     const syncChannels = plan.items.map((item) => this.channel(agentArgv, item.remote, prep.staging))
     for (const ch of syncChannels) ch.catch(() => undefined) // awaited by the sync
-    const forFreeze = (async () => {
-      // after the sync's unpacker, whose start is what the sync waits for: it goes first on the target's CPUs
-      await syncChannels[0]?.catch(() => undefined)
-      // a post-copy dump holds no memory: its images fit one put-images request (transfer.ts), so no unpacker is
-      // started for them unless they turn out not to (then one is opened in the freeze)
-      // stop-copy with the page server: the images without the memory are small too
-      const push = mode === 'stop-copy' ? await planPagePush({
-        transport: o.pageTransport ?? 'auto', agent, host: o.target.host, staging, criu: rt.criu, notes: this.summary.notes, ctx: this.ctx,
-      }) : undefined
-      const imagesChannel = mode === 'post-copy' || push ? undefined : await this.channel(agentArgv, prep.imageDir, prep.staging)
-      const deltaChannels = await Promise.all(plan.items.map((i) => this.channel(agentArgv, i.remote, prep.staging)))
-      debug('migrate: channels for the freeze open')
-      const pages = mode === 'post-copy' ? await planPageServer({
-        transport: o.pageTransport ?? 'auto', session, agent, peer: remote.peer, staging, criu: rt.criu, notes: this.summary.notes, ctx: this.ctx,
-      }) : undefined
-      this.tunnel = pages?.tunnel
-      if (pages) debug(`migrate: page server planned (${pages.tunnel ? 'SSH tunnel' : 'TLS'})`)
-      return {imagesChannel, deltaChannels, pages, push}
-    })()
+    // what the freeze needs is made while the bundle streams (freeze-prep.ts)
+    const forFreeze = prepareFreeze({
+      mode, transport: o.pageTransport ?? 'auto', session, agent, host: o.target.host, peer: remote.peer, staging, criu: rt.criu,
+      imageDir: prep.imageDir, trees: plan.items.map((i) => i.remote), firstSync: syncChannels[0],
+      openChannel: (dir) => this.channel(agentArgv, dir, prep.staging), onTunnel: (t) => (this.tunnel = t),
+      notes: this.summary.notes, ctx: this.ctx,
+    })
     forFreeze.catch(() => undefined) // awaited below, or raced by the sync
     this.forFreeze = forFreeze
     const sync = (async () => {

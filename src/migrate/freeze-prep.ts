@@ -1,0 +1,64 @@
+// What the freeze needs, made while the bundle streams: the channels of the images and of the bundle's changes
+// (each a process start on the target), and the memory's path: for post-copy the source's page server (TLS keys
+// made and tried for real, or the SSH tunnel), for stop-copy the target's page server (or the images channel).
+// A failure here stops the sync at once and rolls back as any other.
+import type {ErrorContext} from '../core/errors'
+import {debug} from '../core/log'
+import type {AgentClient} from './agent/client'
+import type {UnpackChannel} from './channels'
+import {planPagePush, type PagePushPlan} from './page-push'
+import {planPageServer, type PageServerPlan, type PageTransport} from './page-server'
+import type {Mode} from './preflight'
+import type {SshSession, Tunnel} from './ssh'
+
+export interface FreezeReady {
+  /** stop-copy through SSH only: the channel the images go through */
+  imagesChannel?: UnpackChannel
+  /** one per bundle tree, for the changes made since the sync */
+  deltaChannels: UnpackChannel[]
+  /** post-copy: where the dump serves the pages */
+  pages?: PageServerPlan
+  /** stop-copy with the target's page server */
+  push?: PagePushPlan
+}
+
+export interface FreezePrepInput {
+  mode: Mode
+  transport: PageTransport
+  session: SshSession
+  agent: AgentClient
+  /** the host the SSH connection goes to, and this host's address as the target sees it */
+  host: string
+  peer?: string
+  staging: string
+  criu: string
+  /** the target's image directory */
+  imageDir: string
+  /** the target's side of each bundle tree */
+  trees: string[]
+  /** the sync's first unpacker: it starts first on the target's CPUs, which the sync waits for */
+  firstSync?: Promise<unknown>
+  openChannel(dir: string): Promise<UnpackChannel>
+  /** the tunnel, as soon as there is one (the rollback closes it) */
+  onTunnel(t: Tunnel | undefined): void
+  notes: string[]
+  ctx: ErrorContext
+}
+
+export async function prepareFreeze(i: FreezePrepInput): Promise<FreezeReady> {
+  await i.firstSync?.catch(() => undefined)
+  // a post-copy dump holds no memory, nor does stop-copy's with the page server: their images fit one put-images
+  // request (transfer.ts), so no unpacker is started for them unless they turn out not to (one is opened in the freeze)
+  const push = i.mode === 'stop-copy' ? await planPagePush({
+    transport: i.transport, agent: i.agent, host: i.host, staging: i.staging, criu: i.criu, notes: i.notes, ctx: i.ctx,
+  }) : undefined
+  const imagesChannel = i.mode === 'post-copy' || push ? undefined : await i.openChannel(i.imageDir)
+  const deltaChannels = await Promise.all(i.trees.map((dir) => i.openChannel(dir)))
+  debug('migrate: channels for the freeze open')
+  const pages = i.mode === 'post-copy' ? await planPageServer({
+    transport: i.transport, session: i.session, agent: i.agent, peer: i.peer, staging: i.staging, criu: i.criu, notes: i.notes, ctx: i.ctx,
+  }) : undefined
+  i.onTunnel(pages?.tunnel)
+  if (pages) debug(`migrate: page server planned (${pages.tunnel ? 'SSH tunnel' : 'TLS'})`)
+  return {imagesChannel, deltaChannels, pages, push}
+}
