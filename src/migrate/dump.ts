@@ -10,6 +10,8 @@ import {OcirtError} from '../core/errors'
 import type {Runtime} from '../core/runtime'
 import {checkpoint, type CheckpointOptions} from '../core/lifecycle/checkpoint'
 import {makePipe} from '../core/sys/pipe'
+import {makeSocketPair} from '../core/sys/socketpair'
+import {relay} from './page-link'
 import type {PageServerPlan} from './page-server'
 import type {PagePushPlan} from './page-push'
 
@@ -19,6 +21,8 @@ export interface MigrationDump {
   /** the dump finished (post-copy: every page served) */
   done: Promise<void>
   abort(): void
+  /** through the page link: the bytes relayed both ways so far */
+  linkBytes?(): number
 }
 
 export function startDump(rt: Runtime, id: string, images: string, criuOpts: CheckpointOptions, pages?: PageServerPlan, push?: PagePushPlan): MigrationDump {
@@ -33,19 +37,36 @@ export function startDump(rt: Runtime, id: string, images: string, criuOpts: Che
   const workPath = path.join(path.dirname(images), 'work')
   const common: CheckpointOptions = {...criuOpts, imagePath: images, workPath, leaveRunning: true, signal: abort.signal, networkLock}
   if (!pages) {
-    const done = checkpoint(rt, id, push ? {...common, pageServer: push.pageServer, criuExtraArgs: push.criuArgs} : common, 'migrate')
-    return {ready: done, done, abort: () => abort.abort()}
+    if (!push) {
+      const done = checkpoint(rt, id, common, 'migrate')
+      return {ready: done, done, abort: () => abort.abort()}
+    }
+    // criu sends the pages on its end of a socketpair, relayed from ours over the link (page-link.ts)
+    const [ours, its] = makeSocketPair()
+    const done = checkpoint(rt, id, {...common, pageSocket: its}, 'migrate')
+    const relayed = relay(ours, push.link)
+    // criu has its copy once it runs, and ours must go so that criu's end closing ends the link
+    done.finally(() => fs.closeSync(its)).catch(() => undefined)
+    return {ready: done, done, abort: () => abort.abort(), linkBytes: () => relayed.sent() + relayed.received()}
   }
   const [r, w] = makePipe()
   // the read ends when criu writes "ready" or when every write end (ours, criu's) is closed
   const readByte = new Promise<void>((resolve, reject) => {
     fs.read(r, Buffer.alloc(1), 0, 1, null, (err, n) => (err ? reject(err) : n === 1 ? resolve() : reject(new Error('the status fd closed'))))
   }).finally(() => fs.closeSync(r))
-  const done = checkpoint(rt, id, {...common, lazyPages: true, pageServer: pages.listen, criuExtraArgs: pages.criuArgs, statusFd: w}, 'migrate')
+  // through the link: criu serves the pages on its end of a socketpair, relayed from ours (page-link.ts)
+  const pair = pages.link ? makeSocketPair() : undefined
+  const where = pair ? {pageSocket: pair[1]} : {pageServer: 'listen' in pages ? pages.listen : undefined}
+  const done = checkpoint(rt, id, {...common, lazyPages: true, ...where, statusFd: w}, 'migrate')
   done.catch(() => undefined) // awaited by the caller; a failure before "ready" shows in `ready` too
-  // criu has its own copy of the write end once it runs; ours must go so that a criu that dies ends the read
+  const relayed = pair ? relay(pair[0], pages.link!) : undefined
+  // criu has its own copies of the write end and its socket once it runs; ours must go so that a criu that dies
+  // ends the read, and the link
   const ready = Promise.race([readByte, done.then(() => {
     throw new OcirtError('criu finished the lazy dump before it served any page', {verb: 'migrate', id, step: 'dump'})
-  })]).finally(() => fs.closeSync(w))
-  return {ready, done, abort: () => abort.abort()}
+  })]).finally(() => {
+    fs.closeSync(w)
+    if (pair) fs.closeSync(pair[1])
+  })
+  return {ready, done, abort: () => abort.abort(), linkBytes: relayed ? () => relayed.sent() + relayed.received() : undefined}
 }

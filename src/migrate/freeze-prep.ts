@@ -4,12 +4,13 @@
 // A failure here stops the sync at once and rolls back as any other.
 import type {ErrorContext} from '../core/errors'
 import {debug} from '../core/log'
+import {loadSocketPair} from '../core/sys/socketpair'
 import type {AgentClient} from './agent/client'
 import type {UnpackChannel} from './channels'
 import {planPagePush, type PagePushPlan} from './page-push'
 import {planPageServer, type PageServerPlan, type PageTransport} from './page-server'
 import type {Mode} from './preflight'
-import type {SshSession, Tunnel} from './ssh'
+import type {SshSession} from './ssh'
 
 export interface FreezeReady {
   /** stop-copy through SSH only: the channel the images go through */
@@ -39,8 +40,8 @@ export interface FreezePrepInput {
   /** the sync's first unpacker: it starts first on the target's CPUs, which the sync waits for */
   firstSync?: Promise<unknown>
   openChannel(dir: string): Promise<UnpackChannel>
-  /** the tunnel, as soon as there is one (the rollback closes it) */
-  onTunnel(t: Tunnel | undefined): void
+  /** the pages' path, as soon as there is one (the rollback closes it) */
+  onPages(p: PageServerPlan | undefined): void
   notes: string[]
   ctx: ErrorContext
 }
@@ -50,15 +51,17 @@ export async function prepareFreeze(i: FreezePrepInput): Promise<FreezeReady> {
   // a post-copy dump holds no memory, nor does stop-copy's with the page server: their images fit one put-images
   // request (transfer.ts), so no unpacker is started for them unless they turn out not to (one is opened in the freeze)
   const push = i.mode === 'stop-copy' ? await planPagePush({
-    transport: i.transport, agent: i.agent, host: i.host, staging: i.staging, criu: i.criu, notes: i.notes, ctx: i.ctx,
+    transport: i.transport, agent: i.agent, host: i.host, staging: i.staging, notes: i.notes, ctx: i.ctx,
   }) : undefined
   const imagesChannel = i.mode === 'post-copy' || push ? undefined : await i.openChannel(i.imageDir)
   const deltaChannels = await Promise.all(i.trees.map((dir) => i.openChannel(dir)))
   debug('migrate: channels for the freeze open')
   const pages = i.mode === 'post-copy' ? await planPageServer({
-    transport: i.transport, session: i.session, agent: i.agent, peer: i.peer, staging: i.staging, criu: i.criu, notes: i.notes, ctx: i.ctx,
+    transport: i.transport, session: i.session, agent: i.agent, peer: i.peer, staging: i.staging, notes: i.notes, ctx: i.ctx,
   }) : undefined
-  i.onTunnel(pages?.tunnel)
-  if (pages) debug(`migrate: page server planned (${pages.tunnel ? 'SSH tunnel' : 'TLS'})`)
+  i.onPages(pages)
+  // the dump's criu gets its end of a socketpair in the freeze
+  if (pages?.link || push) loadSocketPair()
+  if (pages) debug(`migrate: page server planned (${pages.tunnel ? 'SSH tunnel' : 'page link'})`)
   return {imagesChannel, deltaChannels, pages, push}
 }

@@ -32,9 +32,9 @@ import {startDump, type MigrationDump} from './dump'
 import {PreCopy} from './pre-copy'
 import {awaitPostCopy} from './post-copy'
 import type {StopRules} from './stop-rules'
-import type {PageTransport} from './page-server'
+import type {PageServerPlan, PageTransport} from './page-server'
 import {prepareFreeze} from './freeze-prep'
-import {connectSsh, type SshAuthOptions, type SshSession, type Tunnel} from './ssh'
+import {connectSsh, type SshAuthOptions, type SshSession} from './ssh'
 import type {ResolvedTarget} from './target'
 
 export interface MigrateOptions {
@@ -86,7 +86,7 @@ class Migration {
   private session?: SshSession
   private connecting?: Promise<SshSession>
   private agent?: AgentClient
-  private tunnel?: Tunnel
+  private pages?: PageServerPlan
   private channels: UnpackChannel[] = []
   private staging?: string
   private frozen = false
@@ -203,7 +203,7 @@ class Migration {
     const forFreeze = prepareFreeze({
       mode, transport: o.pageTransport ?? 'auto', session, agent, host: o.target.host, peer: remote.peer, staging, criu: rt.criu,
       imageDir: prep.imageDir, trees: plan.items.map((i) => i.remote), firstSync: syncChannels[0],
-      openChannel: (dir) => this.channel(agentArgv, dir, prep.staging), onTunnel: (t) => (this.tunnel = t),
+      openChannel: (dir) => this.channel(agentArgv, dir, prep.staging), onPages: (p) => (this.pages = p),
       notes: this.summary.notes, ctx: this.ctx,
     })
     forFreeze.catch(() => undefined) // awaited below, or raced by the sync
@@ -269,7 +269,7 @@ class Migration {
     this.summary.downtimeMs = Date.now() - frozenAt
     if (push) {
       this.summary.bytes.pages = restored.pagesReceived ?? 0
-      this.summary.notes.push(`pages went from the dump straight to the target's criu page server at ${push.address} over TLS (mutually authenticated, keys made for this migration)`)
+      this.summary.notes.push(`pages went from the dump straight to the target's criu page server at ${push.address} over the page link (TLS between the two ocirt processes, mutually authenticated, keys made for this migration)`)
     }
     rep.end(undefined, `pid ${restored.pid} on the target, restore ${restored.restoreMs} ms${restored.lazyPagesStartMs ? ` (lazy-pages daemon ${restored.lazyPagesStartMs} ms)` : ''}`)
 
@@ -277,12 +277,13 @@ class Migration {
       this.step = 'post-copy'
       rep.begin('post-copy', 'the container runs on the target; its pages follow')
       const resumedAt = Date.now()
-      const tunnel = this.tunnel
-      if (tunnel) rep.watch(() => tunnel.bytes().in + tunnel.bytes().out)
+      const tunnel = pages?.tunnel
+      const pageBytes = tunnel ? () => tunnel.bytes().in + tunnel.bytes().out : this.dump.linkBytes ?? (() => 0)
+      rep.watch(pageBytes)
       await awaitPostCopy(agent, this.dump.done, (p) => this.guard(p), this.ctx)
       this.summary.postCopyMs = Date.now() - resumedAt
-      if (this.tunnel) this.summary.bytes.pages = this.tunnel.bytes().out + this.tunnel.bytes().in
-      else this.summary.notes.push('pages went straight to the target over TLS (mutually authenticated, keys made for this migration): their bytes are not counted')
+      this.summary.bytes.pages = pageBytes()
+      if (!tunnel) this.summary.notes.push('pages went over the page link (TLS between the two ocirt processes, mutually authenticated, keys made for this migration)')
       rep.end(this.summary.bytes.pages)
     }
     const there = await this.guard(agent.request('state', {id: this.targetId}))
@@ -402,7 +403,8 @@ class Migration {
     // interrupted while connecting: a session that comes up afterwards is closed, or its keepalives hold us up
     if (!this.session) void this.connecting?.then((late) => late.close(), () => undefined)
     for (const ch of this.channels) ch.close()
-    await this.tunnel?.close().catch(() => undefined)
+    this.pages?.link?.destroy()
+    await this.pages?.tunnel?.close().catch(() => undefined)
     this.agent?.close()
     await this.session?.close().catch(() => undefined)
   }

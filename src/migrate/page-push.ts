@@ -1,26 +1,23 @@
-// Stop-copy: the container's memory goes from CRIU's dump straight to a criu page server on the target, over CRIU's
-// TLS, while the dump runs (agent/page-sink.ts), instead of being written here and streamed through the SSH
-// connection afterwards: dump and transfer overlap and the pages move at C speed. The target is the TLS server: the
-// keys (tls.ts, a CA made and forgotten for this migration) name the target's address as this host reaches it,
-// which is what both criu ends check their peer's certificate against. Tried for real before the freeze: a TLS
-// exchange with the target's probe page server, and this host's criu serving TLS at all. `auto` falls back to the
-// SSH stream when any of it fails; `tls` refuses to freeze.
+// Stop-copy: the container's memory goes from CRIU's dump straight to a criu page server on the target while the
+// dump runs (agent/page-sink.ts), over the page link (page-link.ts), instead of being written here and streamed
+// through the SSH connection afterwards: dump and transfer overlap, and the pages move at splice and OpenSSL
+// speed. The target listens: the keys (tls.ts, a CA made and forgotten for this migration) name the target's
+// address as this host reaches it, which this host checks the target's certificate against. The link is made
+// before the freeze; `auto` falls back to the SSH stream when it cannot be, `tls` refuses to freeze.
 import * as dns from 'node:dns/promises'
-import * as fs from 'node:fs'
 import * as net from 'node:net'
 import * as path from 'node:path'
+import type {TLSSocket} from 'node:tls'
 import {OcirtError, type ErrorContext} from '../core/errors'
 import {debug} from '../core/log'
 import type {AgentClient} from './agent/client'
-import type {PageTransport} from './page-server'
-import {criuTlsArgs, makeMigrationTls, writeTlsFiles} from './tls'
-import {pageServerHandshake, probeOwnCriuTls} from './tls-probe'
+import {connectPageLink} from './page-link'
+import {LINK_TIMEOUT_MS, type PageTransport} from './page-server'
+import {makeMigrationTls} from './tls'
 
 export interface PagePushPlan {
-  /** ADDRESS:PORT of the target's page server, for criu dump --page-server */
-  pageServer: string
-  /** criu dump's TLS arguments (the client's keys) */
-  criuArgs: string[]
+  /** the link to the target's page server; the dump's criu gets a socketpair end relayed over it */
+  link: TLSSocket
   address: string
 }
 
@@ -30,12 +27,11 @@ export interface PagePushInput {
   /** the host the SSH connection goes to */
   host: string
   staging: string
-  criu: string
   notes: string[]
   ctx: ErrorContext
 }
 
-/** The page server on the target, started and tried; undefined when the pages go through SSH. */
+/** The page server on the target, started and linked; undefined when the pages go through SSH. */
 export async function planPagePush(i: PagePushInput): Promise<PagePushPlan | undefined> {
   if (i.transport === 'ssh') return undefined
   try {
@@ -49,35 +45,24 @@ export async function planPagePush(i: PagePushInput): Promise<PagePushPlan | und
 }
 
 async function startPagePush(i: PagePushInput): Promise<PagePushPlan> {
-  // one address both ends agree on: the target's page server listens on it and both certificates name it
+  // one address both ends agree on: the target's listener is on it and its certificate names it
   const address = net.isIP(i.host) ? i.host : (await dns.lookup(i.host)).address
-  const dir = path.join(i.staging, 'tls-push')
-  const keys = await makeMigrationTls(dir, address)
+  const keys = await makeMigrationTls(path.join(i.staging, 'tls-push'), address)
   debug('migrate: TLS keys for the page server made')
-  // makeMigrationTls calls them server and client for post-copy; here the target serves and this host's dump is
-  // the client: the same two certificates (both name `address`), the other way round
-  const serverPem = {ca: read(keys.server.ca), cert: read(keys.server.cert), key: read(keys.server.key)}
-  let started: {port: number; probePort: number}
+  let started: {port: number}
   try {
-    started = await i.agent.request('start-page-server', {address, pem: serverPem})
+    started = await i.agent.request('start-page-server', {address, pem: keys.server})
   } catch (err) {
     const why = (err as Error).message
     throw new Error(/^unknown request/.test(why) ? "the target's ocirt has no page server for stop-copy (older version)" : why)
   }
   debug(`migrate: the target's page server listens on ${address}:${started.port}`)
-  const [remote, own] = await Promise.all([
-    pageServerHandshake(address, started.probePort, keys.client, 5000),
-    probeOwnCriuTls(i.criu, keys.client, 5000),
-  ])
-  if (!remote.ok || !own.ok) {
+  try {
+    const link = await connectPageLink(address, started.port, keys.client, LINK_TIMEOUT_MS)
+    debug('migrate: page link to the target up')
+    return {link, address}
+  } catch (err) {
     await i.agent.request('stop-page-server', {}).catch(() => undefined)
-    throw new Error(remote.ok ? own.detail : `the target's page server: ${remote.detail}`)
+    throw new Error(`the page link to the target: ${(err as Error).message}`)
   }
-  debug(`migrate: page server probed (${remote.detail})`)
-  const clientFiles = writeTlsFiles(dir, 'dump-client', keys.client)
-  return {pageServer: `${net.isIPv6(address) ? `[${address}]` : address}:${started.port}`, criuArgs: criuTlsArgs(clientFiles), address}
-}
-
-function read(file: string): string {
-  return fs.readFileSync(file, 'utf8')
 }

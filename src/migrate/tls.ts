@@ -1,5 +1,5 @@
-// Keys for one migration's page server over TLS (CRIU's --tls): a throwaway CA, a server certificate for the
-// source's address and a client certificate for the target's lazy-pages daemon. Both sides check the other against
+// Keys for one migration's page link (page-link.ts): a throwaway CA, and a server and a client certificate that both
+// name the listening host's address. Both sides check the other against
 // the CA, whose key is deleted as soon as the two certificates are signed, so nothing else can ever join.
 // Made with the openssl command (Node can make keys but not X.509 certificates); `openssl ca` rather than
 // `openssl x509 -req` because only it can backdate a certificate on OpenSSL 3.0 (Debian 12). Asynchronously: the
@@ -11,22 +11,17 @@ import * as net from 'node:net'
 import * as path from 'node:path'
 import {OcirtError} from '../core/errors'
 
-export interface TlsFiles {
-  ca: string
-  cert: string
-  key: string
-}
-
 export interface TlsPem {
   ca: string
   cert: string
   key: string
 }
 
+/** PEM texts; the listening end's goes over the SSH channel when the target listens, the other's when it connects */
 export interface MigrationTls {
-  /** for the source's page server (criu dump) */
-  server: TlsFiles
-  /** PEM texts for the target's lazy-pages daemon, sent over the SSH channel */
+  /** for the end that listens */
+  server: TlsPem
+  /** for the end that connects */
   client: TlsPem
 }
 
@@ -37,7 +32,7 @@ export interface MigrationTls {
 export const TLS_BACKDATE_MS = 60 * 60 * 1000
 export const TLS_VALID_MS = 24 * 60 * 60 * 1000
 
-/** Makes the keys in dir (0700): `address` is the source's address as the target reaches it. */
+/** Makes the keys in dir (0700): `address` is the listening host's address as the other reaches it. */
 export async function makeMigrationTls(dir: string, address: string, now = Date.now()): Promise<MigrationTls> {
   fs.mkdirSync(path.join(dir, 'issued'), {recursive: true, mode: 0o700})
   const f = (name: string) => path.join(dir, name)
@@ -58,23 +53,9 @@ export async function makeMigrationTls(dir: string, address: string, now = Date.
   fs.rmSync(f('ca.key')) // nobody can sign another certificate for this migration
   const read = (n: string) => fs.readFileSync(f(n), 'utf8')
   return {
-    server: {ca: f('ca.crt'), cert: f('server.crt'), key: f('server.key')},
+    server: {ca: read('ca.crt'), cert: read('server.crt'), key: read('server.key')},
     client: {ca: read('ca.crt'), cert: read('client.crt'), key: read('client.key')},
   }
-}
-
-/** CRIU's arguments for one side. */
-export function criuTlsArgs(files: TlsFiles): string[] {
-  return ['--tls', '--tls-cacert', files.ca, '--tls-cert', files.cert, '--tls-key', files.key]
-}
-
-/** The PEM texts written as files (0600) in dir, named after `who`. */
-export function writeTlsFiles(dir: string, who: string, pem: TlsPem): TlsFiles {
-  const files = {ca: path.join(dir, `${who}-ca.crt`), cert: path.join(dir, `${who}.crt`), key: path.join(dir, `${who}.key`)}
-  fs.writeFileSync(files.ca, pem.ca, {mode: 0o600})
-  fs.writeFileSync(files.cert, pem.cert, {mode: 0o600})
-  fs.writeFileSync(files.key, pem.key, {mode: 0o600})
-  return files
 }
 
 /** openssl ca's time format (GeneralizedTime, UTC): YYYYMMDDHHMMSSZ */
@@ -89,7 +70,7 @@ function caConfig(dir: string, address: string): string {
     '[migration]', `database = ${dir}/index.txt`, `new_certs_dir = ${dir}/issued`, `serial = ${dir}/serial`,
     'default_md = sha256', 'policy = any_name', 'unique_subject = no', 'email_in_dn = no', 'copy_extensions = none',
     '[any_name]', 'commonName = supplied',
-    // GnuTLS (CRIU's TLS) only trusts a CA certificate that says it is one
+    // a CA certificate that says it is one (OpenSSL and GnuTLS both want it)
     '[ca_ext]', 'basicConstraints = critical,CA:true', 'keyUsage = critical,keyCertSign,cRLSign',
     '[leaf_ext]', 'basicConstraints = CA:false', 'keyUsage = critical,digitalSignature', `subjectAltName = ${san}`,
     '',

@@ -101,7 +101,8 @@ test('post-copy there and back: the counter goes on, the memory is intact, the s
   const s = r.summary!
   assert.equal(s.outcome, 'migrated')
   assert.equal(s.mode, 'post-copy', 'auto picks post-copy where userfaultfd works (this machine)')
-  assert.match(JSON.stringify(s.notes), /straight to the target over TLS/, 'auto sends pages over TLS when the target can reach the source')
+  assert.match(JSON.stringify(s.notes), /pages went over the page link \(TLS/, 'auto sends pages over the page link when the target can reach the source')
+  assert.ok((s.bytes as {pages: number}).pages > 16 << 20, `the 16 MiB pattern went over the link, counted (${JSON.stringify(s.bytes)})`)
   assert.deepEqual(stagingLeft(A.root), [], "the migration's TLS keys went with the staging directory")
   assert.equal(typeof s.downtimeMs, 'number')
   t.diagnostic(`there: downtime ${s.downtimeMs} ms, post-copy ${s.postCopyMs} ms, total ${s.totalMs} ms; ${JSON.stringify(s.phases)}`)
@@ -155,7 +156,7 @@ test("stop-copy with the page server (auto): the memory goes from the dump strai
   assert.equal(r.code, 0, `migrate: ${r.stderr}`)
   const s = r.summary!
   assert.equal(s.mode, 'stop-copy')
-  assert.match(JSON.stringify(s.notes), /straight to the target's criu page server at [0-9.]+ over TLS/, JSON.stringify(s.notes))
+  assert.match(JSON.stringify(s.notes), /straight to the target's criu page server at [0-9.]+ over the page link \(TLS/, JSON.stringify(s.notes))
   const bytes = s.bytes as {images: number; pages: number}
   assert.ok(bytes.pages > 16 << 20, `the 16 MiB pattern went to the page server (${bytes.pages} bytes)`)
   assert.ok(bytes.images < 1 << 20, `only the small images went after the dump (${bytes.images} bytes)`)
@@ -459,7 +460,7 @@ test('a failed preflight (no room for the images on the target) changes nothing'
   await assertRolledBack(b, pid, small, there.remoteBundle, there.cgroupsPath)
 })
 
-test('rollback: what the freeze needs fails while the bundle streams (--page-transport tls, its probe fails): one clear error, nothing left', async (t) => {
+test('rollback: what the freeze needs fails while the bundle streams (--page-transport tls, the page link fails): one clear error, nothing left', async (t) => {
   if (!skipUnlessReady(t)) return
   const c = new Cleanup()
   t.after(() => c.run())
@@ -467,11 +468,11 @@ test('rollback: what the freeze needs fails while the bundle streams (--page-tra
   const pid = (await stateOf(b)).pid
   const there = freshTarget(B, `${b.id}-tlsf`)
   c.container(b.id, B.root).cgroup(there.cgroupsPath)
-  // the TLS keys and their probe are made while the bundle syncs (orchestrate.ts): their failure must stop the sync
+  // the TLS keys and the page link are made while the bundle syncs (freeze-prep.ts): their failure must stop the sync
   const wrapper = faultyOcirt(pair!.dir, `probe-tls-${b.id}`, 'export OCIRT_MIGRATE_FAULT=probe-tls')
   const r = await migrateCmd({from: A, to: B, id: b.id, ...there, remoteOcirt: wrapper, extra: ['--page-transport', 'tls']})
   assert.equal(r.code, 1)
-  assert.match(r.stderr, /--page-transport tls: injected fault in the TLS probe \(rolled back, the container runs on the source\)/)
+  assert.match(r.stderr, /--page-transport tls: injected fault in the page link \(rolled back, the container runs on the source\)/)
   assert.equal(r.summary!.outcome, 'rolled-back')
   assert.equal(r.summary!.mode, 'post-copy')
   assert.deepEqual(stagingLeft(A.root), [], "the migration's keys went with the source's staging directory")

@@ -14,7 +14,7 @@ import {requires} from '../helpers/requires'
 import {OCIRT_BIN} from '../helpers/paths'
 import {waitFor} from '../helpers/containers'
 import {makeMigrationTls} from '../../src/migrate/tls'
-import {pageServerHandshake} from '../../src/migrate/tls-probe'
+import {connectPageLink} from '../../src/migrate/page-link'
 
 interface Agent {
   client: AgentClient
@@ -160,7 +160,7 @@ test('an agent that hears nothing from its source for the lease undoes everythin
   assert.deepEqual(fs.existsSync(path.join(root, '.migrate')) ? fs.readdirSync(path.join(root, '.migrate')) : [], [])
 })
 
-test("stop-copy's page server: a TLS page server and its probe twin; the probe answers; abort ends both; a second start is refused", async (t) => {
+test("stop-copy's page server: the agent listens for the page link and runs criu page-server on its end; a second start is refused; abort ends both", async (t) => {
   if (!requires(t, 'root', 'ocirt', 'criu')) return
   const c = cleanupFor(t)
   const a = startAgent(c)
@@ -168,32 +168,31 @@ test("stop-copy's page server: a TLS page server and its probe twin; the probe a
   c.dir(keysDir)
   // the target serves: both certificates name the address it listens on (as page-push.ts makes them)
   const keys = await makeMigrationTls(keysDir, '127.0.0.1')
-  const read = (f: string) => fs.readFileSync(f, 'utf8')
-  const serverPem = {ca: read(keys.server.ca), cert: read(keys.server.cert), key: read(keys.server.key)}
+  const serverPem = keys.server
   await assert.rejects(a.client.request('start-page-server', {address: '127.0.0.1', pem: serverPem}), /before prepare/)
   await a.client.request('prepare', prepareReq(a))
   const ps = await a.client.request('start-page-server', {address: '127.0.0.1', pem: serverPem})
-  assert.notEqual(ps.port, ps.probePort)
-  const probe = await pageServerHandshake('127.0.0.1', ps.probePort, keys.client, 5000)
-  assert.ok(probe.ok, probe.detail)
+  const link = await connectPageLink('127.0.0.1', ps.port, keys.client, 5000)
+  c.add('close the link', () => void link.destroy())
   await assert.rejects(a.client.request('start-page-server', {address: '127.0.0.1', pem: serverPem}), /already runs/)
-  assert.ok(pageServers(ps.port).length > 0, 'the real page server still waits for the dump')
+  assert.equal(pageServers(a.child.pid!).length, 1, 'the page server waits for the dump on its socket')
   const {notUndone} = await a.client.request('abort', {reason: 'test'})
   assert.deepEqual(notUndone, [])
-  await waitFor('the page server to end', () => pageServers(ps.port).length === 0)
+  await waitFor('the page server to end', () => pageServers(a.child.pid!).length === 0)
+  await waitFor('the link to close', () => link.destroyed || link.readableEnded)
   assert.deepEqual(staged(a), [], 'the keys went with the staging directory')
   a.client.close()
   assert.equal(await a.exited, 0)
 })
 
-/** pids of the criu page servers on this port (not connecting to it: a page server serves one session) */
-function pageServers(port: number): number[] {
+/** pids of the criu page servers the agent started (its children: a page server over a socket has no port) */
+function pageServers(agentPid: number): number[] {
   const found: number[] = []
   for (const pid of fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
     try {
       const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
-      const at = argv.indexOf('--port')
-      if (argv.includes('page-server') && at > 0 && argv[at + 1] === String(port)) found.push(Number(pid))
+      const ppid = Number(/^PPid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1])
+      if (argv.includes('page-server') && argv.includes('--ps-socket') && ppid === agentPid) found.push(Number(pid))
     } catch {
       // gone meanwhile
     }

@@ -40,6 +40,9 @@ export interface DumpOptions extends CriuCommonOptions {
   /** images of a previous (pre-)dump, relative to imagePath */
   parentPath?: string
   pageServer?: {address: string; port: number}
+  /** criu's fd number of a connection that carries the page-server protocol (--ps-socket): the other end is ocirt's,
+   * which relays it (migration); instead of pageServer */
+  pageSocket?: number
   /** an fd of ours (and of criu: it is passed at the same number) where CRIU writes \0 once lazy pages are served */
   statusFd?: number
 }
@@ -111,6 +114,9 @@ export function dumpArgs(opts: DumpOptions, c: DumpContainer): string[] {
   if (opts.pageServer) {
     if (!opts.lazyPages) argv.push('--page-server')
     argv.push('--address', opts.pageServer.address, '--port', String(opts.pageServer.port))
+  } else if (opts.pageSocket !== undefined) {
+    if (!opts.lazyPages) argv.push('--page-server')
+    argv.push('--ps-socket', String(opts.pageSocket))
   }
   if (opts.statusFd !== undefined && opts.statusFd >= 0) argv.push('--status-fd', String(opts.statusFd))
   argv.push(...commonTail(opts))

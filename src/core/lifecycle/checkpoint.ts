@@ -36,6 +36,8 @@ export interface CheckpointOptions {
   statusFd?: number
   /** ADDRESS:PORT */
   pageServer?: string
+  /** instead of pageServer: an fd of the caller (a socket) that carries CRIU's page-server protocol (--ps-socket) */
+  pageSocket?: number
   fileLocks?: boolean
   preDump?: boolean
   manageCgroupsMode?: string
@@ -44,8 +46,6 @@ export interface CheckpointOptions {
   autoDedup?: boolean
   /** kills criu when aborted (the container is left as CRIU leaves it on failure: running, or frozen if it was) */
   signal?: AbortSignal
-  /** more criu dump arguments (migration: the page server's --tls keys) */
-  criuExtraArgs?: string[]
   /** CRIU's --network-lock method (migration: skip) */
   networkLock?: NetworkLock
 }
@@ -96,11 +96,11 @@ export async function checkpoint(rt: Runtime, id: string, opts: CheckpointOption
     }
 
     const freezer = facts.cgroup.version === 'v1' ? facts.cgroup.paths.freezer : facts.cgroup.paths['']
-    const argv = [...dumpArgs(dump, {pid: facts.pid, rootfs: facts.rootfs, freezerCgroup: freezer, extMounts, externals}), ...(opts.criuExtraArgs ?? [])]
+    const argv = [...dumpArgs(dump, {pid: facts.pid, rootfs: facts.rootfs, freezerCgroup: freezer, extMounts, externals})]
     await runCriu(rt, argv, {
       ctx: {...ctx, step: dump.preDump ? 'criu pre-dump' : 'criu dump'},
       logFile: path.join(dump.workPath, DUMP_LOG),
-      extraFds: opts.statusFd !== undefined && opts.statusFd >= 0 ? [opts.statusFd] : [],
+      extraFds: criuFds(opts),
       signal: opts.signal,
     })
     debug(`checkpoint ${id}: images in ${dump.imagePath}`)
@@ -136,12 +136,22 @@ function dumpOptions(opts: CheckpointOptions, ctx: {verb: string; id: string}): 
     autoDedup: opts.autoDedup,
     lazyPages: opts.lazyPages,
     networkLock: opts.networkLock,
-    // the status fd is passed to criu as its fd 3 (runCriu's first extra fd)
-    statusFd: opts.statusFd !== undefined && opts.statusFd >= 0 ? 3 : undefined,
+    // our fds are passed to criu as its fds 3, 4 (runCriu's extra fds, in criuFds' order)
+    statusFd: hasStatusFd(opts) ? 3 : undefined,
+    pageSocket: opts.pageSocket !== undefined ? (hasStatusFd(opts) ? 4 : 3) : undefined,
     pageServer: opts.pageServer ? parsePageServer(opts.pageServer, ctx) : undefined,
     manageCgroupsMode: parseManageCgroupsMode(opts.manageCgroupsMode, ctx),
     emptyNs: emptyNamespaces(opts.emptyNs, ctx),
   }
+}
+
+function hasStatusFd(opts: CheckpointOptions): boolean {
+  return opts.statusFd !== undefined && opts.statusFd >= 0
+}
+
+/** Our fds that criu gets as its 3, 4: the status fd, then the page socket (dumpOptions numbers them so). */
+function criuFds(opts: CheckpointOptions): number[] {
+  return [...(hasStatusFd(opts) ? [opts.statusFd!] : []), ...(opts.pageSocket !== undefined ? [opts.pageSocket] : [])]
 }
 
 /** runc's --manage-cgroups-mode values (empty = CRIU's default, soft). */

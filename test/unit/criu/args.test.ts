@@ -49,6 +49,13 @@ describe('dumpArgs', () => {
     assert.deepEqual(lazy.slice(lazy.indexOf('--freeze-cgroup') + 2), ['--address', '10.0.0.2', '--port', '27', '--lazy-pages'])
   })
 
+  it('a page socket (--ps-socket): a stop-copy dump sends the pages on it, a lazy dump serves them on it; no address', () => {
+    const sent = dumpArgs({imagePath: '/i', workPath: '/i', pageSocket: 4, statusFd: 3}, {...DUMPED, extMounts: [], externals: []})
+    assert.deepEqual(sent.slice(sent.indexOf('--freeze-cgroup') + 2), ['--page-server', '--ps-socket', '4', '--status-fd', '3'])
+    const lazy = dumpArgs({imagePath: '/i', workPath: '/i', pageSocket: 3, lazyPages: true}, {...DUMPED, extMounts: [], externals: []})
+    assert.deepEqual(lazy.slice(lazy.indexOf('--freeze-cgroup') + 2), ['--ps-socket', '3', '--lazy-pages'])
+  })
+
   it('pre-dump: memory only, tracked, no mounts or files; a parent adds --prev-images-dir', () => {
     assert.deepEqual(dumpArgs({imagePath: '/img/2', workPath: '/img/2', preDump: true, leaveRunning: true, parentPath: '../1'}, DUMPED), [
       'pre-dump', '-t', '4242', '-D', '/img/2', '-W', '/img/2', '--log-file', 'dump.log', '-v4', '--manage-cgroups=soft',

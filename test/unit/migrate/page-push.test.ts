@@ -12,7 +12,7 @@ function input(t: {after: (fn: () => void) => void}, transport: PagePushInput['t
   const staging = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirt-page-push-'))
   t.after(() => fs.rmSync(staging, {recursive: true, force: true}))
   const agent = {request: (op: string) => (asked.push(op), answer(op))} as unknown as AgentClient
-  return {transport, agent, host: '127.0.0.1', staging, criu: 'criu', notes: [], ctx: {verb: 'migrate', id: 'c1'}}
+  return {transport, agent, host: '127.0.0.1', staging, notes: [], ctx: {verb: 'migrate', id: 'c1'}}
 }
 
 const oldAgent = async (op: string) => {
