@@ -21,7 +21,7 @@ export interface MigrationDump {
   /** the dump finished (post-copy: every page served) */
   done: Promise<void>
   abort(): void
-  /** through the page link: the bytes relayed both ways so far */
+  /** stop-copy through the page link: the bytes relayed both ways so far */
   linkBytes?(): number
 }
 
@@ -54,19 +54,11 @@ export function startDump(rt: Runtime, id: string, images: string, criuOpts: Che
   const readByte = new Promise<void>((resolve, reject) => {
     fs.read(r, Buffer.alloc(1), 0, 1, null, (err, n) => (err ? reject(err) : n === 1 ? resolve() : reject(new Error('the status fd closed'))))
   }).finally(() => fs.closeSync(r))
-  // through the link: criu serves the pages on its end of a socketpair, relayed from ours (page-link.ts)
-  const pair = pages.link ? makeSocketPair() : undefined
-  const where = pair ? {pageSocket: pair[1]} : {pageServer: 'listen' in pages ? pages.listen : undefined}
-  const done = checkpoint(rt, id, {...common, lazyPages: true, ...where, statusFd: w}, 'migrate')
+  const done = checkpoint(rt, id, {...common, lazyPages: true, pageServer: pages.listen, criuExtraArgs: pages.criuArgs, statusFd: w}, 'migrate')
   done.catch(() => undefined) // awaited by the caller; a failure before "ready" shows in `ready` too
-  const relayed = pair ? relay(pair[0], pages.link!) : undefined
-  // criu has its own copies of the write end and its socket once it runs; ours must go so that a criu that dies
-  // ends the read, and the link
+  // criu has its own copy of the write end once it runs; ours must go so that a criu that dies ends the read
   const ready = Promise.race([readByte, done.then(() => {
     throw new OcirtError('criu finished the lazy dump before it served any page', {verb: 'migrate', id, step: 'dump'})
-  })]).finally(() => {
-    fs.closeSync(w)
-    if (pair) fs.closeSync(pair[1])
-  })
-  return {ready, done, abort: () => abort.abort(), linkBytes: relayed ? () => relayed.sent() + relayed.received() : undefined}
+  })]).finally(() => fs.closeSync(w))
+  return {ready, done, abort: () => abort.abort()}
 }

@@ -40,8 +40,8 @@ export interface FreezePrepInput {
   /** the sync's first unpacker: it starts first on the target's CPUs, which the sync waits for */
   firstSync?: Promise<unknown>
   openChannel(dir: string): Promise<UnpackChannel>
-  /** the pages' path, as soon as there is one (the rollback closes it) */
-  onPages(p: PageServerPlan | undefined): void
+  /** the memory's path, as soon as there is one (the rollback closes it) */
+  onMemoryPath(p: {pages?: PageServerPlan; push?: PagePushPlan}): void
   notes: string[]
   ctx: ErrorContext
 }
@@ -53,15 +53,16 @@ export async function prepareFreeze(i: FreezePrepInput): Promise<FreezeReady> {
   const push = i.mode === 'stop-copy' ? await planPagePush({
     transport: i.transport, agent: i.agent, host: i.host, staging: i.staging, notes: i.notes, ctx: i.ctx,
   }) : undefined
+  i.onMemoryPath({push})
   const imagesChannel = i.mode === 'post-copy' || push ? undefined : await i.openChannel(i.imageDir)
   const deltaChannels = await Promise.all(i.trees.map((dir) => i.openChannel(dir)))
   debug('migrate: channels for the freeze open')
   const pages = i.mode === 'post-copy' ? await planPageServer({
-    transport: i.transport, session: i.session, agent: i.agent, peer: i.peer, staging: i.staging, notes: i.notes, ctx: i.ctx,
+    transport: i.transport, session: i.session, agent: i.agent, peer: i.peer, staging: i.staging, criu: i.criu, notes: i.notes, ctx: i.ctx,
   }) : undefined
-  i.onPages(pages)
+  i.onMemoryPath({pages, push})
   // the dump's criu gets its end of a socketpair in the freeze
-  if (pages?.link || push) loadSocketPair()
-  if (pages) debug(`migrate: page server planned (${pages.tunnel ? 'SSH tunnel' : 'page link'})`)
+  if (push) loadSocketPair()
+  if (pages) debug(`migrate: page server planned (${pages.tunnel ? 'SSH tunnel' : 'TLS'})`)
   return {imagesChannel, deltaChannels, pages, push}
 }

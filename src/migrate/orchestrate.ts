@@ -33,6 +33,7 @@ import {PreCopy} from './pre-copy'
 import {awaitPostCopy} from './post-copy'
 import type {StopRules} from './stop-rules'
 import type {PageServerPlan, PageTransport} from './page-server'
+import type {PagePushPlan} from './page-push'
 import {prepareFreeze} from './freeze-prep'
 import {connectSsh, type SshAuthOptions, type SshSession} from './ssh'
 import type {ResolvedTarget} from './target'
@@ -87,6 +88,7 @@ class Migration {
   private connecting?: Promise<SshSession>
   private agent?: AgentClient
   private pages?: PageServerPlan
+  private push?: PagePushPlan
   private channels: UnpackChannel[] = []
   private staging?: string
   private frozen = false
@@ -203,7 +205,10 @@ class Migration {
     const forFreeze = prepareFreeze({
       mode, transport: o.pageTransport ?? 'auto', session, agent, host: o.target.host, peer: remote.peer, staging, criu: rt.criu,
       imageDir: prep.imageDir, trees: plan.items.map((i) => i.remote), firstSync: syncChannels[0],
-      openChannel: (dir) => this.channel(agentArgv, dir, prep.staging), onPages: (p) => (this.pages = p),
+      openChannel: (dir) => this.channel(agentArgv, dir, prep.staging), onMemoryPath: (p) => {
+        this.pages = p.pages
+        this.push = p.push
+      },
       notes: this.summary.notes, ctx: this.ctx,
     })
     forFreeze.catch(() => undefined) // awaited below, or raced by the sync
@@ -278,12 +283,11 @@ class Migration {
       rep.begin('post-copy', 'the container runs on the target; its pages follow')
       const resumedAt = Date.now()
       const tunnel = pages?.tunnel
-      const pageBytes = tunnel ? () => tunnel.bytes().in + tunnel.bytes().out : this.dump.linkBytes ?? (() => 0)
-      rep.watch(pageBytes)
+      if (tunnel) rep.watch(() => tunnel.bytes().in + tunnel.bytes().out)
       await awaitPostCopy(agent, this.dump.done, (p) => this.guard(p), this.ctx)
       this.summary.postCopyMs = Date.now() - resumedAt
-      this.summary.bytes.pages = pageBytes()
-      if (!tunnel) this.summary.notes.push('pages went over the page link (TLS between the two ocirt processes, mutually authenticated, keys made for this migration)')
+      if (tunnel) this.summary.bytes.pages = tunnel.bytes().out + tunnel.bytes().in
+      else this.summary.notes.push("pages went straight from the source's criu to the target's over CRIU's TLS (mutually authenticated, keys made for this migration): their bytes are not counted")
       rep.end(this.summary.bytes.pages)
     }
     const there = await this.guard(agent.request('state', {id: this.targetId}))
@@ -403,7 +407,7 @@ class Migration {
     // interrupted while connecting: a session that comes up afterwards is closed, or its keepalives hold us up
     if (!this.session) void this.connecting?.then((late) => late.close(), () => undefined)
     for (const ch of this.channels) ch.close()
-    this.pages?.link?.destroy()
+    this.push?.link.destroy()
     await this.pages?.tunnel?.close().catch(() => undefined)
     this.agent?.close()
     await this.session?.close().catch(() => undefined)

@@ -1,8 +1,9 @@
-// The memory's path between the two hosts' CRIU, carried by ocirt: each criu gets one end of a socketpair as its
-// page-server connection (--ps-socket) and ocirt relays the other end over a TLS connection of its own, made with
-// this migration's keys (tls.ts) before the freeze. Why not CRIU's own --tls: its GnuTLS path copies every page
-// through 4 KiB-sized records and moves ~130 MiB/s here, where Node's TLS (OpenSSL, AES-GCM) moves ~700 MiB/s; and
-// with no listening socket on either criu nothing else on either host can connect to a page server.
+// Stop-copy's memory path between the two hosts' CRIU, carried by ocirt: each criu gets one end of a socketpair as
+// its page-server connection (--ps-socket) and ocirt relays the other end over a TLS connection of its own, made
+// with this migration's keys (tls.ts) before the freeze. Why not CRIU's own --tls: its GnuTLS send path copies every
+// page through a userspace buffer and moves ~130 MiB/s here, where a splice into the socketpair and Node's TLS
+// (OpenSSL, AES-GCM) move ~700 MiB/s; and with no listening socket on either criu nothing else on either host can
+// connect to a page server. (Post-copy keeps CRIU's TLS: page-server.ts says why.)
 //
 // The listening end takes the first connection whose certificate the migration's CA signed (the CA's key is gone,
 // so there are only two) and answers it with one byte: in TLS 1.3 a client's handshake completes before the server
@@ -13,6 +14,12 @@ import type {Duplex} from 'node:stream'
 import type {TlsPem} from './tls'
 
 const ACCEPTED = 0x6f // 'o'
+
+/** how long a relay's side may take to flush what is on its way once the other side has gone */
+const SHUT_GRACE_MS = 2000
+
+/** how long the two ends may take to make the link, before the freeze */
+export const LINK_TIMEOUT_MS = 5000
 
 export interface PageLinkListener {
   port: number
@@ -108,6 +115,21 @@ export function relay(ours: number | Duplex, link: Duplex): Relay {
     local.destroy()
     link.destroy()
   }
+  // one side ended or went: the other gets what is on its way, then goes too. Not only half-closed: a criu blocked
+  // writing to a socket nobody reads any more would wait forever (the dump, when the target's page server died)
+  const shutting = new Set<Duplex>()
+  const shut = (s: Duplex) => {
+    if (s.destroyed || shutting.has(s)) return
+    shutting.add(s)
+    s.once('finish', () => s.destroy())
+    const late = setTimeout(() => s.destroy(), SHUT_GRACE_MS)
+    s.once('close', () => clearTimeout(late))
+    s.end()
+  }
+  local.once('end', () => shut(link))
+  link.once('end', () => shut(local))
+  local.once('close', () => shut(link))
+  link.once('close', () => shut(local))
   const done = new Promise<Error | undefined>((resolve) => {
     let closed = 0
     let first: Error | undefined

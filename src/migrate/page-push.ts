@@ -11,8 +11,8 @@ import type {TLSSocket} from 'node:tls'
 import {OcirtError, type ErrorContext} from '../core/errors'
 import {debug} from '../core/log'
 import type {AgentClient} from './agent/client'
-import {connectPageLink} from './page-link'
-import {LINK_TIMEOUT_MS, type PageTransport} from './page-server'
+import {connectPageLink, LINK_TIMEOUT_MS} from './page-link'
+import type {PageTransport} from './page-server'
 import {makeMigrationTls} from './tls'
 
 export interface PagePushPlan {

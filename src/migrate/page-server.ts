@@ -1,27 +1,33 @@
-// Post-copy: how the target's lazy-pages daemon reaches the source's dump, which serves the container's pages.
-// Through the page link (page-link.ts: TLS between the two ocirt processes with keys made for this one migration,
-// each criu on a socketpair end), made before the freeze, or through a reverse tunnel in the SSH connection to a
-// page server on this host's loopback. `auto` takes the link when it can be made, else the tunnel.
-import * as path from 'node:path'
-import type {TLSSocket} from 'node:tls'
+// Post-copy: where the source's dump serves the container's pages and how the target's lazy-pages daemon reaches
+// it. Through a reverse tunnel in the SSH connection (always works), or straight to the source's address as the
+// target sees it, over CRIU's TLS with keys made for this one migration. `auto` takes TLS when a real TLS exchange
+// between the two hosts' criu works with those keys, tried before the freeze.
+//
+// Not through the page link that stop-copy uses (page-link.ts): a container running on the target waits for each
+// page it touches first, one round trip at a time, and two Node relays on the way doubled that wait (median 0.22 →
+// 0.55 ms a fault here); a container that dirties 80 new pages between two ticks then stalled 100-270 ms where it
+// stalls under 60 ms with CRIU's TLS straight between the two criu (docs/migrate.md, "Post-copy's pages").
 import * as net from 'node:net'
+import * as path from 'node:path'
 import {OcirtError, type ErrorContext} from '../core/errors'
 import {debug} from '../core/log'
 import type {AgentClient} from './agent/client'
-import {listenPageLink, type PageLinkListener} from './page-link'
 import type {SshSession, Tunnel} from './ssh'
-import {makeMigrationTls} from './tls'
+import {criuTlsArgs, makeMigrationTls, type MigrationTls} from './tls'
+import {freePort, startProbePageServer, type ProbePageServer} from './tls-probe'
 
 export type PageTransport = 'auto' | 'ssh' | 'tls'
 
-/** how long the two ends may take to make the link, before the freeze */
-export const LINK_TIMEOUT_MS = 5000
-
-export type PageServerPlan =
-  /** the dump serves the pages on a socketpair end, relayed over the link */
-  | {link: TLSSocket; forTarget: {link: true}; tunnel?: undefined}
-  /** the dump listens on ADDRESS:PORT, the tunnel's source end; its byte counts are the pages moved */
-  | {listen: string; forTarget: {address: string; port: number}; tunnel: Tunnel; link?: undefined}
+export interface PageServerPlan {
+  /** ADDRESS:PORT the dump's page server listens on */
+  listen: string
+  /** criu dump's extra arguments (the server's TLS keys) */
+  criuArgs: string[]
+  /** what the target's lazy-pages daemon connects to */
+  forTarget: {address: string; port: number; tls?: {ca: string; cert: string; key: string}}
+  /** the SSH tunnel, when pages go through it (its byte counts are the pages moved) */
+  tunnel?: Tunnel
+}
 
 export interface PageServerInput {
   transport: PageTransport
@@ -31,6 +37,8 @@ export interface PageServerInput {
   peer?: string
   /** the migration's private staging directory: the TLS keys go there */
   staging: string
+  /** this host's criu, which serves the pages */
+  criu: string
   /** why the tunnel was chosen, for the summary */
   notes: string[]
   ctx: ErrorContext
@@ -38,42 +46,42 @@ export interface PageServerInput {
 
 export async function planPageServer(i: PageServerInput): Promise<PageServerPlan> {
   if (i.transport === 'ssh') return overSsh(i)
-  const made = i.peer ? await makeLink(i, i.peer) : {problem: 'the target did not say which address it sees this host at (no SSH_CONNECTION)'}
-  if (made.link) return {link: made.link, forTarget: {link: true}}
-  if (i.transport === 'tls') throw new OcirtError(`--page-transport tls: ${made.problem}`, {...i.ctx, step: 'preflight'})
-  i.notes.push(`pages through the SSH tunnel: ${made.problem}`)
+  const tried = i.peer ? await tryTls(i, i.peer) : {problem: 'the target did not say which address it sees this host at (no SSH_CONNECTION)'}
+  if (tried.keys) return overTls(tried.keys, i.peer!)
+  const problem = tried.problem
+  if (i.transport === 'tls') throw new OcirtError(`--page-transport tls: ${problem}`, {...i.ctx, step: 'preflight'})
+  i.notes.push(`pages through the SSH tunnel: ${problem}`)
   return overSsh(i)
 }
 
 async function overSsh(i: PageServerInput): Promise<PageServerPlan> {
   const port = await freePort('127.0.0.1')
   const tunnel = await i.session.forwardFromRemote('127.0.0.1', port)
-  return {listen: `127.0.0.1:${port}`, forTarget: {address: '127.0.0.1', port: tunnel.port}, tunnel}
+  return {listen: `127.0.0.1:${port}`, criuArgs: [], forTarget: {address: '127.0.0.1', port: tunnel.port}, tunnel}
 }
 
-/** This migration's keys, a listener on the source's address as the target sees it, and the target's agent connected. */
-async function makeLink(i: PageServerInput, peer: string): Promise<{link?: TLSSocket; problem?: string}> {
-  let listener: PageLinkListener | undefined
+async function overTls(keys: MigrationTls, peer: string): Promise<PageServerPlan> {
+  const port = await freePort(peer)
+  return {listen: `${net.isIPv6(peer) ? `[${peer}]` : peer}:${port}`, criuArgs: criuTlsArgs(keys.serverFiles), forTarget: {address: peer, port, tls: keys.client}}
+}
+
+/**
+ * Makes this migration's keys and tries them for real, before the freeze: a criu page server with TLS here, and
+ * the target's agent connecting to it as its lazy-pages daemon will (tls-probe.ts). The keys if they work, or why not.
+ */
+async function tryTls(i: PageServerInput, peer: string): Promise<{keys?: MigrationTls; problem?: string}> {
+  let server: ProbePageServer | undefined
   try {
     const keys = await makeMigrationTls(path.join(i.staging, 'tls'), peer)
     debug('migrate: TLS keys made')
-    listener = await listenPageLink(peer, keys.server, LINK_TIMEOUT_MS)
-    const [link] = await Promise.all([listener.link, i.agent.request('open-page-link', {address: peer, port: listener.port, timeoutMs: LINK_TIMEOUT_MS, pem: keys.client})])
-    debug('migrate: page link up')
-    return {link}
+    server = await startProbePageServer(i.criu, keys.serverFiles, peer)
+    debug('migrate: probe page server listening')
+    const probe = await i.agent.request('probe-tls', {address: peer, port: server.port, timeoutMs: 5000, pem: keys.client})
+    debug(`migrate: TLS probe answered (${probe.ok ? 'ok' : probe.detail})`)
+    return probe.ok ? {keys} : {problem: probe.detail}
   } catch (err) {
-    listener?.close()
     return {problem: (err as Error).message}
+  } finally {
+    server?.stop()
   }
-}
-
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer()
-    srv.once('error', reject)
-    srv.listen(0, host, () => {
-      const {port} = srv.address() as net.AddressInfo
-      srv.close(() => resolve(port))
-    })
-  })
 }

@@ -1,5 +1,6 @@
-// Keys for one migration's page link (page-link.ts): a throwaway CA, and a server and a client certificate that both
-// name the listening host's address. Both sides check the other against
+// Keys for one migration's memory path: a throwaway CA, and a server and a client certificate that both name the
+// listening host's address. Post-copy: CRIU's own TLS (--tls) between the source's page server and the target's
+// lazy-pages daemon; stop-copy: the page link (page-link.ts) between the two ocirt processes. Both sides check the other against
 // the CA, whose key is deleted as soon as the two certificates are signed, so nothing else can ever join.
 // Made with the openssl command (Node can make keys but not X.509 certificates); `openssl ca` rather than
 // `openssl x509 -req` because only it can backdate a certificate on OpenSSL 3.0 (Debian 12). Asynchronously: the
@@ -11,6 +12,12 @@ import * as net from 'node:net'
 import * as path from 'node:path'
 import {OcirtError} from '../core/errors'
 
+export interface TlsFiles {
+  ca: string
+  cert: string
+  key: string
+}
+
 export interface TlsPem {
   ca: string
   cert: string
@@ -21,6 +28,8 @@ export interface TlsPem {
 export interface MigrationTls {
   /** for the end that listens */
   server: TlsPem
+  /** the same, as the files in dir (CRIU reads its keys from files) */
+  serverFiles: TlsFiles
   /** for the end that connects */
   client: TlsPem
 }
@@ -54,8 +63,23 @@ export async function makeMigrationTls(dir: string, address: string, now = Date.
   const read = (n: string) => fs.readFileSync(f(n), 'utf8')
   return {
     server: {ca: read('ca.crt'), cert: read('server.crt'), key: read('server.key')},
+    serverFiles: {ca: f('ca.crt'), cert: f('server.crt'), key: f('server.key')},
     client: {ca: read('ca.crt'), cert: read('client.crt'), key: read('client.key')},
   }
+}
+
+/** CRIU's arguments for one side. */
+export function criuTlsArgs(files: TlsFiles): string[] {
+  return ['--tls', '--tls-cacert', files.ca, '--tls-cert', files.cert, '--tls-key', files.key]
+}
+
+/** The PEM texts written as files (0600) in dir, named after `who`. */
+export function writeTlsFiles(dir: string, who: string, pem: TlsPem): TlsFiles {
+  const files = {ca: path.join(dir, `${who}-ca.crt`), cert: path.join(dir, `${who}.crt`), key: path.join(dir, `${who}.key`)}
+  fs.writeFileSync(files.ca, pem.ca, {mode: 0o600})
+  fs.writeFileSync(files.cert, pem.cert, {mode: 0o600})
+  fs.writeFileSync(files.key, pem.key, {mode: 0o600})
+  return files
 }
 
 /** openssl ca's time format (GeneralizedTime, UTC): YYYYMMDDHHMMSSZ */
@@ -70,7 +94,7 @@ function caConfig(dir: string, address: string): string {
     '[migration]', `database = ${dir}/index.txt`, `new_certs_dir = ${dir}/issued`, `serial = ${dir}/serial`,
     'default_md = sha256', 'policy = any_name', 'unique_subject = no', 'email_in_dn = no', 'copy_extensions = none',
     '[any_name]', 'commonName = supplied',
-    // a CA certificate that says it is one (OpenSSL and GnuTLS both want it)
+    // GnuTLS (CRIU's TLS) only trusts a CA certificate that says it is one
     '[ca_ext]', 'basicConstraints = critical,CA:true', 'keyUsage = critical,keyCertSign,cRLSign',
     '[leaf_ext]', 'basicConstraints = CA:false', 'keyUsage = critical,digitalSignature', `subjectAltName = ${san}`,
     '',

@@ -1,15 +1,14 @@
-// The page link of `ocirt migrate --page-transport tls|auto` (page-link.ts): the keys made for one migration
-// (validity backdated for a host whose clock is behind), the TLS link made with them before anything is frozen
-// (it must take this migration's other end and refuse anything else), and the relay that carries CRIU's
-// page-server protocol between a socketpair end and the link.
+// Stop-copy's page link (page-link.ts, `ocirt migrate --mode stop-copy --page-transport tls|auto`): the TLS link made
+// with the migration's keys before anything is frozen (it must take this migration's other end and refuse anything
+// else), and the relay that carries CRIU's page-server protocol between a socketpair end and the link. The keys
+// themselves: migrate-tls.test.ts.
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
-import {X509Certificate} from 'node:crypto'
 import * as fs from 'node:fs'
 import * as net from 'node:net'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import {makeMigrationTls, TLS_BACKDATE_MS, TLS_VALID_MS} from '../../src/migrate/tls'
+import {makeMigrationTls, TLS_VALID_MS} from '../../src/migrate/tls'
 import {connectPageLink, listenPageLink, relay} from '../../src/migrate/page-link'
 import {makeSocketPair} from '../../src/core/sys/socketpair'
 import {Cleanup} from '../helpers/cleanup'
@@ -26,29 +25,6 @@ function cleanupFor(t: {after: (fn: () => Promise<void>) => void}): Cleanup {
   t.after(() => c.run())
   return c
 }
-
-test("a migration's keys: a CA that says so, certificates for the listening address, valid from an hour back for a day; the CA key is gone", async (t) => {
-  if (!requires(t, 'root')) return
-  const c = cleanupFor(t)
-  const dir = tempDir(c)
-  const now = Date.now()
-  const keys = await makeMigrationTls(path.join(dir, 'tls'), '10.1.2.3', now)
-  const ca = new X509Certificate(keys.server.ca)
-  const server = new X509Certificate(keys.server.cert)
-  const client = new X509Certificate(keys.client.cert)
-  assert.ok(ca.ca, 'the CA certificate has basicConstraints CA:true')
-  for (const [name, cert] of [['ca', ca], ['server', server], ['client', client]] as const) {
-    const from = Date.parse(cert.validFrom)
-    const to = Date.parse(cert.validTo)
-    assert.ok(Math.abs(from - (now - TLS_BACKDATE_MS)) <= 1000, `${name} valid from an hour back: ${cert.validFrom}`)
-    assert.ok(Math.abs(to - (now + TLS_VALID_MS)) <= 1000, `${name} valid for a day: ${cert.validTo}`)
-  }
-  assert.ok(server.checkIssued(ca) && client.checkIssued(ca), 'both signed by the CA')
-  assert.ok(server.verify(ca.publicKey) && client.verify(ca.publicKey))
-  assert.equal(server.checkIP('10.1.2.3'), '10.1.2.3', 'the server certificate names the listening address')
-  assert.equal(server.checkIP('10.1.2.4'), undefined)
-  assert.ok(!fs.existsSync(path.join(dir, 'tls', 'ca.key')), 'nobody can sign another certificate for this migration')
-})
 
 test("the link: another migration's end is refused and the listener still takes this migration's; then it listens no more", async (t) => {
   if (!requires(t, 'root')) return
@@ -129,4 +105,44 @@ test('the relay carries bytes both ways between a socketpair end and the link, c
   criu.end() // criu exits: its end closes
   assert.equal(await r.done, undefined, 'no error')
   await farClosed
+})
+
+test("the relay: when the far end goes, criu's side is closed too, so a criu still writing gets an error instead of waiting forever", async (t) => {
+  if (!requires(t, 'root')) return
+  const c = cleanupFor(t)
+  const keys = await makeMigrationTls(path.join(tempDir(c), 'tls'), '127.0.0.1')
+  const listener = await listenPageLink('127.0.0.1', keys.server, 10_000)
+  const [link, accepted] = await Promise.all([connectPageLink('127.0.0.1', listener.port, keys.client, 5000), listener.link])
+  c.add('close the links', () => {
+    link.destroy()
+    accepted.destroy()
+  })
+  const [ours, criuEnd] = makeSocketPair()
+  const criu = new net.Socket({fd: criuEnd, readable: true, writable: true})
+  c.add('close criu', () => void criu.destroy())
+  const r = relay(ours, link)
+  // criu sends and never reads, as a dump splicing pages into its page-server socket
+  const chunk = Buffer.alloc(1 << 20, 7)
+  let writing = true
+  const pump = () => {
+    while (writing && criu.write(chunk));
+    if (writing) criu.once('drain', pump)
+  }
+  pump()
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  accepted.end() // the target's page server died: its relay ends its side of the link in good order
+  const outcome = await new Promise<string>((resolve) => {
+    const timer = setTimeout(() => resolve('still blocked after 5 s'), 5000)
+    criu.once('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer)
+      resolve(`error ${err.code}`)
+    })
+    criu.once('close', () => {
+      clearTimeout(timer)
+      resolve('closed')
+    })
+  })
+  writing = false
+  assert.match(outcome, /error (EPIPE|ECONNRESET)|closed/)
+  await r.done
 })

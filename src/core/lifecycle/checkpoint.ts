@@ -44,6 +44,8 @@ export interface CheckpointOptions {
   /** extra namespaces to leave empty (runc accepts "network" only, which is always left empty anyway) */
   emptyNs?: string[]
   autoDedup?: boolean
+  /** more criu dump arguments (migration: the page server's --tls keys) */
+  criuExtraArgs?: string[]
   /** kills criu when aborted (the container is left as CRIU leaves it on failure: running, or frozen if it was) */
   signal?: AbortSignal
   /** CRIU's --network-lock method (migration: skip) */
@@ -96,7 +98,7 @@ export async function checkpoint(rt: Runtime, id: string, opts: CheckpointOption
     }
 
     const freezer = facts.cgroup.version === 'v1' ? facts.cgroup.paths.freezer : facts.cgroup.paths['']
-    const argv = [...dumpArgs(dump, {pid: facts.pid, rootfs: facts.rootfs, freezerCgroup: freezer, extMounts, externals})]
+    const argv = [...dumpArgs(dump, {pid: facts.pid, rootfs: facts.rootfs, freezerCgroup: freezer, extMounts, externals}), ...(opts.criuExtraArgs ?? [])]
     await runCriu(rt, argv, {
       ctx: {...ctx, step: dump.preDump ? 'criu pre-dump' : 'criu dump'},
       logFile: path.join(dump.workPath, DUMP_LOG),

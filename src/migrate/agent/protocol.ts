@@ -39,8 +39,8 @@ export interface RestoreRequest {
   bundleDir: string
   lazyPages: boolean
   /** with lazyPages: where the agent's lazy-pages daemon finds the source's page server: a tunnel end on the
-   * target (127.0.0.1:port), or the page link this agent opened (open-page-link) */
-  pageServer?: {address: string; port: number} | {link: true}
+   * target (127.0.0.1:port), or the source itself with TLS */
+  pageServer?: {address: string; port: number; tls?: TlsPem}
   /** files (relative to the bundle, or absolute) the restored container gets as fds 0, 1, 2; '' = /dev/null */
   stdio: [string, string, string]
   tcpEstablished?: boolean
@@ -75,9 +75,8 @@ export interface Requests {
   'remove-paths': {params: {bundleDir: string; paths: string[]}; result: {removed: number}}
   /** writes the config the container runs with on the target (paths and cgroup rewritten by the source) */
   'write-config': {params: {bundleDir: string; config: unknown}; result: Record<string, never>}
-  /** post-copy, before the freeze: the page link (page-link.ts) to the source's listener at address:port, kept for
-   * the lazy-pages daemon; answers once the source has accepted this end's certificate */
-  'open-page-link': {params: {address: string; port: number; timeoutMs: number; pem: TlsPem}; result: Record<string, never>}
+  /** before the freeze: can this host's lazy-pages daemon reach the source's TLS page server at address:port */
+  'probe-tls': {params: {address: string; port: number; timeoutMs: number; pem: TlsPem}; result: {ok: boolean; detail: string}}
   /** stop-copy: a criu page server here that takes the dump's pages into the image directory, reached through the
    * page link (page-link.ts) for which this agent listens on `address` with these keys */
   'start-page-server': {params: {address: string; pem: TlsPem}; result: {port: number}}

@@ -4,7 +4,6 @@
 // the end of the conversation without `commit` (the source died, the connection broke), leaves the target as it was.
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import type {TLSSocket} from 'node:tls'
 import type {Readable, Writable} from 'node:stream'
 import {OcirtError} from '../../core/errors'
 import type {Runtime} from '../../core/runtime'
@@ -17,7 +16,8 @@ import {deleteContainer} from '../../core/lifecycle/delete'
 import {state as containerState} from '../../core/lifecycle/query'
 import {freeBytes, hostFacts} from './facts'
 import {writeImageFiles} from '../image-files'
-import {connectPageLink} from '../page-link'
+import {writeTlsFiles} from '../tls'
+import {pageServerHandshake, probeOwnCriuTls} from '../tls-probe'
 import {stopUnpackers} from './unpack'
 import {startLazyPages, waitLazyPages, type LazyPagesDaemon} from './lazy-pages'
 import {startPageSink, type PageSink} from './page-sink'
@@ -27,7 +27,7 @@ import {AGENT_LEASE_MS, readLines, writeLine, type Op, type PrepareRequest, type
  * Failures the migration tests inject on the target (they start the agent through a wrapper that sets it):
  * `restore` fails right after CRIU restored the container, `kill-lazy` kills the lazy-pages daemon once the
  * container runs (the target dying during post-copy), `commit-lost` commits and then cuts the connection (kills its
- * sshd) before answering, `probe-tls` fails the page link's connection (it is made while the bundle streams),
+ * sshd) before answering, `probe-tls` answers the TLS probe with a failure (it is made while the bundle streams),
  * `kill-page-server` kills stop-copy's page server as soon as the first pages arrive (the target failing mid-dump).
  * Never set in normal use.
  */
@@ -41,7 +41,6 @@ export class MigrationAgent {
   private staging?: string
   private prepared?: PrepareRequest & PrepareResult
   private lazy?: LazyPagesDaemon
-  private link?: TLSSocket
   private sink?: PageSink
   abandoned = false
 
@@ -69,13 +68,10 @@ export class MigrationAgent {
       ensureKdatCache(this.rt)
       return {}
     },
-    'open-page-link': async (p) => {
-      if (FAULT === 'probe-tls') throw new Error('injected fault in the page link')
-      if (this.link) throw new OcirtError('a page link is already open for this migration', {verb: 'migrate-agent', step: 'page link'})
-      const link = await connectPageLink(p.address, p.port, p.pem, p.timeoutMs)
-      this.link = link
-      this.undo.push('close the page link', () => void link.destroy())
-      return {}
+    'probe-tls': async (p) => {
+      if (FAULT === 'probe-tls') return {ok: false, detail: 'injected fault in the TLS probe'}
+      const own = await probeOwnCriuTls(this.rt.criu, p.pem, p.timeoutMs)
+      return own.ok ? pageServerHandshake(p.address, p.port, p.pem, p.timeoutMs) : own
     },
     'start-page-server': async (p) => {
       const prep = this.prepared
@@ -111,7 +107,6 @@ export class MigrationAgent {
     // a lazy-pages daemon waiting on a dead source would hold up the request in progress, and with it this rollback
     this.lazy?.stop()
     this.sink?.stop()
-    this.link?.destroy()
     // unpackers still writing would put back what the undo removes
     if (this.staging) await stopUnpackers(this.staging)
     return this.undo.run()
@@ -130,7 +125,6 @@ export class MigrationAgent {
     }
     this.lazy?.stop()
     this.sink?.stop()
-    this.link?.destroy()
   }
 
   private async prepare(p: PrepareRequest): Promise<PrepareResult> {
@@ -189,9 +183,9 @@ export class MigrationAgent {
     let daemonUp: Promise<void> | undefined
     if (p.lazyPages) {
       if (!p.pageServer) throw new OcirtError('lazy restore without a page server', {verb: 'migrate-agent', id: p.id})
-      if ('link' in p.pageServer && !this.link) throw new OcirtError('lazy restore through a page link that was not opened', {verb: 'migrate-agent', id: p.id})
-      const source = 'link' in p.pageServer ? {link: this.link!} : p.pageServer
-      daemonUp = startLazyPages(this.rt, {imageDir: prep.imageDir, workDir: prep.workDir, source, id: p.id}).then((daemon) => {
+      // the lazy-pages daemon's keys, in the staging dir (0700, removed with it)
+      const tls = p.pageServer.tls ? writeTlsFiles(prep.workDir, 'tls-client', p.pageServer.tls) : undefined
+      daemonUp = startLazyPages(this.rt, {imageDir: prep.imageDir, workDir: prep.workDir, address: p.pageServer.address, port: p.pageServer.port, tls, id: p.id}).then((daemon) => {
         this.lazy = daemon
         this.undo.push('stop the lazy-pages daemon', () => daemon.stop())
         lazyMs = Date.now() - started

@@ -1,0 +1,172 @@
+// Before the freeze: does CRIU's page server over TLS work between these two hosts with this migration's keys?
+// The source starts a real `criu page-server --tls` with its keys; the target's agent makes a TLS handshake with
+// it using the lazy-pages daemon's keys. One handshake proves what a TCP connect cannot: this CRIU was built with
+// TLS, the keys are good, and each side's clock accepts the other's certificate. The target's own CRIU is checked
+// the same way against itself (probeOwnCriuTls), because its lazy-pages daemon is the TLS client after the freeze.
+import {spawn} from 'node:child_process'
+import * as fs from 'node:fs'
+import * as net from 'node:net'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import * as tls from 'node:tls'
+import {criuTlsArgs, type TlsFiles, type TlsPem, writeTlsFiles} from './tls'
+
+export interface ProbeResult {
+  ok: boolean
+  detail: string
+}
+
+export interface ProbePageServer {
+  port: number
+  /** stops criu (if the handshake did not end it) and removes its directory */
+  stop(): void
+}
+
+/**
+ * A `criu page-server --tls` on address:port (0: a free one), for one probing connection. CRIU's server checks that
+ * the client's certificate names the server's own address (the source's, in a migration); `anyName` turns that off.
+ */
+export async function startProbePageServer(criu: string, files: TlsFiles, address: string, o: {port?: number; anyName?: boolean} = {}): Promise<ProbePageServer> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirt-tls-probe-'))
+  try {
+    const server = await startCriuPageServer(criu, {files, address, port: o.port, anyName: o.anyName, dir, log: path.join(dir, 'page-server.log'), lifetimeS: 60})
+    return {port: server.port, stop: () => {
+      server.stop()
+      fs.rmSync(dir, {recursive: true, force: true})
+    }}
+  } catch (err) {
+    fs.rmSync(dir, {recursive: true, force: true})
+    throw err
+  }
+}
+
+export interface CriuPageServer {
+  port: number
+  /** resolves with criu's exit status (or signal name) once it ends: after its one session, or when stopped */
+  exited: Promise<number | string>
+  /** ends criu if it still runs */
+  stop(): void
+}
+
+/**
+ * `criu page-server --tls` on address:port writing the pages it is sent into dir, for one session (criu exits after
+ * it). Under timeout(1): if this process dies without stop() (SIGKILL), the page server still ends after lifetimeS.
+ */
+export async function startCriuPageServer(criu: string, o: {files: TlsFiles; address: string; port?: number; anyName?: boolean; dir: string; log: string; lifetimeS: number}): Promise<CriuPageServer> {
+  const listenPort = o.port || (await freePort(o.address))
+  // --status-fd: criu writes a byte once it listens
+  const child = spawn('timeout', ['--kill-after=2', String(o.lifetimeS), criu, 'page-server', ...criuTlsArgs(o.files), ...(o.anyName ? ['--tls-no-cn-verify'] : []), '--address', o.address, '--port', String(listenPort),
+    '-D', o.dir, '-o', o.log, '--status-fd', '3'], {stdio: ['ignore', 'ignore', 'ignore', 'pipe']})
+  const exited = new Promise<number | string>((resolve) => {
+    child.once('error', (err) => resolve(err.message))
+    child.once('exit', (code, sig) => resolve(code ?? sig ?? 'unknown'))
+  })
+  const stop = () => {
+    if (child.exitCode === null && child.signalCode === null && child.pid) {
+      try {
+        process.kill(child.pid, 'SIGTERM') // timeout(1) passes it on to criu
+      } catch {
+        // gone meanwhile
+      }
+    }
+  }
+  const status = child.stdio[3] as net.Socket
+  const ready = await new Promise<string>((resolve) => {
+    const timer = setTimeout(() => resolve('criu page-server did not start within 5 s'), 5000)
+    const done = (why: string) => {
+      clearTimeout(timer)
+      resolve(why)
+    }
+    status.once('data', () => done(''))
+    child.once('error', (err) => done(`cannot run ${criu}: ${err.message}`))
+    child.once('exit', (code, sig) => done(code === 126 || code === 127 ? `cannot run ${criu}: not found or not executable` : `criu page-server exited (${code ?? sig}) before listening: ${logTail(o.log)}`))
+  })
+  status.destroy()
+  if (ready) {
+    stop()
+    throw new Error(ready)
+  }
+  return {port: listenPort, exited, stop}
+}
+
+/** CRIU's page-server command "flush and close" (page-xfer.c), which the server answers with a 4-byte status. */
+const PS_IOV_FLUSH_N_CLOSE = 0x1024
+
+/**
+ * A TLS connection to a criu page server as the lazy-pages daemon makes it (the server's certificate must match the
+ * address), then one page-server command. The answer is the proof: in TLS 1.3 the client's handshake completes
+ * before the server has checked the client's certificate, and a server that rejects it only closes the connection.
+ */
+export function pageServerHandshake(address: string, port: number, pem: TlsPem, timeoutMs: number, checkIdentity = true): Promise<ProbeResult> {
+  return new Promise((resolve) => {
+    const sock = tls.connect({
+      host: address, port, ca: pem.ca, cert: pem.cert, key: pem.key, timeout: timeoutMs,
+      ...(checkIdentity ? {} : {checkServerIdentity: () => undefined}),
+    })
+    let settled = false
+    const done = (ok: boolean, detail: string) => {
+      if (settled) return
+      settled = true
+      sock.destroy()
+      resolve({ok, detail})
+    }
+    sock.once('secureConnect', () => {
+      const cmd = Buffer.alloc(24) // struct page_server_iov {u32 cmd; u32 nr_pages; u64 vaddr; u64 dst_id}
+      cmd.writeUInt32LE(PS_IOV_FLUSH_N_CLOSE, 0)
+      sock.write(cmd)
+    })
+    sock.once('data', () => done(true, `TLS ${sock.getProtocol()} with ${address}:${port}, both certificates accepted`))
+    sock.once('close', () => done(false, `the criu page server at ${address}:${port} closed the connection after the TLS handshake: it did not accept this host's certificate (see its log)`))
+    sock.once('timeout', () => done(false, `no answer over TLS from ${address}:${port} within ${timeoutMs} ms`))
+    sock.once('error', (err) => done(false, describe(err, address, port)))
+  })
+}
+
+/**
+ * The target's check of its own CRIU: a page server with the lazy-pages daemon's keys on loopback (the certificates
+ * are for the source's address, so names are not checked here on either end; the handshake with the source checks
+ * them).
+ */
+export async function probeOwnCriuTls(criu: string, pem: TlsPem, timeoutMs: number): Promise<ProbeResult> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirt-tls-keys-'))
+  let server: ProbePageServer | undefined
+  try {
+    fs.chmodSync(dir, 0o700)
+    server = await startProbePageServer(criu, writeTlsFiles(dir, 'probe', pem), '127.0.0.1', {anyName: true})
+    const r = await pageServerHandshake('127.0.0.1', server.port, pem, timeoutMs, false)
+    return r.ok ? r : {ok: false, detail: `this host's criu cannot serve TLS: ${r.detail}`}
+  } catch (err) {
+    return {ok: false, detail: `this host's criu cannot serve TLS: ${(err as Error).message}`}
+  } finally {
+    server?.stop()
+    fs.rmSync(dir, {recursive: true, force: true})
+  }
+}
+
+function describe(err: NodeJS.ErrnoException, address: string, port: number): string {
+  const code = err.code ?? ''
+  if (code === 'CERT_NOT_YET_VALID') return `the source's certificate is not yet valid on the target: its clock is more than an hour behind the source's (${err.message})`
+  if (code === 'CERT_HAS_EXPIRED') return `the source's certificate has expired on the target: its clock is more than a day ahead of the source's (${err.message})`
+  if (code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'ETIMEDOUT') return `cannot connect to ${address}:${port}: ${err.message}`
+  if (code === 'ECONNRESET' || code === 'EPIPE') return `the source's criu page server ended the TLS handshake (it rejected our certificate, or was built without TLS): ${err.message}`
+  return `TLS handshake with ${address}:${port} failed: ${code ? `${code}: ` : ''}${err.message}`
+}
+
+export function logTail(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8').trim().split('\n').slice(-3).join(' | ')
+  } catch {
+    return 'no log'
+  }
+}
+
+export function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer()
+    srv.once('error', reject)
+    srv.listen(0, host, () => {
+      const {port} = srv.address() as net.AddressInfo
+      srv.close(() => resolve(port))
+    })
+  })
+}
