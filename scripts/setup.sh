@@ -34,7 +34,7 @@ PACKAGES=(
   iproute2 iputils-ping                # netns + veth "hosts" of the migration tests
   iptables                             # CRIU locks a dumped network namespace with iptables-restore
   openssh-server openssh-client        # ssh transport of `ocirt migrate` (e2e runs its own sshd)
-  openssl                              # migrate --page-transport tls: the keys of one migration
+  openssl                              # tests: the fake Kubernetes API server's certificates, checks of x509.ts
   hyperfine                            # bench/
   procps util-linux kmod
   podman                               # engine test: podman --runtime ocirt (pulls conmon, containers-common)

@@ -4,6 +4,7 @@
 // A failure here stops the sync at once and rolls back as any other.
 import type {ErrorContext} from '../core/errors'
 import {debug} from '../core/log'
+import type {Runtime} from '../core/runtime'
 import {loadSocketPair} from '../core/sys/socketpair'
 import type {AgentClient} from './agent/client'
 import type {UnpackChannel} from './channels'
@@ -32,7 +33,7 @@ export interface FreezePrepInput {
   host: string
   peer?: string
   staging: string
-  criu: string
+  rt: Runtime
   /** the target's image directory */
   imageDir: string
   /** the target's side of each bundle tree */
@@ -58,7 +59,7 @@ export async function prepareFreeze(i: FreezePrepInput): Promise<FreezeReady> {
   const deltaChannels = await Promise.all(i.trees.map((dir) => i.openChannel(dir)))
   debug('migrate: channels for the freeze open')
   const pages = i.mode === 'post-copy' ? await planPageServer({
-    transport: i.transport, session: i.session, agent: i.agent, peer: i.peer, staging: i.staging, criu: i.criu, notes: i.notes, ctx: i.ctx,
+    transport: i.transport, session: i.session, agent: i.agent, peer: i.peer, staging: i.staging, rt: i.rt, notes: i.notes, ctx: i.ctx,
   }) : undefined
   i.onMemoryPath({pages, push})
   // the dump's criu gets its end of a socketpair in the freeze

@@ -14,7 +14,8 @@ import {debug} from '../core/log'
 import type {AgentClient} from './agent/client'
 import type {SshSession, Tunnel} from './ssh'
 import {criuTlsArgs, makeMigrationTls, type MigrationTls} from './tls'
-import {freePort, startProbePageServer, type ProbePageServer} from './tls-probe'
+import {criuDoesTls, freePort, startProbeListener, type ProbePageServer} from './tls-probe'
+import type {Runtime} from '../core/runtime'
 
 export type PageTransport = 'auto' | 'ssh' | 'tls'
 
@@ -37,8 +38,8 @@ export interface PageServerInput {
   peer?: string
   /** the migration's private staging directory: the TLS keys go there */
   staging: string
-  /** this host's criu, which serves the pages */
-  criu: string
+  /** this host's runtime: its criu serves the pages */
+  rt: Runtime
   /** why the tunnel was chosen, for the summary */
   notes: string[]
   ctx: ErrorContext
@@ -66,22 +67,24 @@ async function overTls(keys: MigrationTls, peer: string): Promise<PageServerPlan
 }
 
 /**
- * Makes this migration's keys and tries them for real, before the freeze: a criu page server with TLS here, and
- * the target's agent connecting to it as its lazy-pages daemon will (tls-probe.ts). The keys if they work, or why not.
+ * Makes this migration's keys and tries them before the freeze (tls-probe.ts): this host's criu does TLS (checked
+ * once per criu binary), and the target's agent, as its lazy-pages daemon will, reaches this host's address and
+ * accepts this host's certificate, which accepts its own. The keys if they work, or why not.
  */
 async function tryTls(i: PageServerInput, peer: string): Promise<{keys?: MigrationTls; problem?: string}> {
-  let server: ProbePageServer | undefined
+  let listener: ProbePageServer | undefined
   try {
     const keys = await makeMigrationTls(path.join(i.staging, 'tls'), peer)
     debug('migrate: TLS keys made')
-    server = await startProbePageServer(i.criu, keys.serverFiles, peer)
-    debug('migrate: probe page server listening')
-    const probe = await i.agent.request('probe-tls', {address: peer, port: server.port, timeoutMs: 5000, pem: keys.client})
+    const own = await criuDoesTls(i.rt, keys.client, 5000)
+    if (!own.ok) return {problem: own.detail}
+    listener = await startProbeListener(peer, keys.server)
+    const probe = await i.agent.request('probe-tls', {address: peer, port: listener.port, timeoutMs: 5000, pem: keys.client})
     debug(`migrate: TLS probe answered (${probe.ok ? 'ok' : probe.detail})`)
     return probe.ok ? {keys} : {problem: probe.detail}
   } catch (err) {
     return {problem: (err as Error).message}
   } finally {
-    server?.stop()
+    listener?.stop()
   }
 }

@@ -1,14 +1,20 @@
-// Before the freeze: does CRIU's page server over TLS work between these two hosts with this migration's keys?
-// The source starts a real `criu page-server --tls` with its keys; the target's agent makes a TLS handshake with
-// it using the lazy-pages daemon's keys. One handshake proves what a TCP connect cannot: this CRIU was built with
-// TLS, the keys are good, and each side's clock accepts the other's certificate. The target's own CRIU is checked
-// the same way against itself (probeOwnCriuTls), because its lazy-pages daemon is the TLS client after the freeze.
+// Before the freeze: will CRIU's page server over TLS work between these two hosts with this migration's keys?
+// Two questions, asked separately:
+// - Does each host's criu do TLS at all (built with GnuTLS, takes keys of this shape)? probeOwnCriuTls: a real
+//   `criu page-server --tls` on loopback and one handshake with it. Its success is remembered per criu binary
+//   (knownCriuFact), so a host asks once, not at every migration: each ask starts criu twice, ~100-300 ms of CPU
+//   that the bundle's stream needs at that moment.
+// - Can the target reach this host's address with these keys, each clock accepting the other's certificates? The
+//   source listens with Node's TLS (startProbeListener) and the target's agent connects as its lazy-pages daemon will
+//   (pageServerHandshake): one handshake, both certificates checked, names included, as CRIU checks them.
 import {spawn} from 'node:child_process'
 import * as fs from 'node:fs'
 import * as net from 'node:net'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import * as tls from 'node:tls'
+import type {Runtime} from '../core/runtime'
+import {knownCriuFact, recordCriuFact} from '../core/criu/client'
 import {criuTlsArgs, type TlsFiles, type TlsPem, writeTlsFiles} from './tls'
 
 export interface ProbeResult {
@@ -89,6 +95,27 @@ export async function startCriuPageServer(criu: string, o: {files: TlsFiles; add
   return {port: listenPort, exited, stop}
 }
 
+/**
+ * The source's side of the reachability probe: a TLS server on address (a free port) that takes one connection
+ * with this migration's client certificate naming `address` (CRIU's page server checks that too) and answers its
+ * first command as a page server would, with a 4-byte status.
+ */
+export function startProbeListener(address: string, pem: TlsPem): Promise<ProbePageServer> {
+  return new Promise((resolve, reject) => {
+    const server = tls.createServer({ca: pem.ca, cert: pem.cert, key: pem.key, requestCert: true, rejectUnauthorized: true}, (sock) => {
+      sock.on('error', () => undefined)
+      const peerCert = sock.getPeerX509Certificate()
+      const named = peerCert && (net.isIP(address) ? peerCert.checkIP(address) : peerCert.checkHost(address))
+      if (!named) return void sock.destroy()
+      sock.once('data', () => sock.end(Buffer.alloc(4)))
+    })
+    server.once('error', reject)
+    server.listen(0, address, () => {
+      resolve({port: (server.address() as net.AddressInfo).port, stop: () => server.close()})
+    })
+  })
+}
+
 /** CRIU's page-server command "flush and close" (page-xfer.c), which the server answers with a 4-byte status. */
 const PS_IOV_FLUSH_N_CLOSE = 0x1024
 
@@ -122,8 +149,16 @@ export function pageServerHandshake(address: string, port: number, pem: TlsPem, 
   })
 }
 
+/** probeOwnCriuTls once per criu binary: a success is remembered (knownCriuFact), a failure asked again next time. */
+export async function criuDoesTls(rt: Runtime, pem: TlsPem, timeoutMs: number): Promise<ProbeResult> {
+  if (knownCriuFact(rt, 'tls') === '') return {ok: true, detail: `${rt.criu} does TLS (known from an earlier check)`}
+  const r = await probeOwnCriuTls(rt.criu, pem, timeoutMs)
+  if (r.ok) recordCriuFact(rt, 'tls')
+  return r
+}
+
 /**
- * The target's check of its own CRIU: a page server with the lazy-pages daemon's keys on loopback (the certificates
+ * A check of this host's CRIU: a page server with the lazy-pages daemon's keys on loopback (the certificates
  * are for the source's address, so names are not checked here on either end; the handshake with the source checks
  * them).
  */

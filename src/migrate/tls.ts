@@ -1,16 +1,11 @@
 // Keys for one migration's memory path: a throwaway CA, and a server and a client certificate that both name the
 // listening host's address. Post-copy: CRIU's own TLS (--tls) between the source's page server and the target's
-// lazy-pages daemon; stop-copy: the page link (page-link.ts) between the two ocirt processes. Both sides check the other against
-// the CA, whose key is deleted as soon as the two certificates are signed, so nothing else can ever join.
-// Made with the openssl command (Node can make keys but not X.509 certificates); `openssl ca` rather than
-// `openssl x509 -req` because only it can backdate a certificate on OpenSSL 3.0 (Debian 12). Asynchronously: the
-// migration makes them while the bundle streams (a blocked event loop would stall that stream), the three keys
-// at once; the signatures one after the other (`openssl ca` keeps its serial and index in files).
-import {spawn} from 'node:child_process'
+// lazy-pages daemon; stop-copy: the page link (page-link.ts) between the two ocirt processes. Both sides check the
+// other against the CA, whose private key lives only in this function, so nothing else can ever join. Made in this
+// process (x509.ts): no openssl runs competing with the bundle's stream for the CPUs.
 import * as fs from 'node:fs'
-import * as net from 'node:net'
 import * as path from 'node:path'
-import {OcirtError} from '../core/errors'
+import {makeCertificate, newKeyPair} from './x509'
 
 export interface TlsFiles {
   ca: string
@@ -41,31 +36,25 @@ export interface MigrationTls {
 export const TLS_BACKDATE_MS = 60 * 60 * 1000
 export const TLS_VALID_MS = 24 * 60 * 60 * 1000
 
-/** Makes the keys in dir (0700): `address` is the listening host's address as the other reaches it. */
+/**
+ * Makes the keys (x509.ts, in this process) and writes the listening end's into dir (0700), where CRIU reads them:
+ * `address` is the listening host's address as the other reaches it. The CA's private key is never written and is
+ * gone when this returns, so nobody can sign another certificate for this migration.
+ */
 export async function makeMigrationTls(dir: string, address: string, now = Date.now()): Promise<MigrationTls> {
-  fs.mkdirSync(path.join(dir, 'issued'), {recursive: true, mode: 0o700})
-  const f = (name: string) => path.join(dir, name)
-  fs.writeFileSync(f('index.txt'), '')
-  fs.writeFileSync(f('serial'), '01\n')
-  fs.writeFileSync(f('openssl.cnf'), caConfig(dir, address))
-  const validity = ['-startdate', asn1Time(now - TLS_BACKDATE_MS), '-enddate', asn1Time(now + TLS_VALID_MS)]
-  const ca = (args: string[]) => openssl(['ca', '-batch', '-notext', '-config', f('openssl.cnf'), ...validity, ...args])
-  const leaves = ['server', 'client']
-  await Promise.all([
-    newKeyAndRequest(f('ca.key'), f('ca.csr'), '/CN=ocirt-migrate-ca'),
-    ...leaves.map((who) => newKeyAndRequest(f(`${who}.key`), f(`${who}.csr`), `/CN=${address}`)),
-  ])
-  await ca(['-selfsign', '-keyfile', f('ca.key'), '-in', f('ca.csr'), '-out', f('ca.crt'), '-extensions', 'ca_ext'])
-  for (const who of leaves) {
-    await ca(['-cert', f('ca.crt'), '-keyfile', f('ca.key'), '-in', f(`${who}.csr`), '-out', f(`${who}.crt`), '-extensions', 'leaf_ext'])
+  fs.mkdirSync(dir, {recursive: true, mode: 0o700})
+  const notBefore = new Date(now - TLS_BACKDATE_MS)
+  const notAfter = new Date(now + TLS_VALID_MS)
+  const caKeys = newKeyPair()
+  const ca = makeCertificate({subjectCN: 'ocirt-migrate-ca', publicKey: caKeys.publicKey, privateKey: caKeys.privateKey, notBefore, notAfter, ca: true})
+  const leaf = (): TlsPem => {
+    const k = newKeyPair()
+    const cert = makeCertificate({subjectCN: address, issuer: {cn: 'ocirt-migrate-ca', key: caKeys.privateKey}, publicKey: k.publicKey, privateKey: k.privateKey, notBefore, notAfter, ca: false, altName: address})
+    return {ca, cert, key: k.pem}
   }
-  fs.rmSync(f('ca.key')) // nobody can sign another certificate for this migration
-  const read = (n: string) => fs.readFileSync(f(n), 'utf8')
-  return {
-    server: {ca: read('ca.crt'), cert: read('server.crt'), key: read('server.key')},
-    serverFiles: {ca: f('ca.crt'), cert: f('server.crt'), key: f('server.key')},
-    client: {ca: read('ca.crt'), cert: read('client.crt'), key: read('client.key')},
-  }
+  const server = leaf()
+  const client = leaf()
+  return {server, serverFiles: writeTlsFiles(dir, 'server', server), client}
 }
 
 /** CRIU's arguments for one side. */
@@ -80,38 +69,4 @@ export function writeTlsFiles(dir: string, who: string, pem: TlsPem): TlsFiles {
   fs.writeFileSync(files.cert, pem.cert, {mode: 0o600})
   fs.writeFileSync(files.key, pem.key, {mode: 0o600})
   return files
-}
-
-/** openssl ca's time format (GeneralizedTime, UTC): YYYYMMDDHHMMSSZ */
-export function asn1Time(ms: number): string {
-  return new Date(ms).toISOString().replace(/[-:T]/g, '').replace(/\.\d+Z$/, 'Z')
-}
-
-function caConfig(dir: string, address: string): string {
-  const san = `${net.isIP(address) ? 'IP' : 'DNS'}:${address}`
-  return [
-    '[ca]', 'default_ca = migration',
-    '[migration]', `database = ${dir}/index.txt`, `new_certs_dir = ${dir}/issued`, `serial = ${dir}/serial`,
-    'default_md = sha256', 'policy = any_name', 'unique_subject = no', 'email_in_dn = no', 'copy_extensions = none',
-    '[any_name]', 'commonName = supplied',
-    // GnuTLS (CRIU's TLS) only trusts a CA certificate that says it is one
-    '[ca_ext]', 'basicConstraints = critical,CA:true', 'keyUsage = critical,keyCertSign,cRLSign',
-    '[leaf_ext]', 'basicConstraints = CA:false', 'keyUsage = critical,digitalSignature', `subjectAltName = ${san}`,
-    '',
-  ].join('\n')
-}
-
-function newKeyAndRequest(key: string, csr: string, subject: string): Promise<void> {
-  return openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', csr, '-subj', subject])
-}
-
-function openssl(args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('openssl', args, {stdio: ['ignore', 'ignore', 'pipe']})
-    let stderr = ''
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()))
-    const failed = (why: string) => reject(new OcirtError(`cannot make the page server's TLS keys: openssl ${args[0]}: ${why}`, {verb: 'migrate', step: 'tls keys'}))
-    child.once('error', (err: NodeJS.ErrnoException) => failed(err.code === 'ENOENT' ? 'openssl not found (apt-get install openssl)' : err.message))
-    child.once('close', (code, signal) => (code === 0 ? resolve() : failed(stderr.trim().split('\n').pop() || `exit status ${code ?? signal}`)))
-  })
 }

@@ -9,7 +9,8 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import {makeMigrationTls, TLS_BACKDATE_MS, TLS_VALID_MS} from '../../src/migrate/tls'
-import {pageServerHandshake, probeOwnCriuTls, startProbePageServer} from '../../src/migrate/tls-probe'
+import {criuDoesTls, pageServerHandshake, probeOwnCriuTls, startProbeListener, startProbePageServer} from '../../src/migrate/tls-probe'
+import type {Runtime} from '../../src/core/runtime'
 import {Cleanup} from '../helpers/cleanup'
 import {requires} from '../helpers/requires'
 
@@ -107,4 +108,47 @@ test("probe of the target's own criu: works with the real one; a criu that canno
   assert.equal(missing.ok, false)
   assert.match(missing.detail, /cannot run .*no-such-criu/)
   assert.deepEqual(probeDirs().filter((d) => !before.includes(d)), [], 'no key or image directory left behind')
+})
+
+test("the source's probe listener: takes this migration's client certificate naming its address; refuses another migration's, and one for another address", async (t) => {
+  if (!requires(t, 'root')) return
+  const c = new Cleanup()
+  t.after(() => c.run())
+  const dir = tempDir(c)
+  const keys = await makeMigrationTls(path.join(dir, 'mine'), '127.0.0.1')
+  const other = await makeMigrationTls(path.join(dir, 'other'), '127.0.0.1')
+  const listener = await startProbeListener('127.0.0.1', keys.server)
+  c.add('stop the listener', () => listener.stop())
+  const ok = await pageServerHandshake('127.0.0.1', listener.port, keys.client, 5000)
+  assert.ok(ok.ok, ok.detail)
+  const foreign = await pageServerHandshake('127.0.0.1', listener.port, {...other.client, ca: keys.client.ca}, 5000)
+  assert.equal(foreign.ok, false, 'another CA signed it')
+  // signed by this migration's CA, but naming another address: CRIU's page server refuses that, so must the probe
+  const elsewhere = await makeMigrationTls(path.join(dir, 'elsewhere'), '127.0.0.9')
+  const misnamed = await pageServerHandshake('127.0.0.1', listener.port, {...keys.client, cert: elsewhere.client.cert, key: elsewhere.client.key}, 5000)
+  assert.equal(misnamed.ok, false)
+})
+
+test('criuDoesTls asks criu once per binary: a success is remembered, a failure asked again', async (t) => {
+  if (!requires(t, 'root', 'criu')) return
+  const c = new Cleanup()
+  t.after(() => c.run())
+  const dir = tempDir(c)
+  const keys = await makeMigrationTls(path.join(dir, 'tls'), '10.9.9.9')
+  const rt = {criu: 'criu', root: path.join(dir, 'root')} as unknown as Runtime
+  const first = await criuDoesTls(rt, keys.client, 5000)
+  assert.ok(first.ok, first.detail)
+  assert.doesNotMatch(first.detail, /known from an earlier check/)
+  const again = await criuDoesTls(rt, keys.client, 5000)
+  assert.ok(again.ok)
+  assert.match(again.detail, /known from an earlier check/)
+  // a "criu" that cannot serve TLS: refused, and asked again the next time (nothing remembered)
+  const fake = path.join(dir, 'criu-without-tls')
+  fs.writeFileSync(fake, '#!/bin/sh\necho "CRIU was built without TLS support" >&2\nexit 1\n', {mode: 0o755})
+  const fakeRt = {criu: fake, root: path.join(dir, 'root2')} as unknown as Runtime
+  for (let n = 0; n < 2; n++) {
+    const bad = await criuDoesTls(fakeRt, keys.client, 5000)
+    assert.equal(bad.ok, false)
+    assert.match(bad.detail, /this host's criu cannot serve TLS: criu page-server exited \(1\) before listening/)
+  }
 })

@@ -122,6 +122,20 @@ function saveCache(rt: Runtime, c: CriuCache): void {
   }
 }
 
+/**
+ * What ocirt itself learnt about this criu (e.g. that it serves TLS), kept beside `criu check`'s answers and
+ * forgotten with them when the binary changes: '' when it holds; undefined when not known (a failure is never kept:
+ * it may have been the moment's, a busy port, a slow machine).
+ */
+export function knownCriuFact(rt: Runtime, fact: string): '' | undefined {
+  return loadCache(rt)?.features[`ocirt:${fact}`] === '' ? '' : undefined
+}
+
+export function recordCriuFact(rt: Runtime, fact: string): void {
+  const cache = loadCache(rt)
+  if (cache) saveCache(rt, {...cache, features: {...cache.features, [`ocirt:${fact}`]: ''}})
+}
+
 /** The file `spawn` would run for `cmd` (a path, or a name looked up in PATH). */
 function findBinary(cmd: string): string | undefined {
   const candidates = cmd.includes('/') ? [path.resolve(cmd)] : (process.env.PATH ?? '').split(':').filter(Boolean).map((d) => path.join(d, cmd))

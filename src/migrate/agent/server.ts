@@ -17,7 +17,7 @@ import {state as containerState} from '../../core/lifecycle/query'
 import {freeBytes, hostFacts} from './facts'
 import {writeImageFiles} from '../image-files'
 import {writeTlsFiles} from '../tls'
-import {pageServerHandshake, probeOwnCriuTls} from '../tls-probe'
+import {criuDoesTls, pageServerHandshake} from '../tls-probe'
 import {stopUnpackers} from './unpack'
 import {startLazyPages, waitLazyPages, type LazyPagesDaemon} from './lazy-pages'
 import {startPageSink, type PageSink} from './page-sink'
@@ -70,7 +70,7 @@ export class MigrationAgent {
     },
     'probe-tls': async (p) => {
       if (FAULT === 'probe-tls') return {ok: false, detail: 'injected fault in the TLS probe'}
-      const own = await probeOwnCriuTls(this.rt.criu, p.pem, p.timeoutMs)
+      const own = await criuDoesTls(this.rt, p.pem, p.timeoutMs)
       return own.ok ? pageServerHandshake(p.address, p.port, p.pem, p.timeoutMs) : own
     },
     'start-page-server': async (p) => {
