@@ -26,6 +26,21 @@ function cleanupFor(t: {after: (fn: () => Promise<void>) => void}): Cleanup {
   return c
 }
 
+/** A link made with fresh keys, and a socketpair whose one end plays criu and whose other end is ours to relay. */
+async function linkedCriu(c: Cleanup) {
+  const keys = await makeMigrationTls(path.join(tempDir(c), 'tls'), '127.0.0.1')
+  const listener = await listenPageLink('127.0.0.1', keys.server, 10_000)
+  const [socket, accepted] = await Promise.all([connectPageLink('127.0.0.1', listener.port, keys.client, 5000), listener.link])
+  const [ours, criuEnd] = makeSocketPair()
+  const criu = new net.Socket({fd: criuEnd, readable: true, writable: true})
+  c.add('close the links and criu', () => {
+    socket.destroy()
+    accepted.destroy()
+    criu.destroy()
+  })
+  return {link: {socket, ours}, accepted, criu}
+}
+
 test("the link: another migration's end is refused and the listener still takes this migration's; then it listens no more", async (t) => {
   if (!requires(t, 'root')) return
   const c = cleanupFor(t)
@@ -75,18 +90,8 @@ test('the link: nobody connects within the time given; the listener says so and 
 
 test('the relay carries bytes both ways between a socketpair end and the link, counts them, and ends when one side closes', async (t) => {
   if (!requires(t, 'root')) return
-  const c = cleanupFor(t)
-  const keys = await makeMigrationTls(path.join(tempDir(c), 'tls'), '127.0.0.1')
-  const listener = await listenPageLink('127.0.0.1', keys.server, 10_000)
-  const [link, accepted] = await Promise.all([connectPageLink('127.0.0.1', listener.port, keys.client, 5000), listener.link])
-  c.add('close the links', () => {
-    link.destroy()
-    accepted.destroy()
-  })
-  // "criu" on this side: the other end of the socketpair
-  const [ours, criuEnd] = makeSocketPair()
-  const criu = new net.Socket({fd: criuEnd, readable: true, writable: true})
-  const r = relay(ours, link)
+  const {link, accepted, criu} = await linkedCriu(cleanupFor(t))
+  const r = relay(link.ours, link.socket)
   const big = Buffer.alloc(8 << 20, 0xa5)
   const farGot: Buffer[] = []
   accepted.on('data', (b: Buffer) => farGot.push(b))
@@ -109,18 +114,8 @@ test('the relay carries bytes both ways between a socketpair end and the link, c
 
 test("the relay: when the far end goes, criu's side is closed too, so a criu still writing gets an error instead of waiting forever", async (t) => {
   if (!requires(t, 'root')) return
-  const c = cleanupFor(t)
-  const keys = await makeMigrationTls(path.join(tempDir(c), 'tls'), '127.0.0.1')
-  const listener = await listenPageLink('127.0.0.1', keys.server, 10_000)
-  const [link, accepted] = await Promise.all([connectPageLink('127.0.0.1', listener.port, keys.client, 5000), listener.link])
-  c.add('close the links', () => {
-    link.destroy()
-    accepted.destroy()
-  })
-  const [ours, criuEnd] = makeSocketPair()
-  const criu = new net.Socket({fd: criuEnd, readable: true, writable: true})
-  c.add('close criu', () => void criu.destroy())
-  const r = relay(ours, link)
+  const {link, accepted, criu} = await linkedCriu(cleanupFor(t))
+  const r = relay(link.ours, link.socket)
   // criu sends and never reads, as a dump splicing pages into its page-server socket
   const chunk = Buffer.alloc(1 << 20, 7)
   let writing = true
