@@ -101,6 +101,9 @@ selftest() {
 write_wrapper() {
   mkdir -p "$(dirname "$WRAPPER")"
   local src arg
+  for arg in "$@"; do
+    case $arg in *'"'*|*'\'*|*$'\n'*) die "cannot put $arg in the wrapper";; esac
+  done
   src=$(mktemp /tmp/ocirt-criu-wrapper.XXXXXX.c)
   {
     echo "/* $WRAPPER_MARK: installed by ocirt scripts/install-criu.sh."
@@ -115,10 +118,7 @@ write_wrapper() {
     echo '#include <unistd.h>'
     echo "const char ocirt_mark[] __attribute__((used)) = \"$WRAPPER_MARK\";"
     printf 'static const char *const fixed[] = {'
-    for arg in "$@"; do
-      case $arg in *'"'*|*'\'*) die "cannot put $arg in the wrapper";; esac
-      printf '"%s", ' "$arg"
-    done
+    for arg in "$@"; do printf '"%s", ' "$arg"; done
     echo '};'
     echo 'int main(int argc, char **argv) {'
     echo '  const size_t n = sizeof fixed / sizeof fixed[0];'
@@ -133,10 +133,10 @@ write_wrapper() {
     echo '  return 127;'
     echo '}'
   } > "$src"
-  if command -v cc >/dev/null && cc -O2 -static -o "$WRAPPER.tmp" "$src" 2>/dev/null; then
+  if command -v cc >/dev/null && cc -O2 -static -o "$WRAPPER.tmp" "$src" 2> "$src.err"; then
     mkdir -p /usr/local/share/ocirt && cp "$src" /usr/local/share/ocirt/criu-wrapper.c
   else
-    log "no C compiler (or no static libc): a shell wrapper, slower to start"
+    log "no C compiler (or no static libc: $(tail -1 "$src.err" 2>/dev/null)): a shell wrapper, slower to start"
     {
       echo '#!/bin/sh'
       echo "# $WRAPPER_MARK: installed by ocirt scripts/install-criu.sh."
@@ -146,7 +146,7 @@ write_wrapper() {
       printf 'exec'; printf ' "%s"' "$@"; echo ' "$@"'
     } > "$WRAPPER.tmp"
   fi
-  rm -f "$src"
+  rm -f "$src" "$src.err"
   chmod 755 "$WRAPPER.tmp"
   mv "$WRAPPER.tmp" "$WRAPPER"
   log "wrote $WRAPPER"

@@ -230,6 +230,8 @@ class Migration {
     ensureKdatCache(rt) // the dump in the freeze then loads CRIU's kernel data instead of probing for it (kdat.ts)
     debug("migrate: CRIU's kernel data cached here")
     const {imagesChannel, deltaChannels, pages, push} = await forFreeze
+    // a link that went while the bundle streamed would hold the dump up: refuse before anything is frozen
+    if (push && (push.link.destroyed || push.link.readableEnded)) throw new OcirtError('the page link to the target closed before the freeze', {...this.ctx, step: 'sync bundle'})
     const images = path.join(staging, 'images')
     const criuOpts = {tcpEstablished: o.tcpEstablished, extUnixSk: o.extUnixSk, fileLocks: o.fileLocks, manageCgroupsMode: o.manageCgroupsMode}
     let parentPath: string | undefined
@@ -356,6 +358,9 @@ class Migration {
     await this.forFreeze?.catch(() => undefined)
     await this.preCopy?.settle()
     if (this.dump) {
+      // stop-copy over the page link: closing the link makes the dump fail by itself (criu takes its parasite out),
+      // where a link stalled by a vanished target would leave the wait below to TCP's retries
+      this.push?.link.destroy()
       // never kill criu while it dumps (the parasite would stay in the tasks): wait until it serves pages or is done
       await this.dump.ready.catch(() => undefined)
       this.dump.abort()

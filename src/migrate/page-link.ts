@@ -18,6 +18,12 @@ const ACCEPTED = 0x6f // 'o'
 /** how long a relay's side may take to flush what is on its way once the other side has gone */
 const SHUT_GRACE_MS = 2000
 
+/** TCP keepalive on the link: a peer host that vanished is noticed by the kernel, not only by TCP's retries */
+const KEEPALIVE_MS = 5000
+
+/** how long the relay waits for a byte, either way, before it gives the link up: the dump moves pages all along */
+export const RELAY_IDLE_MS = 30_000
+
 /** how long the two ends may take to make the link, before the freeze */
 export const LINK_TIMEOUT_MS = 5000
 
@@ -32,15 +38,29 @@ export interface PageLinkListener {
 export function listenPageLink(address: string, pem: TlsPem, timeoutMs: number): Promise<PageLinkListener> {
   return new Promise((resolve, reject) => {
     let settle: {ok(s: tls.TLSSocket): void; fail(e: Error): void} | undefined
-    const link = new Promise<tls.TLSSocket>((ok, fail) => (settle = {ok, fail}))
+    // settled: a handshake that was under way when the listener gave up (or a second one) must not be answered, or
+    // its end would believe in a link nobody relays
+    let settled = false
+    const link = new Promise<tls.TLSSocket>((ok, fail) => (settle = {
+      ok: (s) => {
+        settled = true
+        ok(s)
+      },
+      fail: (e) => {
+        settled = true
+        fail(e)
+      },
+    }))
     link.catch(() => undefined) // the caller may close before it waits
     let timer: NodeJS.Timeout | undefined
     const server = tls.createServer({
       ca: pem.ca, cert: pem.cert, key: pem.key, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3',
     }, (socket) => {
+      if (settled) return void socket.destroy()
       clearTimeout(timer)
       server.close()
       socket.setNoDelay(true)
+      socket.setKeepAlive(true, KEEPALIVE_MS)
       socket.on('error', () => undefined) // a link that breaks before its relay starts fails the relay (or is unused)
       socket.write(Buffer.of(ACCEPTED))
       settle!.ok(socket)
@@ -85,6 +105,7 @@ export function connectPageLink(address: string, port: number, pem: TlsPem, time
       done(b[0] === ACCEPTED ? undefined : new Error(`unexpected first byte ${b[0]} from ${address}:${port}`))
     }
     socket.setNoDelay(true)
+    socket.setKeepAlive(true, KEEPALIVE_MS)
     socket.on('readable', onReadable)
     socket.once('end', () => done(new Error(`${address}:${port} closed the TLS connection: it did not accept this host's certificate`)))
     socket.once('timeout', () => done(new Error(`no answer over TLS from ${address}:${port} within ${timeoutMs} ms`)))
@@ -103,12 +124,25 @@ export interface Relay {
 
 /** Relays our end of criu's socketpair (an fd, or a spawned child's stdio stream) and the link, both ways, until both
  * ends are done. */
-export function relay(ours: number | Duplex, link: Duplex): Relay {
+export function relay(ours: number | Duplex, link: Duplex, idleMs = RELAY_IDLE_MS): Relay {
   const local = typeof ours === 'number' ? new net.Socket({fd: ours, readable: true, writable: true}) : ours
   let sent = 0
   let received = 0
-  local.on('data', (b: Buffer) => (sent += b.length))
-  link.on('data', (b: Buffer) => (received += b.length))
+  // armed by the first byte: the target's relay starts when the link is made, before the freeze, and may wait for
+  // the dump as long as the bundle takes to stream
+  let idle: NodeJS.Timeout | undefined
+  const moved = () => {
+    clearTimeout(idle)
+    idle = setTimeout(() => local.destroy(new Error(`nothing crossed the page link for ${idleMs / 1000} s`)), idleMs)
+  }
+  local.on('data', (b: Buffer) => {
+    sent += b.length
+    moved()
+  })
+  link.on('data', (b: Buffer) => {
+    received += b.length
+    moved()
+  })
   local.pipe(link)
   link.pipe(local)
   const destroy = () => {
@@ -130,6 +164,9 @@ export function relay(ours: number | Duplex, link: Duplex): Relay {
   link.once('end', () => shut(local))
   local.once('close', () => shut(link))
   link.once('close', () => shut(local))
+  // a link that went before the relay started (reset while the bundle streamed) emits nothing any more: criu's
+  // side must go at once, not wait on a pipe into a dead stream
+  if (link.destroyed || link.readableEnded) setImmediate(() => shut(local))
   const done = new Promise<Error | undefined>((resolve) => {
     let closed = 0
     let first: Error | undefined
@@ -140,10 +177,13 @@ export function relay(ours: number | Duplex, link: Duplex): Relay {
     local.once('error', fail)
     link.once('error', fail)
     const onClose = () => {
-      if (++closed === 2) resolve(first)
+      if (++closed < 2) return
+      clearTimeout(idle)
+      resolve(first)
     }
     local.once('close', onClose)
     link.once('close', onClose)
+    if ((link as Duplex & {closed?: boolean}).closed) onClose()
   })
   return {sent: () => sent, received: () => received, done, destroy}
 }

@@ -47,7 +47,8 @@ export async function planPagePush(i: PagePushInput): Promise<PagePushPlan | und
 async function startPagePush(i: PagePushInput): Promise<PagePushPlan> {
   // one address both ends agree on: the target's listener is on it and its certificate names it
   const address = net.isIP(i.host) ? i.host : (await dns.lookup(i.host)).address
-  const keys = await makeMigrationTls(path.join(i.staging, 'tls-push'), address)
+  // kept in memory: the target's key goes to it over the SSH channel, nothing here reads it from a file
+  const keys = await makeMigrationTls(path.join(i.staging, 'tls-push'), address, Date.now(), {serverFiles: false})
   debug('migrate: TLS keys for the page server made')
   let started: {port: number}
   try {

@@ -63,7 +63,7 @@ async function overSsh(i: PageServerInput): Promise<PageServerPlan> {
 
 async function overTls(keys: MigrationTls, peer: string): Promise<PageServerPlan> {
   const port = await freePort(peer)
-  return {listen: `${net.isIPv6(peer) ? `[${peer}]` : peer}:${port}`, criuArgs: criuTlsArgs(keys.serverFiles), forTarget: {address: peer, port, tls: keys.client}}
+  return {listen: `${net.isIPv6(peer) ? `[${peer}]` : peer}:${port}`, criuArgs: criuTlsArgs(keys.serverFiles!), forTarget: {address: peer, port, tls: keys.client}}
 }
 
 /**

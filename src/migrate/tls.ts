@@ -23,8 +23,8 @@ export interface TlsPem {
 export interface MigrationTls {
   /** for the end that listens */
   server: TlsPem
-  /** the same, as the files in dir (CRIU reads its keys from files) */
-  serverFiles: TlsFiles
+  /** the same, as the files in dir (CRIU reads its keys from files); only when asked for */
+  serverFiles?: TlsFiles
   /** for the end that connects */
   client: TlsPem
 }
@@ -37,12 +37,12 @@ export const TLS_BACKDATE_MS = 60 * 60 * 1000
 export const TLS_VALID_MS = 24 * 60 * 60 * 1000
 
 /**
- * Makes the keys (x509.ts, in this process) and writes the listening end's into dir (0700), where CRIU reads them:
+ * Makes the keys (x509.ts, in this process) and writes the listening end's into dir (0700), where CRIU reads them
+ * (post-copy; stop-copy's page link keeps them in memory and sends the listening end's to the target):
  * `address` is the listening host's address as the other reaches it. The CA's private key is never written and is
  * gone when this returns, so nobody can sign another certificate for this migration.
  */
-export async function makeMigrationTls(dir: string, address: string, now = Date.now()): Promise<MigrationTls> {
-  fs.mkdirSync(dir, {recursive: true, mode: 0o700})
+export async function makeMigrationTls(dir: string, address: string, now = Date.now(), o: {serverFiles?: boolean} = {serverFiles: true}): Promise<MigrationTls> {
   const notBefore = new Date(now - TLS_BACKDATE_MS)
   const notAfter = new Date(now + TLS_VALID_MS)
   const caKeys = newKeyPair()
@@ -54,6 +54,8 @@ export async function makeMigrationTls(dir: string, address: string, now = Date.
   }
   const server = leaf()
   const client = leaf()
+  if (!o.serverFiles) return {server, client}
+  fs.mkdirSync(dir, {recursive: true, mode: 0o700})
   return {server, serverFiles: writeTlsFiles(dir, 'server', server), client}
 }
 

@@ -31,8 +31,8 @@ test("a migration's keys: a CA that says so, certificates for the source's addre
   const dir = tempDir(c)
   const now = Date.now()
   const keys = await makeMigrationTls(path.join(dir, 'tls'), '10.1.2.3', now)
-  const ca = new X509Certificate(fs.readFileSync(keys.serverFiles.ca))
-  const server = new X509Certificate(fs.readFileSync(keys.serverFiles.cert))
+  const ca = new X509Certificate(fs.readFileSync(keys.serverFiles!.ca))
+  const server = new X509Certificate(fs.readFileSync(keys.serverFiles!.cert))
   const client = new X509Certificate(keys.client.cert)
   assert.ok(ca.ca, 'the CA certificate has basicConstraints CA:true (GnuTLS needs it)')
   for (const [name, cert] of [['ca', ca], ['server', server], ['client', client]] as const) {
@@ -46,8 +46,12 @@ test("a migration's keys: a CA that says so, certificates for the source's addre
   assert.equal(server.checkIP('10.1.2.3'), '10.1.2.3', 'the server certificate names the source address')
   assert.equal(server.checkIP('10.1.2.4'), undefined)
   assert.ok(!fs.existsSync(path.join(dir, 'tls', 'ca.key')), 'nobody can sign another certificate for this migration')
-  assert.equal(keys.server.cert, fs.readFileSync(keys.serverFiles.cert, 'utf8'), 'the PEM texts are the files CRIU reads')
-  assert.equal(keys.server.key, fs.readFileSync(keys.serverFiles.key, 'utf8'))
+  assert.equal(keys.server.cert, fs.readFileSync(keys.serverFiles!.cert, 'utf8'), 'the PEM texts are the files CRIU reads')
+  assert.equal(keys.server.key, fs.readFileSync(keys.serverFiles!.key, 'utf8'))
+  // stop-copy's keys stay in memory: nothing written
+  const inMemory = await makeMigrationTls(path.join(dir, 'push'), '10.1.2.3', now, {serverFiles: false})
+  assert.equal(inMemory.serverFiles, undefined)
+  assert.ok(!fs.existsSync(path.join(dir, 'push')), 'no key file for stop-copy')
 })
 
 test("probe: criu's TLS page server accepts this migration's client and answers; another migration's client is refused", async (t) => {
@@ -59,14 +63,14 @@ test("probe: criu's TLS page server accepts this migration's client and answers;
   const other = await makeMigrationTls(path.join(dir, 'other'), '127.0.0.1')
   const before = probeDirs()
 
-  const server = await startProbePageServer('criu', keys.serverFiles, '127.0.0.1')
+  const server = await startProbePageServer('criu', keys.serverFiles!, '127.0.0.1')
   c.add('stop the probe page server', () => server.stop())
   const ok = await pageServerHandshake('127.0.0.1', server.port, keys.client, 5000)
   assert.ok(ok.ok, ok.detail)
   assert.match(ok.detail, /both certificates accepted/)
   server.stop()
 
-  const server2 = await startProbePageServer('criu', keys.serverFiles, '127.0.0.1')
+  const server2 = await startProbePageServer('criu', keys.serverFiles!, '127.0.0.1')
   c.add('stop the probe page server', () => server2.stop())
   // trusts the right CA, but presents a certificate from another migration's CA
   const foreign = await pageServerHandshake('127.0.0.1', server2.port, {...other.client, ca: keys.client.ca}, 5000)
@@ -81,7 +85,7 @@ test("probe: a page server whose certificate is for another address is refused, 
   const c = new Cleanup()
   t.after(() => c.run())
   const keys = await makeMigrationTls(path.join(tempDir(c), 'tls'), '127.0.0.2')
-  const server = await startProbePageServer('criu', keys.serverFiles, '127.0.0.1')
+  const server = await startProbePageServer('criu', keys.serverFiles!, '127.0.0.1')
   c.add('stop the probe page server', () => server.stop())
   const r = await pageServerHandshake('127.0.0.1', server.port, keys.client, 5000)
   assert.equal(r.ok, false)

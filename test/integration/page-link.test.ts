@@ -141,3 +141,39 @@ test("the relay: when the far end goes, criu's side is closed too, so a criu sti
   assert.match(outcome, /error (EPIPE|ECONNRESET)|closed/)
   await r.done
 })
+
+test('the relay: a link already gone when the relay starts closes criu\'s side at once', async (t) => {
+  if (!requires(t, 'root')) return
+  const {link, accepted, criu} = await linkedCriu(cleanupFor(t))
+  const gone = new Promise((resolve) => link.socket.once('close', resolve))
+  accepted.destroy()
+  link.socket.destroy() // reset while the bundle streamed, before the freeze
+  await gone
+  const closed = new Promise<string>((resolve) => {
+    const timer = setTimeout(() => resolve('still open after 3 s'), 3000)
+    criu.once('close', () => {
+      clearTimeout(timer)
+      resolve('closed')
+    })
+    criu.resume()
+  })
+  const r = relay(link.ours, link.socket)
+  assert.equal(await closed, 'closed')
+  await r.done
+})
+
+test('the relay: once bytes have moved, a link silent for idleMs is given up and criu\'s side closed', async (t) => {
+  if (!requires(t, 'root')) return
+  const {link, accepted, criu} = await linkedCriu(cleanupFor(t))
+  const r = relay(link.ours, link.socket, 300)
+  accepted.resume()
+  criu.write(Buffer.from('open')) // the dump's first command; then the target vanishes without a word
+  const started = Date.now()
+  const closed = new Promise<void>((resolve) => criu.once('close', () => resolve()))
+  criu.resume()
+  criu.on('error', () => undefined)
+  await closed
+  const waited = Date.now() - started
+  assert.ok(waited >= 250 && waited < 3000, `closed after ${waited} ms`)
+  assert.match(String((await r.done)?.message), /nothing crossed the page link for 0\.3 s/)
+})

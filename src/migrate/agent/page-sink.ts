@@ -3,7 +3,7 @@
 // directory (the other, small images follow in one put-images request). Each criu has one end of a socketpair as
 // its page-server connection (--ps-socket); this agent relays its end over the page link (page-link.ts), for which
 // it listens on the target's address as the source reaches it: both certificates name that address.
-import {spawn} from 'node:child_process'
+import {spawn, type ChildProcess} from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import {OcirtError} from '../../core/errors'
@@ -31,10 +31,24 @@ export async function startPageSink(criu: string, o: {staging: string; imageDir:
     throw new OcirtError(`cannot listen for the page link on ${o.address}: ${err.message}`, ctx)
   })
   const log = path.join(o.staging, PAGE_SERVER_LOG)
-  const [ours, its] = makeSocketPair()
-  // one session: criu exits once the dump has closed it
-  const child = spawn(criu, ['page-server', '--ps-socket', '3', '-D', o.imageDir, '-o', log], {stdio: ['ignore', 'ignore', 'ignore', its]})
-  fs.closeSync(its)
+  let ours: number
+  let child: ChildProcess
+  try {
+    const pair = makeSocketPair()
+    ours = pair[0]
+    try {
+      // one session: criu exits once the dump has closed it
+      child = spawn(criu, ['page-server', '--ps-socket', '3', '-D', o.imageDir, '-o', log], {stdio: ['ignore', 'ignore', 'ignore', pair[1]]})
+    } catch (err) {
+      fs.closeSync(ours)
+      throw err
+    } finally {
+      fs.closeSync(pair[1])
+    }
+  } catch (err) {
+    listener.close()
+    throw new OcirtError(`cannot start criu page-server: ${(err as Error).message}`, ctx)
+  }
   const exited = new Promise<number | string>((resolve) => {
     child.once('error', (err) => resolve(err.message))
     child.once('exit', (code, sig) => resolve(code ?? sig ?? 'unknown'))
