@@ -25,7 +25,8 @@ import {hostFacts} from './agent/facts'
 import {planBundle, sizeOf} from './bundle-plan'
 import {openUnpack, type UnpackChannel} from './channels'
 import {sendChanges, sendImages, snapshotTrees} from './transfer'
-import {bareCause, withTimeout} from './failures'
+import {bareCause} from './failures'
+import {settleSourceWork, undoOnTarget} from './rollback'
 import {clockSkewNote, preflight, type ModeChoice} from './preflight'
 import {Reporter, type MigrationSummary} from './report'
 import {startDump, type MigrationDump} from './dump'
@@ -354,30 +355,10 @@ class Migration {
       return failed(cause)
     }
     rep.note(`rolling back: ${cause}`)
-    const problems: string[] = []
-    await this.forFreeze?.catch(() => undefined)
-    await this.preCopy?.settle()
-    if (this.dump) {
-      // stop-copy over the page link: closing the link makes the dump fail by itself (criu takes its parasite out),
-      // where a link stalled by a vanished target would leave the wait below to TCP's retries
-      this.push?.link.destroy()
-      // never kill criu while it dumps (the parasite would stay in the tasks): wait until it serves pages or is done
-      await this.dump.ready.catch(() => undefined)
-      this.dump.abort()
-      await this.dump.done.catch(() => undefined)
-    }
-    let targetClean = !this.mayRunOnTarget
-    if (this.agent?.alive) {
-      try {
-        const {notUndone} = await withTimeout(this.agent.request('abort', {reason: cause}), 60_000, 'abort on the target')
-        problems.push(...notUndone.map((u) => `target: ${u}`))
-        targetClean ||= notUndone.length === 0
-      } catch (e) {
-        problems.push(`target: ${(e as Error).message}`)
-      }
-    } else if (this.agent) {
-      summary.notes.push(`the target could not be reached: its agent undoes its part by itself once it has not heard from this host for ${AGENT_LEASE_MS / 1000} s`)
-    }
+    await settleSourceWork({forFreeze: this.forFreeze, preCopy: this.preCopy, dump: this.dump, push: this.push})
+    const target = await undoOnTarget(this.agent, cause, summary.notes)
+    const problems = [...target.problems]
+    const targetClean = !this.mayRunOnTarget || target.clean
     if (this.frozen && !targetClean) {
       // the target may still run its copy: resuming here could run the container twice
       summary.outcome = 'unknown'
