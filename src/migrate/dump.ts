@@ -21,7 +21,7 @@ export interface MigrationDump {
   /** the dump finished (post-copy: every page served) */
   done: Promise<void>
   abort(): void
-  /** stop-copy through the page link: the bytes relayed both ways so far */
+  /** stop-copy through the page link: the bytes relayed both ways so far (the freeze's progress line) */
   linkBytes?(): number
 }
 
@@ -45,7 +45,7 @@ export function startDump(rt: Runtime, id: string, images: string, criuOpts: Che
     const [ours, its] = makeSocketPair()
     const done = checkpoint(rt, id, {...common, pageSocket: its}, 'migrate')
     const relayed = relay(ours, push.link)
-    // criu has its copy once it runs, and ours must go so that criu's end closing ends the link
+    // criu has its copy while it runs; ours goes once it has ended, so that the relay sees criu's side close
     done.finally(() => fs.closeSync(its)).catch(() => undefined)
     return {ready: done, done, abort: () => abort.abort(), linkBytes: () => relayed.sent() + relayed.received()}
   }

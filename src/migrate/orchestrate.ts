@@ -252,6 +252,7 @@ class Migration {
     this.frozen = true
     debug(`migrate ${o.id}: frozen`)
     this.dump = startDump(rt, o.id, images, {...criuOpts, parentPath}, pages, push)
+    if (this.dump.linkBytes) rep.watch(this.dump.linkBytes)
     // the bundle's changes travel while CRIU dumps: frozen, the container changes nothing more, and CRIU writes
     // nothing in the bundle
     const delta = sendChanges(plan, deltaChannels, agent, syncedAt, before)

@@ -7,7 +7,7 @@
 // - Can the target reach this host's address with these keys, each clock accepting the other's certificates? The
 //   source listens with Node's TLS (startProbeListener) and the target's agent connects as its lazy-pages daemon will
 //   (pageServerHandshake): one handshake, both certificates checked, names included, as CRIU checks them.
-import {spawn} from 'node:child_process'
+import {spawn, type ChildProcess} from 'node:child_process'
 import * as fs from 'node:fs'
 import * as net from 'node:net'
 import * as os from 'node:os'
@@ -29,70 +29,48 @@ export interface ProbePageServer {
 }
 
 /**
- * A `criu page-server --tls` on address:port (0: a free one), for one probing connection. CRIU's server checks that
- * the client's certificate names the server's own address (the source's, in a migration); `anyName` turns that off.
+ * A `criu page-server --tls` on address (a free port), for one probing connection; it ends after that session, or
+ * after 60 s under timeout(1) if this process dies without stop(). CRIU's server checks that the client's
+ * certificate names the server's own address; `anyName` turns that off.
  */
-export async function startProbePageServer(criu: string, files: TlsFiles, address: string, o: {port?: number; anyName?: boolean} = {}): Promise<ProbePageServer> {
+export async function startProbePageServer(criu: string, files: TlsFiles, address: string, o: {anyName?: boolean} = {}): Promise<ProbePageServer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirt-tls-probe-'))
-  try {
-    const server = await startCriuPageServer(criu, {files, address, port: o.port, anyName: o.anyName, dir, log: path.join(dir, 'page-server.log'), lifetimeS: 60})
-    return {port: server.port, stop: () => {
-      server.stop()
-      fs.rmSync(dir, {recursive: true, force: true})
-    }}
-  } catch (err) {
-    fs.rmSync(dir, {recursive: true, force: true})
-    throw err
-  }
-}
-
-export interface CriuPageServer {
-  port: number
-  /** resolves with criu's exit status (or signal name) once it ends: after its one session, or when stopped */
-  exited: Promise<number | string>
-  /** ends criu if it still runs */
-  stop(): void
-}
-
-/**
- * `criu page-server --tls` on address:port writing the pages it is sent into dir, for one session (criu exits after
- * it). Under timeout(1): if this process dies without stop() (SIGKILL), the page server still ends after lifetimeS.
- */
-export async function startCriuPageServer(criu: string, o: {files: TlsFiles; address: string; port?: number; anyName?: boolean; dir: string; log: string; lifetimeS: number}): Promise<CriuPageServer> {
-  const listenPort = o.port || (await freePort(o.address))
-  // --status-fd: criu writes a byte once it listens
-  const child = spawn('timeout', ['--kill-after=2', String(o.lifetimeS), criu, 'page-server', ...criuTlsArgs(o.files), ...(o.anyName ? ['--tls-no-cn-verify'] : []), '--address', o.address, '--port', String(listenPort),
-    '-D', o.dir, '-o', o.log, '--status-fd', '3'], {stdio: ['ignore', 'ignore', 'ignore', 'pipe']})
-  const exited = new Promise<number | string>((resolve) => {
-    child.once('error', (err) => resolve(err.message))
-    child.once('exit', (code, sig) => resolve(code ?? sig ?? 'unknown'))
-  })
+  const log = path.join(dir, 'page-server.log')
+  let child: ChildProcess | undefined
   const stop = () => {
-    if (child.exitCode === null && child.signalCode === null && child.pid) {
+    if (child?.pid && child.exitCode === null && child.signalCode === null) {
       try {
         process.kill(child.pid, 'SIGTERM') // timeout(1) passes it on to criu
       } catch {
         // gone meanwhile
       }
     }
+    fs.rmSync(dir, {recursive: true, force: true})
   }
-  const status = child.stdio[3] as net.Socket
-  const ready = await new Promise<string>((resolve) => {
-    const timer = setTimeout(() => resolve('criu page-server did not start within 5 s'), 5000)
-    const done = (why: string) => {
-      clearTimeout(timer)
-      resolve(why)
-    }
-    status.once('data', () => done(''))
-    child.once('error', (err) => done(`cannot run ${criu}: ${err.message}`))
-    child.once('exit', (code, sig) => done(code === 126 || code === 127 ? `cannot run ${criu}: not found or not executable` : `criu page-server exited (${code ?? sig}) before listening: ${logTail(o.log)}`))
-  })
-  status.destroy()
-  if (ready) {
+  try {
+    const port = await freePort(address)
+    // --status-fd: criu writes a byte once it listens
+    child = spawn('timeout', ['--kill-after=2', '60', criu, 'page-server', ...criuTlsArgs(files), ...(o.anyName ? ['--tls-no-cn-verify'] : []), '--address', address, '--port', String(port),
+      '-D', dir, '-o', log, '--status-fd', '3'], {stdio: ['ignore', 'ignore', 'ignore', 'pipe']})
+    const started = child
+    const status = started.stdio[3] as net.Socket
+    const why = await new Promise<string>((resolve) => {
+      const timer = setTimeout(() => resolve('criu page-server did not start within 5 s'), 5000)
+      const done = (text: string) => {
+        clearTimeout(timer)
+        resolve(text)
+      }
+      status.once('data', () => done(''))
+      started.once('error', (err) => done(`cannot run ${criu}: ${err.message}`))
+      started.once('exit', (code, sig) => done(code === 126 || code === 127 ? `cannot run ${criu}: not found or not executable` : `criu page-server exited (${code ?? sig}) before listening: ${logTail(log)}`))
+    })
+    status.destroy()
+    if (why) throw new Error(why)
+    return {port, stop}
+  } catch (err) {
     stop()
-    throw new Error(ready)
+    throw err
   }
-  return {port: listenPort, exited, stop}
 }
 
 /**
@@ -151,7 +129,7 @@ export function pageServerHandshake(address: string, port: number, pem: TlsPem, 
 
 /** probeOwnCriuTls once per criu binary: a success is remembered (knownCriuFact), a failure asked again next time. */
 export async function criuDoesTls(rt: Runtime, pem: TlsPem, timeoutMs: number): Promise<ProbeResult> {
-  if (knownCriuFact(rt, 'tls') === '') return {ok: true, detail: `${rt.criu} does TLS (known from an earlier check)`}
+  if (knownCriuFact(rt, 'tls')) return {ok: true, detail: `${rt.criu} does TLS (known from an earlier check)`}
   const r = await probeOwnCriuTls(rt.criu, pem, timeoutMs)
   if (r.ok) recordCriuFact(rt, 'tls')
   return r
@@ -187,7 +165,7 @@ function describe(err: NodeJS.ErrnoException, address: string, port: number): st
   return `TLS handshake with ${address}:${port} failed: ${code ? `${code}: ` : ''}${err.message}`
 }
 
-export function logTail(file: string): string {
+function logTail(file: string): string {
   try {
     return fs.readFileSync(file, 'utf8').trim().split('\n').slice(-3).join(' | ')
   } catch {

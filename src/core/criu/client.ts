@@ -123,12 +123,12 @@ function saveCache(rt: Runtime, c: CriuCache): void {
 }
 
 /**
- * What ocirt itself learnt about this criu (e.g. that it serves TLS), kept beside `criu check`'s answers and
- * forgotten with them when the binary changes: '' when it holds; undefined when not known (a failure is never kept:
- * it may have been the moment's, a busy port, a slow machine).
+ * Whether ocirt itself found this of this criu before (e.g. that it serves TLS), kept beside `criu check`'s answers
+ * and forgotten with them when the binary changes. Only what held is kept: a failure may have been the moment's (a
+ * busy port, a slow machine).
  */
-export function knownCriuFact(rt: Runtime, fact: string): '' | undefined {
-  return loadCache(rt)?.features[`ocirt:${fact}`] === '' ? '' : undefined
+export function knownCriuFact(rt: Runtime, fact: string): boolean {
+  return loadCache(rt)?.features[`ocirt:${fact}`] === ''
 }
 
 export function recordCriuFact(rt: Runtime, fact: string): void {

@@ -14,7 +14,6 @@ import {criuTlsArgs, type TlsFiles} from '../tls'
 export const LAZY_LOG = 'lazy-pages.log'
 
 export interface LazyPagesDaemon {
-  pid: number
   log: string
   /** criu's exit status, or the signal that ended it */
   exited: Promise<number | string>
@@ -42,7 +41,7 @@ export async function startLazyPages(rt: Runtime, o: {imageDir: string; workDir:
     throw new OcirtError(`criu lazy-pages failed before it was ready (${typeof ready === 'number' ? `status ${ready}` : ready}):${logTail(log)}`, {verb: 'migrate-agent', id: o.id, step: 'start lazy-pages'})
   }
   return {
-    pid: child.pid!, log, exited,
+    log, exited,
     stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
     },
