@@ -23,7 +23,7 @@ const plainBuiltinRequires = {
   },
 }
 
-// three bundles of the same door: every verb, state + list alone (src/query.ts), and the migration agent alone
+// three bundles of the same door: every verb, state + list alone (src/query.ts), and both sides of a migration
 // (src/migrate-door.ts; see scripts/ocirt-loader.js)
 const ENTRIES = [['src/index.ts', 'dist/ocirt-main.js'], ['src/query.ts', 'dist/ocirt-query.js'], ['src/migrate-door.ts', 'dist/ocirt-migrate.js']]
 for (const [entry, outfile] of ENTRIES) await build({
@@ -62,7 +62,7 @@ for (const [, file] of ENTRIES) {
 // exec and delete when the build can run one (root, and the test rootfs from scripts/setup.sh), and the query
 // bundle's by list and state (of that container too).
 await copyFile('scripts/ocirt-loader.js', 'dist/ocirt.js')
-for (const cache of ['ocirt-main.cache', 'ocirt-main.lifecycle.cache', 'ocirt-query.cache', 'ocirt-migrate.cache']) await rm(`dist/${cache}`, {force: true})
+for (const cache of ['ocirt-main.cache', 'ocirt-main.lifecycle.cache', 'ocirt-query.cache', 'ocirt-migrate.cache', 'ocirt-migrate.source.cache']) await rm(`dist/${cache}`, {force: true})
 const root = await mkdtemp(join(tmpdir(), 'ocirt-cache-'))
 const warm = (cache, args) => {
   try {
@@ -77,6 +77,8 @@ try {
   for (const args of [['--root', root, 'list'], ['--root', root, 'state', 'warm-up']]) warm('dist/ocirt-query.cache', args)
   // an unpacker of an empty stream (stdin is /dev/null): it fails after compiling the agent's start and the extractor
   warm('dist/ocirt-migrate.cache', ['--root', root, 'migrate-agent', '--unpack', join(root, 'unpack-warm-up')])
+  // `migrate` of no container: it loads the source's modules before it finds none
+  warm('dist/ocirt-migrate.source.cache', ['--root', root, 'migrate', 'warm-up', '--to', 'root@127.0.0.1:1'])
   const query = (args) => warm('dist/ocirt-query.cache', ['--root', root, ...args])
   await warmLifecycle(root, (args) => warm('dist/ocirt-main.lifecycle.cache', ['--root', root, ...args]), query)
 } finally {

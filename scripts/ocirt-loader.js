@@ -1,7 +1,7 @@
 // dist/ocirt.js: starts a bundled runtime from V8's code cache, made at build time, so the bundle is not parsed
 // and compiled again on every engine call. Three bundles: ocirt-query.js (state and list: ~1/5 of the code),
-// ocirt-migrate.js (migrate-agent: what `ocirt migrate` starts on the target) and
-// ocirt-main.js (every verb), which the query bundle hands anything else to. Caches of the main bundle:
+// ocirt-migrate.js (`ocirt migrate` without plugins, and migrate-agent, which it starts on the target) and
+// ocirt-main.js (every verb), which the smaller bundles hand anything else to. Caches of the main bundle:
 // ocirt-main.cache holds what the cheap verbs (kill, pause, ...) compile, and ocirt-main.lifecycle.cache also
 // the create/start/exec/delete path, which would otherwise compile lazily on every container start (~5-10 ms);
 // the small one stays small so that they deserialize less. Without a usable cache (another Node version, a
@@ -17,8 +17,9 @@ const lifecycle = args.some((a) => LIFECYCLE_VERBS.has(a))
 // a rough guess (a flag's value or exec's command may be named so too): the query bundle parses argv properly
 // and hands over what it does not serve
 const query = !lifecycle && args.some((a) => a === 'state' || a === 'list')
-// the target's side of `ocirt migrate` (src/migrate-door.ts): the agent and its unpackers
-const migrateAgent = !lifecycle && !query && args.includes('migrate-agent')
+// both sides of `ocirt migrate` (src/migrate-door.ts): the source's verb, and the agent and its unpackers it starts
+// on the target; the same rough guess, handed over to the main bundle when wrong
+const migration = !lifecycle && !query && args.some((a) => a === 'migrate' || a === 'migrate-agent')
 const scripts = {}
 
 function load(name, caches) {
@@ -44,7 +45,8 @@ function load(name, caches) {
 const loadMain = () => load('ocirt-main', lifecycle ? ['ocirt-main.lifecycle.cache', 'ocirt-main.cache'] : ['ocirt-main.cache'])
 globalThis[Symbol.for('ocirt.loadMain')] = loadMain
 if (query) load('ocirt-query', ['ocirt-query.cache'])
-else if (migrateAgent) load('ocirt-migrate', ['ocirt-migrate.cache'])
+// the source's side has a cache of its own: the agent, started several times per migration, deserializes less
+else if (migration) load('ocirt-migrate', args.includes('migrate-agent') ? ['ocirt-migrate.cache'] : ['ocirt-migrate.source.cache', 'ocirt-migrate.cache'])
 else loadMain()
 
 // `OCIRT_WRITE_CODE_CACHE=FILE node dist/ocirt.js ARGS...` (build only): run ARGS, then save the cache of the

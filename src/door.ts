@@ -1,15 +1,16 @@
 // The fast door (ARCHITECTURE.md §3): the runc verbs engines call go through a small dispatcher that never
-// loads oclif (~100 ms); help, plugins, migrate and unknown verbs go to oclif. Shared by the two bundles:
-// src/index.ts (every verb) and src/query.ts (state and list alone, for less code to read and deserialize).
+// loads oclif (~100 ms), and so does `migrate` when no plugin is installed; help, plugins and unknown verbs go to
+// oclif. Shared by the bundles: src/index.ts (every verb), src/query.ts (state and list alone, for less code to
+// read and deserialize) and src/migrate-door.ts (both sides of a migration).
 import * as fs from 'node:fs'
 import {GLOBAL_FLAGS} from './commands/_verbs/global-flags'
-import {parseArgv, splitGlobal, UsageError} from './commands/_verbs/argv'
+import {missingRequired, parseArgv, splitGlobal, UsageError} from './commands/_verbs/argv'
 import type {FlagValues, VerbSpec} from './commands/_verbs/types'
 import type {Runtime} from './core/runtime'
 import {runtimeFrom} from './commands/_verbs/runtime-from'
 import {configureLog, reportError} from './core/log'
 import {OcirtError} from './core/errors'
-import {pluginOverride, runPluginCommand, type PluginCommand} from './commands/_verbs/plugin-overrides'
+import {pluginOverride, pluginRoots, runPluginCommand, type PluginCommand} from './commands/_verbs/plugin-overrides'
 
 export type Verbs = Record<string, () => VerbSpec>
 
@@ -32,19 +33,28 @@ async function main(argv: string[], VERBS: Verbs, other: typeof humanDoor): Prom
   const wantsHelp = global.some(isHelp) || (verb !== undefined && verbWantsHelp(VERBS, verb, rest))
   const override = verb && VERBS[verb] && !wantsHelp ? pluginOverride(verb) : undefined
   if (!verb || wantsHelp || !VERBS[verb] || override) return other(global, verb, rest, override)
+  const spec = VERBS[verb]()
+  // a verb plugins hook into goes through oclif, which runs their hooks, as soon as any plugin is installed
+  if (spec.oclifFallback && pluginRoots().length > 0) return other(global, verb, rest)
 
   let globals: FlagValues
+  let parsed: ReturnType<typeof parseArgv>
+  let bound: ReturnType<typeof bindArgs>
   try {
     globals = parseArgv(global, GLOBAL_FLAGS).flags
+    parsed = parseArgv(rest, spec.flags, {stopAtPositional: spec.stopAtPositional})
+    bound = bindArgs(verb, spec, parsed.positionals)
+    const missing = missingRequired(parsed.flags, spec.flags)
+    if (missing) throw missing
   } catch (err) {
+    // nothing has run yet: oclif may read it all again (global flags after the verb) or word the refusal
+    if (spec.oclifFallback && err instanceof UsageError) return other(global, verb, rest)
     return fail(err)
   }
   configureLog({file: globals.log as string | undefined, format: globals['log-format'] === 'json' ? 'json' : 'text', debug: globals.debug === true})
   try {
-    const spec = VERBS[verb]()
     if (spec.naturalExit) naturalExit = true
-    const parsed = parseArgv(rest, spec.flags, {stopAtPositional: spec.stopAtPositional})
-    const {args, extra} = bindArgs(verb, spec, parsed.positionals)
+    const {args, extra} = bound
     let rt: Runtime | undefined
     const code = await spec.run({
       get rt() {
@@ -126,7 +136,7 @@ function printVersion(): number {
   return 0
 }
 
-/** oclif: help, plugins, migrate, plugin commands. Global flags move after the verb, where oclif parses them.
+/** oclif: help, plugins, plugin commands, migrate with plugins installed. Global flags move after the verb, where oclif parses them.
  * A verb that neither ocirt nor a plugin knows fails as runc's does: "No help topic for 'X'", exit 3. */
 let oclifDoor = false
 

@@ -14,10 +14,10 @@ type AnyFlag = Interfaces.Flag<unknown>
 export function oclifFlags(table: Record<string, FlagSpec>): Record<string, AnyFlag> {
   const out: Record<string, AnyFlag> = {}
   for (const [name, f] of Object.entries(table)) {
-    const common = {description: f.description, char: f.char as never, hidden: f.hidden}
+    const common = {description: f.description, char: f.char as never, hidden: f.hidden, required: f.required}
     if (f.type === 'boolean') out[name] = Flags.boolean({...common, allowNo: false}) as AnyFlag
     // one value per occurrence (`-e A -e B id cmd`), as runc's flags: oclif's multiple flags are greedy otherwise
-    else if (f.type === 'integer') out[name] = Flags.integer({...common, default: f.default as number | undefined, multiple: f.multiple as false, multipleNonGreedy: f.multiple}) as AnyFlag
+    else if (f.type === 'integer') out[name] = Flags.integer({...common, min: f.min, default: f.default as number | undefined, multiple: f.multiple as false, multipleNonGreedy: f.multiple}) as AnyFlag
     else out[name] = Flags.string({...common, default: f.default as string | undefined, options: f.options as string[] | undefined, multiple: f.multiple as false, multipleNonGreedy: f.multiple}) as AnyFlag
   }
   return out
@@ -34,7 +34,9 @@ export class VerbCommand extends Command {
   async run(): Promise<void> {
     const ctor = this.constructor as typeof VerbCommand
     const spec = ctor.verb
-    const {args, flags, argv} = await this.parse(ctor)
+    // oclif spreads the options it is given, and a spread skips inherited statics: the subclass in
+    // src/commands/<verb>.ts has none of its own, so they are named here
+    const {args, flags, argv} = await this.parse({args: ctor.args, flags: ctor.flags, baseFlags: ctor.baseFlags, strict: ctor.strict})
     const globals = flags as FlagValues
     configureLog({file: globals.log as string | undefined, format: globals['log-format'] === 'json' ? 'json' : 'text', debug: globals.debug === true})
     let rt: Runtime | undefined
@@ -46,6 +48,7 @@ export class VerbCommand extends Command {
       rest: (argv as string[]).slice(spec.args.length),
       flags: flags as FlagValues,
       stdout: (text) => void process.stdout.write(text),
+      oclifConfig: this.config,
     })
     if (code) process.exitCode = code
   }
@@ -59,7 +62,7 @@ export class VerbCommand extends Command {
 
 /** Builds the oclif command class of a verb; src/commands/<verb>.ts only names it. */
 export function verbCommand(spec: VerbSpec): typeof VerbCommand {
-  return class extends VerbCommand {
+  const cls = class extends VerbCommand {
     static override verb = spec
     static override summary = spec.summary
     static override description = spec.description
@@ -69,4 +72,7 @@ export function verbCommand(spec: VerbSpec): typeof VerbCommand {
     static override strict = !spec.variadic
     static override hidden = spec.hidden === true
   }
+  // only where a verb has some: the manifest of the others stays as it was
+  if (spec.examples) cls.examples = spec.examples
+  return cls
 }

@@ -76,6 +76,7 @@ function setFlag(flags: FlagValues, name: string, spec: FlagSpec, raw: string | 
   if (spec.type === 'integer') {
     if (!/^-?\d+$/.test(String(raw))) throw new UsageError(`invalid value "${raw}" for flag --${name}: not an integer`)
     value = Number(raw)
+    if (spec.min !== undefined && value < spec.min) throw new UsageError(`invalid value "${raw}" for flag --${name}: expected at least ${spec.min}`)
   }
   if (spec.options && !spec.options.includes(String(value))) {
     throw new UsageError(`invalid value "${raw}" for flag --${name}: expected one of ${spec.options.join(', ')}`)
@@ -86,6 +87,12 @@ function setFlag(flags: FlagValues, name: string, spec: FlagSpec, raw: string | 
   } else {
     flags[name] = value
   }
+}
+
+/** A usage error naming the first required flag that `flags` lacks, if any. */
+export function missingRequired(flags: FlagValues, table: Record<string, FlagSpec>): UsageError | undefined {
+  const missing = Object.keys(table).find((name) => table[name].required && flags[name] === undefined)
+  return missing ? new UsageError(`Required flag "${missing}" not set`) : undefined
 }
 
 /** Splits `ocirt [global flags] VERB [verb argv]`: global flags may only come before the verb. */

@@ -12,6 +12,10 @@ export interface FlagSpec {
   multiple?: boolean
   options?: readonly string[]
   hidden?: boolean
+  /** the verb refuses to run without it (checked after parsing: missingRequired) */
+  required?: boolean
+  /** integers: the least value taken */
+  min?: number
 }
 
 export interface ArgSpec {
@@ -30,6 +34,8 @@ export interface VerbContext {
   rest: string[]
   flags: FlagValues
   stdout: (text: string) => void
+  /** oclif's Config when the oclif door serves the verb (its plugins' hooks can be run), else undefined */
+  oclifConfig?: unknown
 }
 
 export interface VerbSpec {
@@ -45,6 +51,14 @@ export interface VerbSpec {
   hidden?: boolean
   /** the fast door lets the process end by itself (the event loop drains) instead of calling process.exit */
   naturalExit?: boolean
+  /**
+   * A verb people type, not engines (migrate): the fast door serves it only when no plugin is installed (plugins
+   * hook into it through oclif), and hands to oclif whatever its parser refuses (oclif also reads global flags
+   * after the verb, and words the usage errors people are used to).
+   */
+  oclifFallback?: boolean
+  /** shown in help */
+  examples?: string[]
   /** the exit status; undefined means 0 */
   run(ctx: VerbContext): Promise<number | void>
 }

@@ -52,6 +52,8 @@ async function compareFlags(where: string, table: Record<string, FlagSpec>, ocli
     if (JSON.stringify(o.options) !== JSON.stringify(f.options)) out.push(`${where} --${name}: options ${f.options} vs oclif ${o.options}`)
     if (Boolean(o.multiple) !== Boolean(f.multiple)) out.push(`${where} --${name}: multiple ${f.multiple} vs oclif ${o.multiple}`)
     if (Boolean(o.hidden) !== Boolean(f.hidden)) out.push(`${where} --${name}: hidden ${f.hidden} vs oclif ${o.hidden}`)
+    if (Boolean(o.required) !== Boolean(f.required)) out.push(`${where} --${name}: required ${f.required} vs oclif ${o.required}`)
+    if ((o as {min?: number}).min !== f.min) out.push(`${where} --${name}: min ${f.min} vs oclif ${(o as {min?: number}).min}`)
     if (o.type === 'boolean' && o.allowNo) out.push(`${where} --${name}: oclif accepts --no-${name}, runc does not`)
   }
   return out
@@ -59,7 +61,7 @@ async function compareFlags(where: string, table: Record<string, FlagSpec>, ocli
 
 test('every verb has its oclif command, and every oclif command file is a verb', () => {
   const files = fs.readdirSync(COMMANDS_DIR).filter((f) => f.endsWith('.js') && !f.startsWith('_')).map((f) => f.slice(0, -3))
-  // oclif-only commands: not on the engines' path, so not in the fast door
+  // both sides of a migration are served by the fast door of the migration bundle (the tests below)
   const humanOnly = ['migrate', 'migrate-agent']
   assert.deepEqual(files.filter((f) => !humanOnly.includes(f)).sort(), Object.keys(VERBS).sort())
 })
@@ -103,10 +105,11 @@ test('verb flags that shadow a global flag are only the known ones (runc has the
   }
 })
 
-async function bothDoors(spec: Pick<VerbSpec, 'flags' | 'stopAtPositional'>, cls: OclifClass, argv: string[], onlyGlobals = false) {
+/** `oclifOnly`: what oclif must also be given (a verb's required flags, when the fast door parses the globals alone) */
+async function bothDoors(spec: Pick<VerbSpec, 'flags' | 'stopAtPositional'>, cls: OclifClass, argv: string[], onlyGlobals = false, oclifOnly: string[] = []) {
   const table = onlyGlobals ? GLOBAL_FLAGS : spec.flags
   const fast = parseArgv(argv, table, {stopAtPositional: spec.stopAtPositional})
-  const oclif = await Parser.parse(argv, {flags: {...cls.baseFlags, ...cls.flags}, args: cls.args, strict: cls.strict} as never).catch((err: Error) => {
+  const oclif = await Parser.parse([...argv, ...oclifOnly], {flags: {...cls.baseFlags, ...cls.flags}, args: cls.args, strict: cls.strict} as never).catch((err: Error) => {
     throw new Error(`oclif cannot parse "${argv.join(' ')}" (the fast door can): ${err.message}`)
   })
   const names = Object.keys(table).filter((k) => !(onlyGlobals && k in spec.flags))
@@ -118,14 +121,16 @@ test('both parsers read the same argv to the same flag values, defaults included
   for (const verb of Object.keys(VERBS)) {
     const spec = VERBS[verb]()
     const cls = commandClass(verb)
+    // the required flags (migrate's --to) in every argv, as both parsers refuse an argv without them
+    const required = Object.entries(spec.flags).filter(([, f]) => f.required).flatMap(([name]) => [`--${name}`, `r-${name}`])
     const ids = spec.args.filter((a) => a.required).map((_, i) => `ctr${i}`)
-    for (const argv of [[...sampleArgv(spec.flags), ...ids], ids]) {
+    for (const argv of [[...sampleArgv(spec.flags), ...ids], [...ids, ...required]]) {
       const {fast, oclif} = await bothDoors(spec, cls, argv)
       assert.deepEqual(oclif, fast, `${verb} ${argv.join(' ')}`)
     }
     const globals = Object.fromEntries(Object.entries(GLOBAL_FLAGS).filter(([n]) => !(SHADOWED[verb] ?? []).includes(n)))
     for (const argv of [sampleArgv(globals), []]) {
-      const {fast, oclif} = await bothDoors(spec, cls, [...argv, ...ids], true)
+      const {fast, oclif} = await bothDoors(spec, cls, [...argv, ...ids], true, required)
       assert.deepEqual(oclif, fast, `${verb} (globals) ${argv.join(' ')}`)
     }
   }
@@ -179,4 +184,41 @@ test('migrate-agent (started on the target several times per migration) is serve
   assert.doesNotMatch(r.stderr, /Error:|›/, 'an oclif-style error means the human door answered')
   const help = loadedModules(['migrate-agent', '--help'], tmp)
   assert.ok(oclif(help.paths).length > 0, 'help for it goes through oclif')
+})
+
+test('migrate is served without oclif when no plugin is installed; with one (its hooks run only through oclif), or flags oclif alone reads, oclif serves it', async (t) => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirt-doors-'))
+  t.after(() => fs.rmSync(tmp, {recursive: true, force: true}))
+  // one table for both doors, as for the engines' verbs
+  const {verb} = require(path.join(REPO, 'dist', 'src', 'migrate', 'verb.js')) as {verb: VerbSpec}
+  const cls = commandClass('migrate')
+  assert.deepEqual([...await compareFlags('migrate', verb.flags, cls.flags), ...await compareFlags('migrate (global)', GLOBAL_FLAGS, cls.baseFlags)], [])
+  for (const argv of [[...sampleArgv(verb.flags), 'ctr0'], ['ctr0', '--to', 'h']]) {
+    const {fast, oclif} = await bothDoors(verb, cls, argv)
+    assert.deepEqual(oclif, fast, `migrate ${argv.join(' ')}`)
+  }
+  const oclif = (paths: string[]) => paths.filter((p) => p.includes(`${path.sep}@oclif${path.sep}`))
+  const root = path.join(tmp, 'root')
+  const fast = loadedModules(['--root', root, 'migrate', 'nosuch', '--to', 'root@127.0.0.1:1'], tmp)
+  assert.deepEqual(oclif(fast.paths), [], `migrate loaded oclif (exit ${fast.status}, stderr ${fast.stderr})`)
+  assert.match(fast.stderr, /nosuch: container does not exist/)
+  assert.equal(fast.status, 1)
+  // a global flag after the id: the fast parser refuses it, oclif reads it, and the answer is the same
+  const after = loadedModules(['migrate', 'nosuch', '--to', 'root@127.0.0.1:1', '--root', root], tmp)
+  assert.ok(oclif(after.paths).length > 0, 'oclif serves what the fast parser refuses')
+  assert.match(after.stderr, /nosuch: container does not exist/)
+  assert.equal(after.status, 1)
+  // the usage error is oclif's, as before
+  const noTo = loadedModules(['--root', root, 'migrate', 'nosuch'], tmp)
+  assert.match(noTo.stderr, /Missing required flag to/)
+  assert.equal(noTo.status, 2)
+  // a linked plugin (the example one, whose hook answers --to pool:NAME): oclif serves migrate and runs its hook
+  const dataDir = path.join(tmp, 'data', 'ocirt')
+  fs.mkdirSync(dataDir, {recursive: true})
+  const plugin = path.join(REPO, 'examples', 'ocirt-plugin-target')
+  fs.writeFileSync(path.join(dataDir, 'package.json'), JSON.stringify({private: true, oclif: {plugins: [{type: 'link', name: 'ocirt-plugin-target', root: plugin}]}}))
+  const hooked = loadedModules(['--root', root, 'migrate', 'nosuch', '--to', 'root@127.0.0.1:1'], tmp)
+  assert.ok(oclif(hooked.paths).length > 0, `with a plugin installed, oclif serves migrate (stderr ${hooked.stderr})`)
+  assert.ok(hooked.paths.some((p) => p.startsWith(plugin + path.sep)), "the plugin's hook was loaded")
+  assert.match(hooked.stderr, /nosuch: container does not exist/)
 })
