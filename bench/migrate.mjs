@@ -15,6 +15,7 @@
 //   wire       bytes that crossed the veth pair during the move, both ways (SSH/TLS framing included): the only
 //              count that sees pages sent straight over CRIU's TLS, which ocirt's summary cannot count
 // A run whose counts do not go on +1 across the move, or whose pattern broke, is reported as failed, not as a number.
+// Also measured once: what a new page costs here (probe touchrate), which every restore pays for the whole memory.
 // Link time = wire bytes / the link's throughput (BENCH_LINK_MIB of /dev/zero through OpenSSH to `cat >/dev/null` on B).
 // Needs root, runc, CRIU, sshd, a built tree (npm run build) and the fixtures (scripts/setup.sh).
 //   BENCH_RUNS=3 BENCH_SIZES=64,256,1024 BENCH_CASES=ocirt-auto,ocirt-stop-copy,runc node bench/migrate.mjs [--json FILE]
@@ -184,6 +185,40 @@ function measureLink(ssh) {
   return {mibPerS: Math.max(...tries), tries: tries.map((x) => Number(x.toFixed(1)))}
 }
 
+/**
+ * What new memory costs here: the restore fills every page of the container anew (post-copy: CRIU's lazy-pages
+ * daemon copies each 4 MiB it fetched into fresh pages before it asks for the next), so a machine where that is
+ * slow pays it on top of the link. `probe touchrate` on this host, best of three; and whether the kernel hands
+ * freed memory back to a VM's host (virtio-balloon free page reporting), which makes every new page a host fault.
+ */
+function measureNewMemory(mib) {
+  const tries = []
+  for (let i = 0; i < 3; i++) {
+    const out = run([path.join(ROOTFS, 'bin', 'probe'), 'touchrate', String(mib)], 'touchrate').stdout
+    const m = /pages=(\d+) first_ms=([\d.]+) second_ms=([\d.]+)/.exec(out)
+    if (!m) throw new Error(`probe touchrate: unexpected output ${JSON.stringify(out)}`)
+    tries.push({pages: Number(m[1]), firstMs: Number(m[2]), secondMs: Number(m[3])})
+  }
+  const best = tries.reduce((a, b) => (b.firstMs < a.firstMs ? b : a))
+  return {mib, usPerPage: (best.firstMs * 1000) / best.pages, usPerPageTouched: (best.secondMs * 1000) / best.pages, tries, pageReporting: freePageReporting()}
+}
+
+/** A virtio balloon offering VIRTIO_BALLOON_F_REPORTING (feature bit 5), with the kernel's settings for it. */
+function freePageReporting() {
+  const devices = '/sys/bus/virtio/devices'
+  const read = (f) => fs.readFileSync(f, 'utf8').trim()
+  const balloon = fs.existsSync(devices) && fs.readdirSync(devices).some((d) => {
+    try {
+      return read(path.join(devices, d, 'device')) === '0x0005' && read(path.join(devices, d, 'features'))[5] === '1'
+    } catch {
+      return false
+    }
+  })
+  if (!balloon) return undefined
+  const dir = '/sys/module/page_reporting/parameters'
+  return fs.existsSync(dir) ? Object.fromEntries(fs.readdirSync(dir).map((f) => [f, read(path.join(dir, f))])) : {}
+}
+
 async function main() {
   if (process.getuid() !== 0) throw new Error('run as root (containers, network namespaces, CRIU)')
   for (const f of ['dist/ocirt-main.js', 'dist/test/helpers/remote-host.js', 'test/fixtures/build/rootfs/bin/probe']) {
@@ -213,6 +248,9 @@ async function main() {
       '-o', 'BatchMode=yes', '-p', String(b.port), `root@${b.host}`]
     const link = measureLink(ssh)
     console.log(`link A -> B (OpenSSH, ${linkMib} MiB of zeros): ${link.mibPerS.toFixed(0)} MiB/s (tries ${link.tries.join(', ')})`)
+    const newMemory = measureNewMemory(Math.max(...sizes))
+    console.log(`new memory here: ${newMemory.usPerPage.toFixed(2)} us a page on first touch, ${newMemory.usPerPageTouched.toFixed(2)} touched again (${newMemory.mib} MiB, best of 3)` +
+      (newMemory.pageReporting ? `; this VM's balloon reports free pages (order ${newMemory.pageReporting.page_reporting_order ?? '?'}): freed memory goes back to its host` : ''))
     console.log(`load average at start: ${loadavg().join(' ')}`)
 
     let n = 0
@@ -272,7 +310,7 @@ async function main() {
     }
     clearInterval(loadTimer)
     loads.push({at: new Date().toISOString(), loadavg: loadavg()})
-    report(results, link, loads)
+    report(results, link, loads, newMemory)
   } finally {
     clearInterval(loadTimer)
     await stop()
@@ -330,7 +368,7 @@ function vethBytes(dev) {
   return read('tx') + read('rx')
 }
 
-function report(results, link, loads) {
+function report(results, link, loads, newMemory) {
   const groups = []
   for (const mib of sizes) {
     for (const kase of cases) {
@@ -339,7 +377,9 @@ function report(results, link, loads) {
       const m = (k) => median(ok.map((r) => r[k]))
       groups.push({mib, case: kase, runs: rs.length, ok: ok.length, failures: rs.filter((r) => !r.ok).map((r) => r.problems.join('; ')),
         downtimeMs: m('downtimeMs'), totalMs: m('totalMs'), bytes: m('bytes'), wireBytes: m('wireBytes'), linkMs: m('linkMs'), totalOverLink: m('totalOverLink'),
-        stallMs: m('stallMs'), stallsOver50: m('stallsOver50'), maxStallMs: ok.length ? Math.max(...ok.map((r) => r.stallMs)) : NaN})
+        stallMs: m('stallMs'), stallsOver50: m('stallsOver50'), maxStallMs: ok.length ? Math.max(...ok.map((r) => r.stallMs)) : NaN,
+        // filling the container's memory anew, which the restore cannot skip, at this machine's rate
+        newMemoryMs: (newMemory.usPerPage * mib * 256) / 1000})
     }
   }
   const f = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '—')
@@ -353,10 +393,12 @@ function report(results, link, loads) {
     console.log(`| ${g.mib} MiB | ${g.case} | ${g.ok}/${g.runs} | ${f(g.downtimeMs)} | ${f(g.totalMs)} | ${f(g.bytes / 1048576, 1)} | ${f(g.wireBytes / 1048576, 1)} | ${f(g.linkMs)} | ${f(g.totalOverLink, 2)}x | ${f(g.stallMs)} | ${f(g.stallsOver50)} | ${g.downtimeVsRunc ? f(g.downtimeVsRunc, 2) + 'x' : ''} | ${g.totalVsRunc ? f(g.totalVsRunc, 2) + 'x' : ''} |`)
     for (const fl of g.failures) console.log(`|  | failed: ${fl.replace(/\|/g, '/').replace(/\n/g, ' ').slice(0, 300)} |`)
   }
+  console.log(`\nfilling the memory anew at this machine's ${newMemory.usPerPage.toFixed(1)} us a page: ${groups.filter((g) => g.case === cases[0]).map((g) => `${g.mib} MiB ${f(g.newMemoryMs)} ms`).join(', ')}` +
+    ' (post-copy does it between fetches: its pages take about link time + this)')
   const loadMax = Math.max(...loads.map((l) => l.loadavg[0]))
   console.log(`\n1-min load average during the run: ${Math.min(...loads.map((l) => l.loadavg[0])).toFixed(2)}..${loadMax.toFixed(2)} (${os.cpus().length} CPUs)`)
   fs.writeFileSync(jsonOut, JSON.stringify({date: new Date().toISOString(), runs, sizes, cases, dirtyMiBPerS: DIRTY_MIB_PER_S,
-    link: {...link, via: `OpenSSH, ${linkMib} MiB of /dev/zero to cat > /dev/null`}, loads, summary: groups, results}, null, 2) + '\n')
+    link: {...link, via: `OpenSSH, ${linkMib} MiB of /dev/zero to cat > /dev/null`}, newMemory, loads, summary: groups, results}, null, 2) + '\n')
   console.log(`written: ${path.relative(process.cwd(), jsonOut) || jsonOut}`)
 }
 
