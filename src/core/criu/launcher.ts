@@ -3,22 +3,16 @@
 // that then execs criu. Without it (not built), the same steps go through unshare, /bin/sh and mount(8)
 // (client.ts PREPARE_AND_EXEC), four or five execs more. Both exit 125 when joining fails and 124 when the
 // mount namespace or the bind fails.
-import * as fs from 'node:fs'
-import * as path from 'node:path'
 import type {RootBind} from './client'
+import {nativeFile} from '../util/native-file'
 
 let cached: string | null | undefined
 
 /** The launcher's path, or undefined when it is not built. */
 export function criuLauncher(): string | undefined {
   if (cached !== undefined) return cached ?? undefined
-  cached = null
-  // the package's own two layouts only, as for the init helper (init/binary.ts)
-  for (const up of ['..', '../../../..']) {
-    const bin = path.resolve(__dirname, up, 'native', 'build', 'ocirt-criu-launch')
-    if (fs.existsSync(bin)) return (cached = bin)
-  }
-  return undefined
+  cached = nativeFile('ocirt-criu-launch') ?? null
+  return cached ?? undefined
 }
 
 /** The launcher's argv: joins, the root bind, then criu's own argv. */

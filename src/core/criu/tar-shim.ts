@@ -3,8 +3,8 @@
 // costs GNU tar, a shell and gzip per mount; runCriu puts this directory first in criu's PATH only. The program
 // itself hands anything it does not fully handle to GNU tar, and without it (not built) criu finds the system tar.
 // OCIRT_TMPFS_TAR=0 leaves it out (a comparison, or a suspected bug).
-import * as fs from 'node:fs'
 import * as path from 'node:path'
+import {nativeFile} from '../util/native-file'
 
 let cached: string | null | undefined
 
@@ -13,13 +13,10 @@ export function criuTarDir(): string | undefined {
   if (cached !== undefined) return cached ?? undefined
   cached = null
   if (process.env.OCIRT_TMPFS_TAR === '0') return undefined
-  // the package's own two layouts only, as for the init helper (init/binary.ts): dist/ocirt-main.js (bundle) and
-  // dist/src/core/criu/*.js (tsc output)
-  for (const up of ['..', '../../../..']) {
-    const dir = path.resolve(__dirname, up, 'native', 'build', 'criu-bin')
-    // a ':' would split the PATH entry
-    if (!dir.includes(':') && fs.existsSync(path.join(dir, 'tar'))) return (cached = dir)
-  }
+  const tar = nativeFile('criu-bin/tar')
+  const dir = tar && path.dirname(tar)
+  // a ':' would split the PATH entry
+  if (dir && !dir.includes(':')) return (cached = dir)
   return undefined
 }
 

@@ -1,13 +1,16 @@
 // `ocirt migrate-agent --unpack DIR --session STAGING`: one tar stream from the source into DIR on the target. The
 // unpacker is a process of its own (one per SSH channel), so it registers in the migration's staging directory:
 // a rollback kills every registered unpacker before it removes directories, or a late one could write them back.
+import {spawn} from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import {OcirtError} from '../../core/errors'
 import {extractTree} from '../stream'
 import {debug} from '../../core/log'
+import {nativeFile} from '../../core/util/native-file'
 
 const PID_PREFIX = 'unpacker-'
+const PIPE_BYTES = 1 << 20
 
 export async function unpack(dir: string, staging: string | undefined, input: NodeJS.ReadableStream): Promise<{bytes: number; entries: number}> {
   let registration: string | undefined
@@ -16,6 +19,7 @@ export async function unpack(dir: string, staging: string | undefined, input: No
     registration = path.join(staging, `${PID_PREFIX}${process.pid}`)
     fs.writeFileSync(registration, '')
   }
+  if (input === process.stdin) growStdinPipe()
   debug(`migrate-agent: unpacking into ${dir} (process up ${Math.round(performance.now())} ms)`)
   try {
     const done = await extractTree(dir, input)
@@ -24,6 +28,21 @@ export async function unpack(dir: string, staging: string | undefined, input: No
   } finally {
     if (registration) fs.rmSync(registration, {force: true})
   }
+}
+
+/**
+ * sshd hands the stream over through a 64 KiB pipe, and keeps what the pipe cannot take yet (up to the channel's
+ * 2 MiB window) in a buffer it grows, compacts and reallocates around every write: the first 2.8 MiB over a fresh
+ * connection cost ~300-400 ms of sshd's CPU that way here (new memory is costly on VMs), ~100 ms through a 1 MiB
+ * pipe. The resize is native/pipe-size.c's, started beside the extraction (koffi would block this process ~25 ms);
+ * without it, or where it fails (stdin not a pipe), the stream simply goes through the pipe as it is.
+ */
+function growStdinPipe(): void {
+  const bin = nativeFile('ocirt-pipe-size')
+  if (!bin) return
+  const child = spawn(bin, [String(PIPE_BYTES)], {stdio: ['inherit', 'ignore', 'ignore']})
+  child.on('error', () => undefined)
+  child.on('exit', (code) => debug(`migrate-agent: stdin pipe ${code === 0 ? `now holds ${PIPE_BYTES} bytes` : 'left as it is'}`))
 }
 
 /** Kills the unpackers registered in staging and waits (up to 5 s) until they are gone. */
