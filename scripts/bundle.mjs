@@ -57,16 +57,18 @@ for (const [, file] of ENTRIES) {
   }
 }
 
-// The loader, and three code caches (see scripts/ocirt-loader.js): the main bundle's small one warmed by a few
+// The loader, and five code caches (see scripts/ocirt-loader.js): the main bundle's small one warmed by a few
 // cheap verbs (help-free: they never load oclif), its lifecycle one also by a real container's create, start,
-// exec and delete when the build can run one (root, and the test rootfs from scripts/setup.sh), and the query
-// bundle's by list and state (of that container too).
+// exec and delete when the build can run one (root, and the test rootfs from scripts/setup.sh), the query
+// bundle's by list and state (of that container too), and the migration bundle's two: the agent's (an unpacker)
+// and the source's (`migrate` of no container).
 await copyFile('scripts/ocirt-loader.js', 'dist/ocirt.js')
 for (const cache of ['ocirt-main.cache', 'ocirt-main.lifecycle.cache', 'ocirt-query.cache', 'ocirt-migrate.cache', 'ocirt-migrate.source.cache']) await rm(`dist/${cache}`, {force: true})
 const root = await mkdtemp(join(tmpdir(), 'ocirt-cache-'))
 const warm = (cache, args) => {
   try {
-    execFileSync(process.execPath, ['dist/ocirt.js', ...args], {stdio: 'ignore', timeout: 20000, env: {...process.env, OCIRT_WRITE_CODE_CACHE: cache}})
+    // a plugin dir of its own (empty): the builder's plugins would send migrate through oclif and their hooks
+    execFileSync(process.execPath, ['dist/ocirt.js', ...args], {stdio: 'ignore', timeout: 20000, env: {...process.env, OCIRT_WRITE_CODE_CACHE: cache, OCIRT_DATA_DIR: root}})
     return true
   } catch {
     return false // `state warm-up` fails (no such container) after compiling the error path, which is the point

@@ -18,8 +18,16 @@ const lifecycle = args.some((a) => LIFECYCLE_VERBS.has(a))
 // and hands over what it does not serve
 const query = !lifecycle && args.some((a) => a === 'state' || a === 'list')
 // both sides of `ocirt migrate` (src/migrate-door.ts): the source's verb, and the agent and its unpackers it starts
-// on the target; the same rough guess, handed over to the main bundle when wrong
-const migration = !lifecycle && !query && args.some((a) => a === 'migrate' || a === 'migrate-agent')
+// on the target; the same rough guess, handed over to the main bundle when wrong. With plugins installed oclif
+// serves migrate (their hooks), so it goes to the main bundle at once (the plugin list: plugin-overrides.ts)
+const migrateAgent = !lifecycle && !query && args.includes('migrate-agent')
+const migration = migrateAgent || (!lifecycle && !query && args.includes('migrate') && !pluginsInstalled())
+
+function pluginsInstalled() {
+  const env = process.env
+  const dataDir = env.OCIRT_DATA_DIR || path.join(env.XDG_DATA_HOME || path.join(env.HOME || require('node:os').homedir(), '.local', 'share'), 'ocirt')
+  return fs.existsSync(path.join(dataDir, 'package.json'))
+}
 const scripts = {}
 
 function load(name, caches) {
@@ -46,7 +54,7 @@ const loadMain = () => load('ocirt-main', lifecycle ? ['ocirt-main.lifecycle.cac
 globalThis[Symbol.for('ocirt.loadMain')] = loadMain
 if (query) load('ocirt-query', ['ocirt-query.cache'])
 // the source's side has a cache of its own: the agent, started several times per migration, deserializes less
-else if (migration) load('ocirt-migrate', args.includes('migrate-agent') ? ['ocirt-migrate.cache'] : ['ocirt-migrate.source.cache', 'ocirt-migrate.cache'])
+else if (migration) load('ocirt-migrate', migrateAgent ? ['ocirt-migrate.cache'] : ['ocirt-migrate.source.cache', 'ocirt-migrate.cache'])
 else loadMain()
 
 // `OCIRT_WRITE_CODE_CACHE=FILE node dist/ocirt.js ARGS...` (build only): run ARGS, then save the cache of the

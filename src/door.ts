@@ -41,8 +41,9 @@ async function main(argv: string[], VERBS: Verbs, other: typeof humanDoor): Prom
   let parsed: ReturnType<typeof parseArgv>
   let bound: ReturnType<typeof bindArgs>
   try {
-    globals = parseArgv(global, GLOBAL_FLAGS).flags
-    parsed = parseArgv(rest, spec.flags, {stopAtPositional: spec.stopAtPositional})
+    const strict = spec.oclifFallback
+    globals = parseArgv(global, GLOBAL_FLAGS, {strict}).flags
+    parsed = parseArgv(rest, spec.flags, {stopAtPositional: spec.stopAtPositional, strict})
     bound = bindArgs(verb, spec, parsed.positionals)
     const missing = missingRequired(parsed.flags, spec.flags)
     if (missing) throw missing
@@ -136,8 +137,9 @@ function printVersion(): number {
   return 0
 }
 
-/** oclif: help, plugins, plugin commands, migrate with plugins installed. Global flags move after the verb, where oclif parses them.
- * A verb that neither ocirt nor a plugin knows fails as runc's does: "No help topic for 'X'", exit 3. */
+/** oclif: help, plugins, plugin commands, and migrate with plugins installed or an argv its fast parse refused.
+ * Global flags move after the verb, where oclif parses them. A verb that neither ocirt nor a plugin knows fails as
+ * runc's does: "No help topic for 'X'", exit 3. */
 let oclifDoor = false
 
 export async function humanDoor(global: string[], verb: string | undefined, rest: string[], override?: PluginCommand): Promise<number> {

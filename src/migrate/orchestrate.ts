@@ -27,53 +27,18 @@ import {openUnpack, type UnpackChannel} from './channels'
 import {sendChanges, sendImages, snapshotTrees} from './transfer'
 import {bareCause} from './failures'
 import {settleSourceWork, undoOnTarget} from './rollback'
-import {clockSkewNote, preflight, type ModeChoice} from './preflight'
+import {clockSkewNote, preflight} from './preflight'
 import {Reporter, type MigrationSummary} from './report'
 import {startDump, type MigrationDump} from './dump'
 import {PreCopy} from './pre-copy'
 import {awaitPostCopy} from './post-copy'
-import type {StopRules} from './stop-rules'
-import type {PageServerPlan, PageTransport} from './page-server'
+import type {PageServerPlan} from './page-server'
 import type {PagePushPlan} from './page-push'
 import {prepareFreeze} from './freeze-prep'
-import {connectSsh, type SshAuthOptions, type SshSession} from './ssh'
-import type {ResolvedTarget} from './target'
+import {connectSsh, type SshSession} from './ssh'
+import {MigrationFailed, type MigrateOptions} from './options'
 
-export interface MigrateOptions {
-  id: string
-  target: ResolvedTarget
-  auth: SshAuthOptions
-  /** the ocirt command on the target (default: ocirt on its PATH) */
-  remoteOcirt?: string
-  remoteRoot?: string
-  /** the bundle directory on the target (default: the same path as here) */
-  remoteBundle?: string
-  newId?: string
-  targetCgroupsPath?: string
-  mode: ModeChoice
-  dryRun?: boolean
-  quiet?: boolean
-  tcpEstablished?: boolean
-  extUnixSk?: boolean
-  fileLocks?: boolean
-  manageCgroupsMode?: string
-  /** how the pages travel. Post-copy: straight from the source with TLS when the target can reach it (auto, the
-   * default), or always through an SSH tunnel, or always TLS. Stop-copy: from the dump straight to a page server on
-   * the target with TLS when this host can reach it (auto), or written here and streamed through SSH, or always TLS */
-  pageTransport?: PageTransport
-  /** a container with a terminal: the console socket on the target that takes its new pty master */
-  consoleSocket?: string
-  /** pre-copy: overrides of the stop rules (stop-rules.ts DEFAULT_STOP_RULES) */
-  preCopyRules?: Partial<StopRules>
-}
-
-/** A migration that did not happen; `summary` says how far it got and what was undone. */
-export class MigrationFailed extends OcirtError {
-  constructor(message: string, readonly summary: MigrationSummary, ctx: {verb: string; id: string; step?: string}) {
-    super(message, ctx)
-    this.name = 'MigrationFailed'
-  }
-}
+export {MigrationFailed, type MigrateOptions}
 
 export async function migrate(rt: Runtime, o: MigrateOptions): Promise<MigrationSummary> {
   requireMovable(rt, o.id, {consoleSocket: o.consoleSocket})

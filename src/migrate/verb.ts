@@ -1,5 +1,5 @@
 // `ocirt migrate <id> --to [user@]host[:port] | k8s[:node] | <plugin target>`: live migration over SSH
-// (orchestrate.ts). Served without oclif (~250 ms of every migration's start) by the fast door of the migration
+// (orchestrate.ts). Served without oclif (~190 ms of every migration's start) by the fast door of the migration
 // bundle (src/migrate-door.ts, dist/ocirt-migrate.js) when no plugin is installed; with plugins, whose
 // migrate:target hooks only oclif runs, and for anything the fast parser refuses (flags after the id, which oclif
 // reads; a usage error, worded by oclif), oclif serves it (VerbSpec.oclifFallback).
@@ -54,8 +54,13 @@ migrate.ocirt.dev/enabled=true; see docs/migrate-targets.md), k8s:<node>, or any
   },
   async run({rt, args, flags, stdout, oclifConfig}) {
     debug(`migrate: command parsed (process up ${Math.round(performance.now())} ms, ${oclifConfig ? 'through oclif' : 'fast door'})`)
+    // bin/ocirt set it aside (it costs every Node start a CA bundle's parse); children may make TLS connections
+    // (a kubeconfig's exec credential plugin), as they could when oclif, which puts it back, served migrate
+    const savedCaCerts = process.env.OCIRT_SAVED_NODE_EXTRA_CA_CERTS
+    if (savedCaCerts) process.env.NODE_EXTRA_CA_CERTS = savedCaCerts
     const {resolveTarget} = await import('./target-hook')
-    const {migrate, MigrationFailed} = await import('./orchestrate')
+    const {migrate} = await import('./orchestrate')
+    const {MigrationFailed} = await import('./options')
     const {summaryText} = await import('./report')
     debug('migrate: its modules loaded')
     const id = args.id!

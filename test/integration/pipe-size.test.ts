@@ -36,17 +36,30 @@ test('resizes the pipe it has as stdin (the pipe itself, as its reader sees it);
   assert.match(bad.stderr, /bad size lots/)
 })
 
-test('the unpacker grows its stdin pipe and still unpacks what comes through it', async (t) => {
+test('the unpacker grows its stdin pipe, keeps reading it without blocking, and unpacks what comes through it', async (t) => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirt-pipe-size-'))
   t.after(() => fs.rmSync(tmp, {recursive: true, force: true}))
   const [r, w] = makePipe()
   const into = path.join(tmp, 'into')
   const child = spawn(OCIRT, ['--root', path.join(tmp, 'root'), '--debug', 'migrate-agent', '--unpack', into], {stdio: [r, 'pipe', 'pipe']})
   fs.closeSync(r)
+  let wOpen = true
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    if (wOpen) fs.closeSync(w)
+  })
   let stdout = ''
   let stderr = ''
   child.stdout!.on('data', (b: Buffer) => (stdout += b))
   child.stderr!.on('data', (b: Buffer) => (stderr += b))
+  // the helper has run: the unpacker's stdin is still non-blocking (handing the helper the same open file would
+  // have made it blocking, and the unpacker's event loop would stall in read(2) whenever the pipe ran dry)
+  const deadline = Date.now() + 20_000
+  while (!/stdin pipe now holds/.test(stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+  assert.match(stderr, /stdin pipe now holds 1048576 bytes/)
+  const flags = Number.parseInt(/^flags:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${child.pid}/fdinfo/0`, 'utf8'))![1], 8)
+  assert.ok(flags & fs.constants.O_NONBLOCK, `the unpacker's stdin is non-blocking (flags ${flags.toString(8)})`)
+  assert.equal(pipeSize(w), 1048576)
   // a tar of one file, through the pipe, then the end of the stream
   const src = path.join(tmp, 'src')
   fs.mkdirSync(src)
@@ -55,9 +68,9 @@ test('the unpacker grows its stdin pipe and still unpacks what comes through it'
   assert.equal(tar.status, 0)
   fs.writeSync(w, tar.stdout)
   fs.closeSync(w)
+  wOpen = false
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
   assert.equal(code, 0, stderr)
-  assert.match(stderr, /stdin pipe now holds 1048576 bytes/)
   assert.equal(fs.readFileSync(path.join(into, 'hello'), 'utf8'), 'world\n')
   assert.match(stdout, /"entries":1/)
 })

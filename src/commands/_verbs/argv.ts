@@ -15,7 +15,12 @@ export interface Parsed {
   positionals: string[]
 }
 
-export function parseArgv(argv: string[], table: Record<string, FlagSpec>, opts: {stopAtPositional?: boolean} = {}): Parsed {
+/**
+ * `strict` (the verbs oclif also serves, VerbSpec.oclifFallback): refuses, for oclif to decide, what runc's habits
+ * accept and oclif does not: Go's single-dash long flags, a value on a boolean flag, a flag given twice that takes
+ * one value, and a value that looks like a flag (`--remote-root --dry-run` must not eat the dry run).
+ */
+export function parseArgv(argv: string[], table: Record<string, FlagSpec>, opts: {stopAtPositional?: boolean; strict?: boolean} = {}): Parsed {
   const byChar = new Map<string, string>()
   for (const [name, f] of Object.entries(table)) if (f.char) byChar.set(f.char, name)
   const flags: FlagValues = {}
@@ -27,6 +32,7 @@ export function parseArgv(argv: string[], table: Record<string, FlagSpec>, opts:
       break
     }
     const hit = tok.length > 1 && tok.startsWith('-') ? lookup(tok, table, byChar) : undefined
+    if (hit && opts.strict) refuseLoose(tok, hit, table[hit.name], flags)
     if (!hit) {
       if (tok.startsWith('-') && tok !== '-') throw new UsageError(`flag provided but not defined: ${tok.replace(/=.*/, '')}`)
       positionals.push(tok)
@@ -46,6 +52,7 @@ export function parseArgv(argv: string[], table: Record<string, FlagSpec>, opts:
     } else {
       if (i + 1 >= argv.length) throw new UsageError(`flag needs an argument: --${name}`)
       value = argv[++i]
+      if (opts.strict && value.length > 1 && value.startsWith('-')) throw new UsageError(`flag --${name}: its value ${value} looks like a flag`)
     }
     setFlag(flags, name, spec, value)
   }
@@ -63,6 +70,12 @@ function lookup(tok: string, table: Record<string, FlagSpec>, byChar: Map<string
   if (table[key] && (tok.startsWith('--') || key.length > 1)) return {name: key, inline}
   if (!tok.startsWith('--') && key.length === 1 && byChar.has(key)) return {name: byChar.get(key)!, inline}
   return undefined
+}
+
+function refuseLoose(tok: string, hit: {name: string; inline?: string}, spec: FlagSpec, flags: FlagValues): void {
+  if (!tok.startsWith('--') && tok.replace(/^-/, '').split('=')[0].length > 1) throw new UsageError(`flag ${tok}: long flags take two dashes`)
+  if (spec.type === 'boolean' && hit.inline !== undefined) throw new UsageError(`flag --${hit.name} takes no value`)
+  if (!spec.multiple && flags[hit.name] !== undefined) throw new UsageError(`flag --${hit.name} given more than once`)
 }
 
 function parseBool(name: string, v: string): boolean {

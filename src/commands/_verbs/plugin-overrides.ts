@@ -18,7 +18,8 @@ interface PluginEntry {
   root?: string
 }
 
-/** oclif's Config.dataDir for bin "ocirt": $OCIRT_DATA_DIR, else $XDG_DATA_HOME/ocirt, else ~/.local/share/ocirt. */
+/** oclif's Config.dataDir for bin "ocirt": $OCIRT_DATA_DIR, else $XDG_DATA_HOME/ocirt, else ~/.local/share/ocirt.
+ * scripts/ocirt-loader.js applies the same rule (it cannot load this module) to route `migrate`. */
 export function pluginDataDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.OCIRT_DATA_DIR) return env.OCIRT_DATA_DIR
   const base = env.XDG_DATA_HOME || path.join(env.HOME || (require('node:os') as typeof import('node:os')).homedir(), '.local', 'share')

@@ -40,9 +40,22 @@ export async function unpack(dir: string, staging: string | undefined, input: No
 function growStdinPipe(): void {
   const bin = nativeFile('ocirt-pipe-size')
   if (!bin) return
-  const child = spawn(bin, [String(PIPE_BYTES)], {stdio: ['inherit', 'ignore', 'ignore']})
-  child.on('error', () => undefined)
-  child.on('exit', (code) => debug(`migrate-agent: stdin pipe ${code === 0 ? `now holds ${PIPE_BYTES} bytes` : 'left as it is'}`))
+  // the helper gets the pipe through an open file description of its own: libuv makes a child's stdio blocking
+  // before exec, and O_NONBLOCK belongs to the description, so handing over ours would leave this process's stdin
+  // blocking, and its event loop stuck in read(2) whenever the pipe runs dry
+  let fd: number
+  try {
+    fd = fs.openSync('/proc/self/fd/0', fs.constants.O_RDONLY | fs.constants.O_NONBLOCK)
+  } catch {
+    return
+  }
+  try {
+    const child = spawn(bin, [String(PIPE_BYTES)], {stdio: [fd, 'ignore', 'ignore']})
+    child.on('error', () => undefined)
+    child.on('exit', (code) => debug(`migrate-agent: stdin pipe ${code === 0 ? `now holds ${PIPE_BYTES} bytes` : 'left as it is'}`))
+  } finally {
+    fs.closeSync(fd)
+  }
 }
 
 /** Kills the unpackers registered in staging and waits (up to 5 s) until they are gone. */

@@ -1,6 +1,6 @@
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
-import {parseArgv, splitGlobal, UsageError} from '../../../src/commands/_verbs/argv'
+import {missingRequired, parseArgv, splitGlobal, UsageError} from '../../../src/commands/_verbs/argv'
 import {GLOBAL_FLAGS} from '../../../src/commands/_verbs/global-flags'
 import type {FlagSpec} from '../../../src/commands/_verbs/types'
 
@@ -53,4 +53,26 @@ test('unknown flags and bad values are usage errors with runc-like text', () => 
 
 test('-- ends flag parsing', () => {
   assert.deepEqual(parseArgv(['--', '-d'], RESTORE).positionals, ['-d'])
+})
+
+test('min and required: a usage error naming the flag', () => {
+  const table: Record<string, FlagSpec> = {to: {type: 'string', description: '', required: true}, rounds: {type: 'integer', description: '', min: 1}}
+  assert.throws(() => parseArgv(['--rounds', '0'], table), (e: Error) => e instanceof UsageError && /--rounds: expected at least 1/.test(e.message))
+  assert.equal(parseArgv(['--rounds', '1'], table).flags.rounds, 1)
+  assert.match(missingRequired(parseArgv(['--rounds', '2'], table).flags, table)!.message, /Required flag "to" not set/)
+  assert.equal(missingRequired(parseArgv(['--to', 'h'], table).flags, table), undefined)
+})
+
+test('strict (verbs oclif also serves): what runc accepts and oclif does not is refused, for oclif to decide', () => {
+  const table: Record<string, FlagSpec> = {
+    to: {type: 'string', description: ''}, 'remote-root': {type: 'string', description: ''}, 'dry-run': {type: 'boolean', description: ''},
+    identity: {type: 'string', char: 'i', description: '', multiple: true}, quiet: {type: 'boolean', char: 'q', description: ''},
+  }
+  const refused = [['--remote-root', '--dry-run'], ['--to', 'a', '--to', 'b'], ['-to', 'h'], ['--dry-run=false'], ['-q=true'], ['-dry-run']]
+  for (const argv of refused) {
+    assert.doesNotThrow(() => parseArgv(argv, table), `runc's habits accept ${argv.join(' ')}`)
+    assert.throws(() => parseArgv(argv, table, {strict: true}), UsageError, `strict refuses ${argv.join(' ')}`)
+  }
+  const fine = parseArgv(['--to', 'h', '-i', 'a', '--identity=b', '-q', '--dry-run', 'id'], table, {strict: true})
+  assert.deepEqual(fine, {flags: {to: 'h', identity: ['a', 'b'], quiet: true, 'dry-run': true}, positionals: ['id']})
 })

@@ -62,8 +62,8 @@ async function compareFlags(where: string, table: Record<string, FlagSpec>, ocli
 test('every verb has its oclif command, and every oclif command file is a verb', () => {
   const files = fs.readdirSync(COMMANDS_DIR).filter((f) => f.endsWith('.js') && !f.startsWith('_')).map((f) => f.slice(0, -3))
   // both sides of a migration are served by the fast door of the migration bundle (the tests below)
-  const humanOnly = ['migrate', 'migrate-agent']
-  assert.deepEqual(files.filter((f) => !humanOnly.includes(f)).sort(), Object.keys(VERBS).sort())
+  const migrationBundle = ['migrate', 'migrate-agent']
+  assert.deepEqual(files.filter((f) => !migrationBundle.includes(f)).sort(), Object.keys(VERBS).sort())
 })
 
 test('the oclif class of each verb has exactly the VerbSpec flags plus the global flags, alike in every way', async () => {
@@ -212,6 +212,14 @@ test('migrate is served without oclif when no plugin is installed; with one (its
   const noTo = loadedModules(['--root', root, 'migrate', 'nosuch'], tmp)
   assert.match(noTo.stderr, /Missing required flag to/)
   assert.equal(noTo.status, 2)
+  // what runc's habits would take and oclif refuses (a value that is a flag, a flag twice, Go's single dash, a
+  // value on a boolean) is oclif's to refuse: a migration must not start because a --dry-run was eaten as a value
+  for (const argv of [['--remote-root', '--dry-run'], ['--to', 'other'], ['-json'], ['--dry-run=false']]) {
+    const r = loadedModules(['--root', root, 'migrate', 'nosuch', '--to', 'root@127.0.0.1:1', ...argv], tmp)
+    assert.ok(oclif(r.paths).length > 0, `oclif decides on ${argv.join(' ')}`)
+    assert.equal(r.status, 2, `refused as a usage error: ${argv.join(' ')} (stderr ${r.stderr})`)
+    assert.doesNotMatch(r.stderr, /container does not exist/)
+  }
   // a linked plugin (the example one, whose hook answers --to pool:NAME): oclif serves migrate and runs its hook
   const dataDir = path.join(tmp, 'data', 'ocirt')
   fs.mkdirSync(dataDir, {recursive: true})
@@ -221,4 +229,15 @@ test('migrate is served without oclif when no plugin is installed; with one (its
   assert.ok(oclif(hooked.paths).length > 0, `with a plugin installed, oclif serves migrate (stderr ${hooked.stderr})`)
   assert.ok(hooked.paths.some((p) => p.startsWith(plugin + path.sep)), "the plugin's hook was loaded")
   assert.match(hooked.stderr, /nosuch: container does not exist/)
+})
+
+test("no core plugin, nor ocirt itself, has a hook the fast door would skip for migrate (it checks installed plugins only)", () => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8'))
+  const skipped = ['migrate:target', 'init', 'prerun', 'postrun']
+  const hooksOf = (p: {oclif?: {hooks?: Record<string, unknown>}}) => Object.keys(p.oclif?.hooks ?? {}).filter((h) => skipped.includes(h))
+  assert.deepEqual(hooksOf(pkg), [], "ocirt's own package.json")
+  for (const name of pkg.oclif.plugins as string[]) {
+    const plugin = JSON.parse(fs.readFileSync(path.join(REPO, 'node_modules', name, 'package.json'), 'utf8'))
+    assert.deepEqual(hooksOf(plugin), [], `core plugin ${name}`)
+  }
 })
