@@ -37,22 +37,27 @@ async function main(argv: string[], VERBS: Verbs, other: typeof humanDoor): Prom
   // a verb plugins hook into goes through oclif, which runs their hooks, as soon as any plugin is installed
   if (spec.oclifFallback && pluginRoots().length > 0) return other(global, verb, rest)
 
+  // nothing has run yet when a parse fails: oclif may read it all again (global flags after the verb) or word the refusal
+  const refused = (err: unknown) => (spec.oclifFallback && err instanceof UsageError ? other(global, verb, rest) : fail(err))
+  const strict = spec.oclifFallback
   let globals: FlagValues
+  try {
+    globals = parseArgv(global, GLOBAL_FLAGS, {strict}).flags
+  } catch (err) {
+    return refused(err)
+  }
+  // before the verb's own parse, so that its usage errors go to --log in --log-format as runc's do
+  configureLog({file: globals.log as string | undefined, format: globals['log-format'] === 'json' ? 'json' : 'text', debug: globals.debug === true})
   let parsed: ReturnType<typeof parseArgv>
   let bound: ReturnType<typeof bindArgs>
   try {
-    const strict = spec.oclifFallback
-    globals = parseArgv(global, GLOBAL_FLAGS, {strict}).flags
     parsed = parseArgv(rest, spec.flags, {stopAtPositional: spec.stopAtPositional, strict})
     bound = bindArgs(verb, spec, parsed.positionals)
     const missing = missingRequired(parsed.flags, spec.flags)
     if (missing) throw missing
   } catch (err) {
-    // nothing has run yet: oclif may read it all again (global flags after the verb) or word the refusal
-    if (spec.oclifFallback && err instanceof UsageError) return other(global, verb, rest)
-    return fail(err)
+    return refused(err)
   }
-  configureLog({file: globals.log as string | undefined, format: globals['log-format'] === 'json' ? 'json' : 'text', debug: globals.debug === true})
   try {
     if (spec.naturalExit) naturalExit = true
     const {args, extra} = bound

@@ -220,3 +220,12 @@ test('usage errors (missing or extra id, unknown flag, bad value) exit 1 with a 
     if (!missing('runc')) assert.equal(runc(['--root', root, ...argv]).code, 1, `runc ${argv.join(' ')} exits 1 too`)
   }
 })
+
+test('a usage error goes to --log in --log-format json, as runc writes it there (engines read that file)', {skip}, async (t) => {
+  const root = tmpdir(t)
+  const log = path.join(root, 'ocirt.log')
+  const r = await ocirt(['kill', '--bogus', 'x'], {root, globals: ['--log', log, '--log-format', 'json']})
+  assert.equal(r.code, 1, out(r))
+  const lines = fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as {level: string; msg: string})
+  assert.ok(lines.some((l) => l.level === 'error' && /flag provided but not defined: --bogus/.test(l.msg)), JSON.stringify(lines))
+})
