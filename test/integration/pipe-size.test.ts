@@ -16,8 +16,7 @@ const OCIRT = path.join(REPO, 'bin', 'ocirt')
 const F_GETPIPE_SZ = 1032
 
 function pipeSize(fd: number): number {
-  const {koffi} = loadLibc()
-  const fcntl = koffi.load('libc.so.6').func('int fcntl(int fd, int cmd, int arg)') as unknown as (fd: number, cmd: number, arg: number) => number
+  const fcntl = loadLibc().lib.func('int fcntl(int fd, int cmd, int arg)') as unknown as (fd: number, cmd: number, arg: number) => number
   return fcntl(fd, F_GETPIPE_SZ, 0)
 }
 

@@ -84,8 +84,7 @@ let mkfifoFn: ((p: string, mode: number) => number) | undefined
 
 function mkfifo(p: string): void {
   if (!mkfifoFn) {
-    const {koffi} = loadLibc()
-    mkfifoFn = koffi.load('libc.so.6').func('int mkfifo(const char *path, uint32 mode)') as (p: string, mode: number) => number
+    mkfifoFn = loadLibc().lib.func('int mkfifo(const char *path, uint32 mode)') as (p: string, mode: number) => number
   }
   check(mkfifoFn(p, 0o600), `mkfifo ${p}`)
 }

@@ -8,6 +8,8 @@ type Fn = (...args: unknown[]) => number
 
 interface Libc {
   koffi: Koffi
+  /** libc itself, loaded once: declare what a module needs with lib.func(...) */
+  lib: ReturnType<Koffi['load']>
   syscall: Fn
   ioctl: Fn
   errno: () => number
@@ -22,6 +24,7 @@ export function loadLibc(): Libc {
   koffi.struct('ocirt_winsize', {ws_row: 'uint16', ws_col: 'uint16', ws_xpixel: 'uint16', ws_ypixel: 'uint16'})
   libc = {
     koffi,
+    lib,
     syscall: lib.func('long syscall(long number, ...)') as Fn,
     ioctl: lib.func('int ioctl(int fd, unsigned long request, ...)') as Fn,
     errno: () => koffi.errno(),

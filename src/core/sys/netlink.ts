@@ -14,8 +14,7 @@ let calls: NetlinkCalls | undefined
 
 export function netlinkCalls(): NetlinkCalls {
   if (calls) return calls
-  const {koffi} = loadLibc()
-  const lib = koffi.load('libc.so.6')
+  const {lib} = loadLibc()
   calls = {
     socket: lib.func('int socket(int, int, int)') as Fn,
     send: lib.func('long send(int, const void *, size_t, int)') as Fn,

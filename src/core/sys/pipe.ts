@@ -8,8 +8,7 @@ let pipe2: ((fds: number[], flags: number) => number) | undefined
  * costs a syscall: a migration calls this before the freeze and makes the pipe during it. */
 export function loadPipe(): void {
   if (pipe2) return
-  const {koffi} = loadLibc()
-  pipe2 = koffi.load('libc.so.6').func('int pipe2(_Out_ int *fds, int flags)') as unknown as typeof pipe2
+  pipe2 = loadLibc().lib.func('int pipe2(_Out_ int *fds, int flags)') as unknown as typeof pipe2
 }
 
 /** [read end, write end], both close-on-exec (hand the write end to a child through spawn's stdio). */

@@ -15,8 +15,7 @@ let fns: {socket: Fn; connect: Fn; sendmsg: Fn} | undefined
 
 function load(): NonNullable<typeof fns> {
   if (fns) return fns
-  const {koffi} = loadLibc()
-  const lib = koffi.load('libc.so.6')
+  const {koffi, lib} = loadLibc()
   koffi.struct('ocirt_iovec', {iov_base: 'void *', iov_len: 'size_t'})
   koffi.struct('ocirt_msghdr', {
     msg_name: 'void *', msg_namelen: 'uint32', msg_iov: 'ocirt_iovec *', msg_iovlen: 'size_t',

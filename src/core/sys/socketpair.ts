@@ -11,8 +11,7 @@ let socketpair: ((domain: number, type: number, protocol: number, fds: number[])
  * calls this before the freeze and makes the pair during it. */
 export function loadSocketPair(): void {
   if (socketpair) return
-  const {koffi} = loadLibc()
-  socketpair = koffi.load('libc.so.6').func('int socketpair(int domain, int type, int protocol, _Out_ int *fds)') as unknown as typeof socketpair
+  socketpair = loadLibc().lib.func('int socketpair(int domain, int type, int protocol, _Out_ int *fds)') as unknown as typeof socketpair
 }
 
 /** Two connected AF_UNIX stream sockets, both close-on-exec (spawn's stdio dup2 clears it on the child's copy). */

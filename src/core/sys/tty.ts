@@ -34,8 +34,7 @@ let termios: {koffi: unknown; lib: TermiosFns} | undefined
 
 function loadTermios() {
   if (termios) return termios
-  const {koffi} = loadLibc()
-  const lib = koffi.load('libc.so.6')
+  const {koffi, lib} = loadLibc()
   termios = {
     koffi,
     lib: {
