@@ -4,11 +4,16 @@
  * `unshare --mount --propagation private /bin/sh -c '...; mount --rbind ...; mount -o remount,bind,ro ...; exec
  * criu'`, four or five execs, and keeps that chain's exit codes, so runCriu tells the failures apart the same way:
  *
- *   ocirt-criu-launch [--join CGROUP_PROCS]... [--root ROOTFS TARGET [--ro]] -- CRIU [ARG]...
+ *   ocirt-criu-launch [--join CGROUP_PROCS]... [--root ROOTFS TARGET [--ro]] [--tmpfs DIR MODE NAMES]...
+ *                     -- CRIU [ARG]...
  *
  *   --join     writes its own pid to the file (the pid that then execs criu)       failure: exit 125
  *   --root     unshare(CLONE_NEWNS), "/" made private recursively, ROOTFS bound
  *              recursively at TARGET, remounted read-only with --ro                 failure: exit 124
+ *   --tmpfs    (in that same new mount namespace) a tmpfs at DIR whose root has
+ *              the octal MODE and holds the directories NAMES ('/'-separated,
+ *              mode 0755), then made read-only: what CRIU binds in place of a
+ *              tmpfs dumped as a skeleton (src/core/criu/tmpfs-skeleton.ts)      failure: exit 124
  *   then       execvp(CRIU, ARGs)                                                    failure: exit 127
  */
 #include <errno.h>
@@ -19,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -62,18 +68,49 @@ static unsigned long kept_flags(const char *target)
 
 static void bind_root(const char *rootfs, const char *target, int ro)
 {
-  if (unshare(CLONE_NEWNS) < 0) fail(ROOT_FAILED, "unshare(CLONE_NEWNS): %s", strerror(errno));
-  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) fail(ROOT_FAILED, "make / private: %s", strerror(errno));
   if (mount(rootfs, target, NULL, MS_BIND | MS_REC, NULL) < 0)
     fail(ROOT_FAILED, "mount --rbind %s %s: %s", rootfs, target, strerror(errno));
   if (ro && mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | kept_flags(target), NULL) < 0)
     fail(ROOT_FAILED, "remount %s read-only: %s", target, strerror(errno));
 }
 
+/* A tmpfs at dir with the root's mode and empty directories, read-only once they are made. nosuid, nodev and
+ * noexec: nothing can be put there, and a bind of it keeps these flags. */
+static void build_tmpfs(const char *dir, const char *mode, char *names)
+{
+  char data[32];
+  char *end;
+  unsigned long m = strtoul(mode, &end, 8);
+  if (*mode == '\0' || *end != '\0' || m > 07777) fail(USAGE, "--tmpfs %s: bad mode %s", dir, mode);
+  snprintf(data, sizeof data, "mode=%lo", m);
+  unsigned long flags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+  if (mount("tmpfs", dir, "tmpfs", flags, data) < 0) fail(ROOT_FAILED, "mount tmpfs at %s: %s", dir, strerror(errno));
+  int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) fail(ROOT_FAILED, "open %s: %s", dir, strerror(errno));
+  for (char *save = NULL, *name = strtok_r(names, "/", &save); name; name = strtok_r(NULL, "/", &save)) {
+    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) fail(USAGE, "--tmpfs %s: bad name %s", dir, name);
+    /* fchmodat: the mode whatever the umask */
+    if (mkdirat(dfd, name, 0755) < 0 || fchmodat(dfd, name, 0755, 0) < 0)
+      fail(ROOT_FAILED, "mkdir %s/%s: %s", dir, name, strerror(errno));
+  }
+  close(dfd);
+  if (mount(NULL, dir, NULL, MS_REMOUNT | MS_RDONLY | flags, data) < 0)
+    fail(ROOT_FAILED, "remount %s read-only: %s", dir, strerror(errno));
+}
+
+static void new_mount_ns(void)
+{
+  if (unshare(CLONE_NEWNS) < 0) fail(ROOT_FAILED, "unshare(CLONE_NEWNS): %s", strerror(errno));
+  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) fail(ROOT_FAILED, "make / private: %s", strerror(errno));
+}
+
+enum { MAX_TMPFS = 64 };
+
 int main(int argc, char **argv)
 {
   const char *rootfs = NULL, *target = NULL;
-  int ro = 0, i = 1;
+  struct { const char *dir, *mode; char *names; } tmpfs[MAX_TMPFS];
+  int ro = 0, i = 1, n_tmpfs = 0;
   /* joins happen in order as they are met, before the mount namespace: as the shell chain did */
   for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
     if (strcmp(argv[i], "--join") == 0 && i + 1 < argc) {
@@ -83,12 +120,18 @@ int main(int argc, char **argv)
       target = argv[++i];
     } else if (strcmp(argv[i], "--ro") == 0) {
       ro = 1;
+    } else if (strcmp(argv[i], "--tmpfs") == 0 && i + 3 < argc && n_tmpfs < MAX_TMPFS) {
+      tmpfs[n_tmpfs].dir = argv[++i];
+      tmpfs[n_tmpfs].mode = argv[++i];
+      tmpfs[n_tmpfs++].names = argv[++i];
     } else {
-      fail(USAGE, "usage: ocirt-criu-launch [--join CGROUP_PROCS]... [--root ROOTFS TARGET [--ro]] -- CRIU [ARG]...");
+      fail(USAGE, "usage: ocirt-criu-launch [--join CGROUP_PROCS]... [--root ROOTFS TARGET [--ro]] [--tmpfs DIR MODE NAMES]... -- CRIU [ARG]...");
     }
   }
   if (i + 1 >= argc) fail(USAGE, "no criu command after --");
+  if (rootfs || n_tmpfs) new_mount_ns();
   if (rootfs) bind_root(rootfs, target, ro);
+  for (int t = 0; t < n_tmpfs; t++) build_tmpfs(tmpfs[t].dir, tmpfs[t].mode, tmpfs[t].names);
   execvp(argv[i + 1], argv + i + 1);
   fail(EXEC_FAILED, "cannot run %s: %s", argv[i + 1], strerror(errno));
 }

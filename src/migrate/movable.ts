@@ -5,6 +5,7 @@ import * as path from 'node:path'
 import {OcirtError} from '../core/errors'
 import type {Runtime} from '../core/runtime'
 import {loadContainer} from '../core/lifecycle/container'
+import {parseMountinfo} from '../core/sys/mountinfo'
 
 /**
  * What can be refused before anything starts: plain errors, nothing to roll back. `consoleSocket` is the unix socket
@@ -52,10 +53,7 @@ export function memoryBytes(cgroup: {version: 'v1' | 'v2'; paths: Record<string,
  */
 export function kernelMountPoints(mountinfo: string): string[] {
   const points = new Set<string>()
-  for (const line of mountinfo.split('\n')) {
-    const point = line.split(' ')[4]
-    if (!point) continue
-    const p = point.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)))
+  for (const {mountPoint: p} of parseMountinfo(mountinfo)) {
     if (/^\/(proc|sys)\/./.test(p) && !p.startsWith('/sys/fs/cgroup')) points.add(p)
   }
   return [...points].sort()

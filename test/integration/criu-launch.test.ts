@@ -73,3 +73,29 @@ test('its failures: 125 for a cgroup it cannot join, 124 for a bind it cannot ma
   assert.equal(launch(['--bogus', '--', '/bin/true']).status, 2)
   assert.equal(launch(['--join', '/dev/null']).status, 2, 'no command')
 })
+
+test('--tmpfs builds a read-only tmpfs with the mode and directories asked for, in its own mount namespace', (t) => {
+  if (!requires(t, 'root')) return
+  const c = cleanupFor(t)
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirt-criu-launch-'))
+  c.dir(dir)
+  const a = path.join(dir, 'a')
+  const b = path.join(dir, 'b')
+  fs.mkdirSync(a)
+  fs.mkdirSync(b)
+  const script = `stat -c %a ${a} ${b} ${b}/cpu,cpuacct; ls ${a} | wc -l; ls ${b}; touch ${b}/x 2>/dev/null || echo read-only; grep " ${b} " /proc/self/mountinfo`
+  const r = launch(['--tmpfs', a, '1777', '', '--tmpfs', b, '755', 'cpu,cpuacct/pids', '--', '/bin/sh', '-c', script])
+  assert.equal(r.status, 0, r.stderr)
+  const [modeA, modeB, modeSub, countA, sub1, sub2, ro, mount] = r.stdout.split('\n')
+  assert.deepEqual([modeA, modeB, modeSub, countA.trim(), sub1, sub2, ro], ['1777', '755', '755', '0', 'cpu,cpuacct', 'pids', 'read-only'])
+  assert.match(mount, / - tmpfs tmpfs ro,/, mount)
+  assert.match(mount, /\bnosuid,nodev,noexec\b/, mount)
+  assert.ok(!mountinfo('self').includes(` ${b} `), 'the tmpfs lived in the command\'s own mount namespace only')
+  assert.deepEqual(fs.readdirSync(b), [])
+
+  assert.equal(launch(['--tmpfs', a, '8', '', '--', '/bin/true']).status, 2, 'not an octal mode')
+  assert.equal(launch(['--tmpfs', a, '755', '..', '--', '/bin/true']).status, 2, 'a name that leaves the tmpfs')
+  const missing = launch(['--tmpfs', path.join(dir, 'missing'), '755', '', '--', '/bin/true'])
+  assert.equal(missing.status, 124)
+  assert.match(missing.stderr, /mount tmpfs at .*missing: No such file or directory/)
+})

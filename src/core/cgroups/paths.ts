@@ -2,6 +2,7 @@
 // cgroup mounts in /proc/self/mountinfo. Creating and removing the directories is the managers' job.
 import * as path from 'node:path'
 import {InvalidInput} from '../errors'
+import {unescapeMountPath} from '../sys/mountinfo'
 
 export const DEFAULT_CGROUP_ROOT = '/sys/fs/cgroup'
 
@@ -60,8 +61,6 @@ export interface CgroupMount {
 // super options of a v1 cgroup mount that are not controllers
 const NOT_CONTROLLERS = new Set(['rw', 'ro', 'xattr', 'noprefix', 'clone_children', 'cpuset_v2_mode', 'favordynmods', 'none'])
 
-const unescapeMount = (s: string) => s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)))
-
 /** The cgroup mounts in a mountinfo text, one per hierarchy (the first mount wins), in mount order. */
 export function parseCgroupMounts(mountinfo: string): CgroupMount[] {
   const out: CgroupMount[] = []
@@ -80,7 +79,7 @@ export function parseCgroupMounts(mountinfo: string): CgroupMount[] {
     const key = version === 2 ? '' : controllers.slice().sort().join(',')
     if (seen.has(key) || (version === 1 && controllers.length === 0)) continue
     seen.add(key)
-    out.push({controllers, version, mountPoint: unescapeMount(left[4]), root: unescapeMount(left[3])})
+    out.push({controllers, version, mountPoint: unescapeMountPath(left[4]), root: unescapeMountPath(left[3])})
   }
   return out
 }

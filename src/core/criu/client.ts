@@ -10,6 +10,7 @@ import type {Runtime} from '../runtime'
 import {debug} from '../log'
 import {withCriuTar} from './tar-shim'
 import {criuLauncher, launcherArgs} from './launcher'
+import type {TmpfsSkeleton} from './tmpfs-skeleton'
 
 /** criu ran and failed, or could not run; `log` is the path of its log file when it wrote one. */
 export class CriuFailed extends OcirtError {
@@ -204,6 +205,14 @@ export interface RunCriuOptions {
   signal?: AbortSignal
   /** restore: the container's rootfs bound at `target` for --root, in a mount namespace of criu's own (rootfs.ts) */
   bindRoot?: RootBind
+  /** restore: tmpfs mounts built in that mount namespace for CRIU to bind in place of dumped ones (tmpfs-skeleton.ts) */
+  tmpfs?: TmpfsBuild[]
+}
+
+/** A tmpfs for criu's mount namespace: mounted at `dir` (an empty directory of ours) and filled as `skeleton` says. */
+export interface TmpfsBuild {
+  dir: string
+  skeleton: TmpfsSkeleton
 }
 
 export interface RootBind {
@@ -224,6 +233,9 @@ export async function runCriu(rt: Runtime, argv: string[], opts: RunCriuOptions)
   const stdio: StdioOptions = ['ignore', 'pipe', 'pipe', ...(opts.extraFds ?? [])]
   const join = opts.joinCgroupProcs ?? []
   const root = opts.bindRoot
+  const tmpfs = opts.tmpfs ?? []
+  // the tmpfs mounts need criu's own mount namespace, which only comes with the root bind in the shell's way
+  if (tmpfs.length && !root) throw new Error('runCriu: tmpfs mounts need bindRoot')
   const prepare = join.length > 0 || root !== undefined
   // criu runs `tar` for each tmpfs mount: ours first (tar-shim.ts)
   const base = withCriuTar(process.env)
@@ -233,11 +245,12 @@ export async function runCriu(rt: Runtime, argv: string[], opts: RunCriuOptions)
     ...base,
     OCIRT_CRIU_JOIN: join.join('\n'),
     ...(root ? {OCIRT_CRIU_ROOTFS: root.rootfs, OCIRT_CRIU_ROOT: root.target, OCIRT_CRIU_ROOT_RO: root.readonly ? '1' : ''} : {}),
+    OCIRT_CRIU_TMPFS: tmpfs.map((t) => `${t.skeleton.mode.toString(8)}|${t.skeleton.dirs.join('/')}|${t.dir}`).join('\n'),
   } : base
   const sh = ['/bin/sh', '-c', PREPARE_AND_EXEC, 'criu', rt.criu, ...argv]
   // the launcher (launcher.ts) or, without it, unshare and a shell, execs criu in place (no fork): the pid that
   // joins the cgroups is criu's
-  const [cmd, ...args] = launcher ? [launcher, ...launcherArgs(join, root, rt.criu, argv)]
+  const [cmd, ...args] = launcher ? [launcher, ...launcherArgs(join, root, rt.criu, argv, tmpfs)]
     : root ? ['unshare', '--mount', '--propagation', 'private', ...sh] : shell ? sh : [rt.criu, ...argv]
   debug(`run ${rt.criu} ${argv.join(' ')}${cmd === rt.criu ? '' : ` (through ${cmd})`}`)
   const started = Date.now()
@@ -282,7 +295,16 @@ if [ -n "$OCIRT_CRIU_ROOT" ]; then
   mount --rbind "$OCIRT_CRIU_ROOTFS" "$OCIRT_CRIU_ROOT" || exit ${ROOT_FAILED}
   if [ -n "$OCIRT_CRIU_ROOT_RO" ]; then mount -o remount,bind,ro "$OCIRT_CRIU_ROOT" || exit ${ROOT_FAILED}; fi
 fi
-unset OCIRT_CRIU_JOIN OCIRT_CRIU_ROOTFS OCIRT_CRIU_ROOT OCIRT_CRIU_ROOT_RO
+for t in $OCIRT_CRIU_TMPFS; do
+  m=\${t%%|*}; r=\${t#*|}; n=\${r%%|*}; d=\${r#*|}
+  mount -t tmpfs -o nosuid,nodev,noexec,mode="$m" tmpfs "$d" || exit ${ROOT_FAILED}
+  IFS=/
+  for x in $n; do mkdir -m 755 "$d/$x" || exit ${ROOT_FAILED}; done
+  IFS='
+'
+  mount -o remount,ro "$d" || exit ${ROOT_FAILED}
+done
+unset OCIRT_CRIU_JOIN OCIRT_CRIU_ROOTFS OCIRT_CRIU_ROOT OCIRT_CRIU_ROOT_RO OCIRT_CRIU_TMPFS
 exec "$@"`
 
 // harmless on machines whose root lacks CAP_SYS_RESOURCE (MACHINE.md): never the reason a dump failed

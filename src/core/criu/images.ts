@@ -72,12 +72,16 @@ export function readDescriptors(pid: number): Descriptor[] {
   return classifyFds(fds.sort((a, b) => a.fd - b.fd), ids)
 }
 
-/** The masked paths that are files: ocirt (as runc) binds /dev/null over them, which CRIU must know as external. */
-export function maskedFiles(pid: number, spec: Spec): string[] {
-  const out: string[] = []
+/**
+ * The masked paths as the container sees them: files, which ocirt (as runc) hides under a bind of /dev/null that
+ * CRIU must know as external, and directories, hidden under an empty read-only tmpfs (tmpfs-skeleton.ts).
+ */
+export function maskedPaths(pid: number, spec: Spec): {files: string[]; dirs: string[]} {
+  const out = {files: [] as string[], dirs: [] as string[]}
   for (const p of spec.linux?.maskedPaths ?? []) {
     try {
-      if (!fs.statSync(path.join(`/proc/${pid}/root`, p)).isDirectory()) out.push(p)
+      if (fs.statSync(path.join(`/proc/${pid}/root`, p)).isDirectory()) out.dirs.push(p)
+      else out.files.push(p)
     } catch {
       // not there in this container
     }

@@ -3,7 +3,7 @@
 // that then execs criu. Without it (not built), the same steps go through unshare, /bin/sh and mount(8)
 // (client.ts PREPARE_AND_EXEC), four or five execs more. Both exit 125 when joining fails and 124 when the
 // mount namespace or the bind fails.
-import type {RootBind} from './client'
+import type {RootBind, TmpfsBuild} from './client'
 import {nativeFile} from '../util/native-file'
 
 let cached: string | null | undefined
@@ -15,11 +15,12 @@ export function criuLauncher(): string | undefined {
   return cached ?? undefined
 }
 
-/** The launcher's argv: joins, the root bind, then criu's own argv. */
-export function launcherArgs(join: string[], root: RootBind | undefined, criu: string, argv: string[]): string[] {
+/** The launcher's argv: joins, the root bind, the tmpfs mounts to build, then criu's own argv. */
+export function launcherArgs(join: string[], root: RootBind | undefined, criu: string, argv: string[], tmpfs: TmpfsBuild[] = []): string[] {
   return [
     ...join.flatMap((f) => ['--join', f]),
     ...(root ? ['--root', root.rootfs, root.target, ...(root.readonly ? ['--ro'] : [])] : []),
+    ...tmpfs.flatMap((t) => ['--tmpfs', t.dir, t.skeleton.mode.toString(8), t.skeleton.dirs.join('/')]),
     '--', criu, ...argv,
   ]
 }

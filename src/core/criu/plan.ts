@@ -8,6 +8,7 @@ import type {Spec} from '../spec/types'
 import {DEFAULT_DEVICES} from '../mounts/devices'
 import type {CgroupMount} from '../cgroups/paths'
 import type {CgroupRoot, ExtMount, InheritFd} from './args'
+import {parseSkeletonKey, skeletonKey, type TmpfsSkeleton} from './tmpfs-skeleton'
 
 /** What the planners need to know about the container's cgroups (recorded in state.json at create). */
 export interface CgroupView {
@@ -68,27 +69,41 @@ export function checkMountPoints(mounts: {point: string}[], ctx: ErrorContext): 
   if (bad.length) throw new InvalidInput(`criu cannot name mount points that contain ':': ${bad.map((m) => m.point).join(', ')}`, ctx)
 }
 
-/** Dump: every external mount is stored under its own mount point; masked files (binds of /dev/null) as "/dev/null". */
 /** The mount point of a terminal container's console (its pty slave bound there by the helper). */
 export const CONSOLE = '/dev/console'
 
-export function dumpExtMounts(mounts: {point: string}[], maskedFiles: string[]): ExtMount[] {
+/**
+ * Dump: every external mount is stored under its own mount point; masked files (binds of /dev/null) as
+ * "/dev/null"; the read-only tmpfs mounts that a restore can rebuild under a key describing them (tmpfs-skeleton.ts).
+ */
+export function dumpExtMounts(mounts: {point: string}[], maskedFiles: string[], skeletons: {point: string; skeleton: TmpfsSkeleton}[] = []): ExtMount[] {
   return [
     ...mounts.map((m) => ({key: m.point, value: m.point})),
     ...maskedFiles.map((f) => ({key: mountPoint(f), value: '/dev/null'})),
+    ...skeletons.map((s) => ({key: mountPoint(s.point), value: skeletonKey(s.skeleton)})),
   ]
+}
+
+/** The tmpfs mounts ocirt made that may be dumped as skeletons: the masked directories, the v1 cgroup tmpfs. */
+export function skeletonCandidates(spec: Spec, cgroupVersion: 'v1' | 'v2', maskedDirs: string[]): string[] {
+  const out = maskedDirs.map(mountPoint)
+  if (cgroupVersion === 'v1' && !hasCgroupNs(spec)) {
+    for (const m of spec.mounts ?? []) if (m.type === 'cgroup') out.push(mountPoint(m.destination))
+  }
+  return [...new Set(out)]
 }
 
 /**
  * Restore: each mount id stored at dump is bound from this bundle's source for the same mount point. An id the
  * new bundle does not provide is an error naming it (CRIU would only say "no mapping for ...").
  */
-export function restoreExtMounts(dumpedKeys: string[], mounts: {point: string; source: string}[], ctx: ErrorContext): ExtMount[] {
+export function restoreExtMounts(dumpedKeys: string[], mounts: {point: string; source: string}[], ctx: ErrorContext, skeletonDir?: (key: string) => string): ExtMount[] {
   const byPoint = new Map(mounts.map((m) => [m.point, m.source]))
   const out: ExtMount[] = []
   const missing: string[] = []
   for (const key of [...new Set(dumpedKeys)]) {
     if (key === '/dev/null') out.push({key, value: '/dev/null'})
+    else if (skeletonDir && parseSkeletonKey(key)) out.push({key, value: skeletonDir(key)})
     else if (byPoint.has(key)) out.push({key, value: byPoint.get(key)!})
     else missing.push(key)
   }

@@ -15,9 +15,10 @@ import {hookState, loadContainer} from './container'
 import {runHooksWarnOnly} from '../hooks'
 import {waitInitGone} from '../state/status'
 import {dumpArgs, DUMP_LOG, type DumpOptions, type ManageCgroupsMode, type NetworkLock} from '../criu/args'
-import {CONSOLE, checkMountPoints, dumpExtMounts, dumpExternals, externalTerminal, externalMounts, externalNsArg, joinedNamespaces} from '../criu/plan'
+import {CONSOLE, checkMountPoints, dumpExtMounts, skeletonCandidates, dumpExternals, externalTerminal, externalMounts, externalNsArg, joinedNamespaces} from '../criu/plan'
 import {criuFeatureMissing, networkLockFor, requireUsableCriu, runCriu} from '../criu/client'
-import {maskedFiles, readDescriptors, writeCheckpointInfo} from '../criu/images'
+import {maskedPaths, readDescriptors, writeCheckpointInfo} from '../criu/images'
+import {tmpfsSkeletons} from '../criu/tmpfs-skeleton'
 import {debug, warn} from '../log'
 
 export interface CheckpointOptions {
@@ -83,7 +84,8 @@ export async function checkpoint(rt: Runtime, id: string, opts: CheckpointOption
 
     const mounts = externalMounts(spec, facts.bundle, facts.cgroup)
     checkMountPoints(mounts, ctx)
-    const extMounts = dumpExtMounts(mounts, maskedFiles(facts.pid, spec))
+    const masked = maskedPaths(facts.pid, spec)
+    const extMounts = dumpExtMounts(mounts, masked.files, tmpfsSkeletons(facts.pid, skeletonCandidates(spec, facts.cgroup.version, masked.dirs)))
     // a terminal container's /dev/console is its pty slave bound there: external, rebound from the new pty on restore
     if (facts.terminal) extMounts.push({key: CONSOLE, value: CONSOLE})
     // a terminal's master is outside the container: its slave is dumped as external (plan.ts externalTerminal)

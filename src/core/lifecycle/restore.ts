@@ -27,7 +27,8 @@ import {runContainerHooks} from './container-hooks'
 import type {Spec} from '../spec/types'
 import {sendFdToSocket} from '../sys/send-fd'
 import {attachTerminal} from '../console'
-import {criuFeatureMissing, networkLockFor, requireUsableCriu, runCriu} from '../criu/client'
+import {criuFeatureMissing, networkLockFor, requireUsableCriu, runCriu, type TmpfsBuild} from '../criu/client'
+import {parseSkeletonKey} from '../criu/tmpfs-skeleton'
 import {readCheckpointInfo} from '../criu/images'
 import {criuRootBind, prepareMountpoints} from '../criu/rootfs'
 import {emptyNamespaces, parseManageCgroupsMode, ROOTLESS_UNSUPPORTED} from './checkpoint'
@@ -115,7 +116,13 @@ export async function restore(rt: Runtime, opts: RestoreOptions, verb = 'restore
     const mounts = externalMounts(spec, bundle, view)
     // the new pty's slave stands in for the old one at /dev/console (checkpoints made before it was external lack the key)
     if (pty) mounts.push({point: CONSOLE, source: pty.slavePath})
-    const extMounts = restoreExtMounts(info.extMountKeys, mounts, {...ctx, step: 'map external mounts'})
+    // tmpfs mounts dumped as skeletons are built in criu's mount namespace, each on an empty directory of the state dir
+    const tmpfs: TmpfsBuild[] = []
+    const extMounts = restoreExtMounts(info.extMountKeys, mounts, {...ctx, step: 'map external mounts'}, (key) => {
+      const dir = path.join(containerDir(rt, id), `criu-tmpfs-${tmpfs.length}`)
+      tmpfs.push({dir, skeleton: parseSkeletonKey(key)!})
+      return dir
+    })
 
     // the input is checked: a container that its checkpoint left stopped under this id gives the id up now
     tookOver = await takeOverCheckpointed(rt, id, verb)
@@ -138,6 +145,7 @@ export async function restore(rt: Runtime, opts: RestoreOptions, verb = 'restore
     }
 
     const bindRoot = step(ctx, `create ${root}`, () => criuRootBind(rootfs, root, spec.root?.readonly === true))
+    for (const t of tmpfs) step(ctx, `create ${t.dir}`, () => fs.mkdirSync(t.dir, {mode: 0o700}))
     // hooks that runc runs at CRIU's setup-namespaces notification: the tree exists, nothing runs yet
     const hookCtx = {...ctx, bundle}
     const actions = needsActionScript(spec) ? listenForActions(containerDir(rt, id), async (initPid) => {
@@ -167,6 +175,7 @@ export async function restore(rt: Runtime, opts: RestoreOptions, verb = 'restore
       extraFds: [...stdio.map((h) => ours(h)), ...nsFds],
       joinCgroupProcs: procs,
       bindRoot,
+      tmpfs,
     }).catch((err) => {
       // a failing hook made the script fail, and CRIU with it: the hook's error says why
       throw actions?.failure() ?? err
@@ -175,6 +184,7 @@ export async function restore(rt: Runtime, opts: RestoreOptions, verb = 'restore
     const pid = readPid(pidFile, ctx)
     undo.push('kill restored process', () => killQuietly(pid))
     fs.rmdirSync(root)
+    for (const t of tmpfs) fs.rmdirSync(t.dir)
     fs.rmSync(pidFile, {force: true})
 
     if (pty) {

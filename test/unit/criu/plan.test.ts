@@ -3,7 +3,7 @@
 import {describe, it} from 'node:test'
 import assert from 'node:assert/strict'
 import {cgroupRoots, classifyFds, dumpExternals, dumpExtMounts, externalMounts, externalNsArg, fdinfoFlags, fdinfoMntId,
-  inheritPlan, joinedNamespaces, mountIds, restoreExtMounts, externalTerminal, terminalKey, type FdInfo} from '../../../src/core/criu/plan'
+  inheritPlan, joinedNamespaces, mountIds, restoreExtMounts, skeletonCandidates, externalTerminal, terminalKey, type FdInfo} from '../../../src/core/criu/plan'
 import {parseCgroupMounts} from '../../../src/core/cgroups/paths'
 import type {Spec} from '../../../src/core/spec/types'
 import {HOST_MOUNTINFO} from '../cgroups/fakefs'
@@ -59,6 +59,32 @@ describe('external mounts', () => {
     assert.deepEqual(restoreExtMounts(dumped.map((m) => m.value), other, {}), [
       {key: '/out', value: '/elsewhere/bundle/data'}, {key: '/dev/null', value: '/dev/null'},
     ])
+  })
+
+  it('read-only tmpfs mounts go under a key describing them; restore hands each key the directory it is built on', () => {
+    const dumped = dumpExtMounts([], [], [
+      {point: '/sys/firmware/', skeleton: {mode: 0o1777, dirs: []}},
+      {point: '/sys/fs/cgroup', skeleton: {mode: 0o755, dirs: ['cpu,cpuacct', 'systemd']}},
+    ])
+    assert.deepEqual(dumped, [
+      {key: '/sys/firmware', value: 'ocirt-tmpfs/1777/'},
+      {key: '/sys/fs/cgroup', value: 'ocirt-tmpfs/755/cpu%2Ccpuacct,systemd'},
+    ])
+    const built: string[] = []
+    const dir = (key: string) => (built.push(key), `/state/criu-tmpfs-${built.length - 1}`)
+    assert.deepEqual(restoreExtMounts([...dumped.map((m) => m.value), 'ocirt-tmpfs/1777/'], [], {}, dir), [
+      {key: 'ocirt-tmpfs/1777/', value: '/state/criu-tmpfs-0'},
+      {key: 'ocirt-tmpfs/755/cpu%2Ccpuacct,systemd', value: '/state/criu-tmpfs-1'},
+    ])
+    assert.equal(built.length, 2, 'one tmpfs per key, however many mounts share it')
+    assert.throws(() => restoreExtMounts(['ocirt-tmpfs/1777/'], [], {verb: 'restore', id: 'c'}), /lacks: ocirt-tmpfs\/1777\//, 'not without a place to build it')
+  })
+
+  it('skeleton candidates: the masked directories, and on cgroup v1 without a cgroup namespace the cgroup mount\'s destination', () => {
+    const s = spec([{destination: '/sys/fs/cgroup/', type: 'cgroup'}, {destination: '/dev', type: 'tmpfs'}])
+    assert.deepEqual(skeletonCandidates(s, 'v1', ['/proc/acpi', 'sys/firmware/']), ['/proc/acpi', '/sys/firmware', '/sys/fs/cgroup'])
+    assert.deepEqual(skeletonCandidates(s, 'v2', ['/proc/acpi']), ['/proc/acpi'], 'v2: a cgroup2 mount or a bind, no tmpfs')
+    assert.deepEqual(skeletonCandidates(spec(s.mounts!, [{type: 'cgroup'}]), 'v1', []), [], 'a cgroup namespace: cgroup mounts CRIU dumps itself')
   })
 
   it('restore names the mounts the new bundle lacks', () => {

@@ -1,0 +1,101 @@
+// The read-only tmpfs mounts ocirt makes (the masked directories, the v1 cgroup tmpfs at /sys/fs/cgroup) are not
+// tar'd by CRIU: checkpoint stores them as external mounts under a key that describes their content, and restore
+// rebuilds them in criu's own mount namespace (src/core/criu/tmpfs-skeleton.ts, native/criu-launch.c --tmpfs).
+// The restored container must see them as before: tmpfs, read-only with the same mount flags, the same
+// directories and modes; nothing of them is left on the host. A masked directory that was made writable and
+// written to is not one of them: CRIU's tar keeps what it holds.
+import {test} from 'node:test'
+import assert from 'node:assert/strict'
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import {spawnSync} from 'node:child_process'
+import {assertOk} from '../helpers/ocirt'
+import {requires} from '../helpers/requires'
+import {stateOf} from '../helpers/containers'
+import {assertContinues, counterBundle, images, last, runCounter, type Counter} from '../helpers/counter'
+
+const NEEDS = ['root', 'criu', 'probe', 'ocirt', 'cgroup-v1'] as const
+
+const tarImages = (img: string) => fs.readdirSync(img).filter((f) => /^tmpfs-dev-\d+\.tar\.gz\.img$/.test(f))
+const keysOf = (img: string): string[] => JSON.parse(fs.readFileSync(path.join(img, 'ocirt-checkpoint.json'), 'utf8')).extMountKeys
+
+/** The container's view of its tmpfs mounts at these points: per-mount options, fstype, root mode, entries. */
+function view(pid: number, points: string[]): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const line of fs.readFileSync(`/proc/${pid}/mountinfo`, 'utf8').split('\n')) {
+    const f = line.split(' ')
+    if (!points.includes(f[4])) continue
+    const [fstype] = line.slice(line.indexOf(' - ') + 3).split(' ')
+    const dir = path.join(`/proc/${pid}/root`, f[4])
+    out[f[4]] = `${f[5]} ${fstype} ${(fs.statSync(dir).mode & 0o7777).toString(8)} [${fs.readdirSync(dir).sort().join(' ')}]`
+  }
+  return out
+}
+
+/** A counter whose spec mounts the cgroups read-only at /sys/fs/cgroup, as `ocirt spec` writes it. */
+function withCgroupMount(b: Counter): Counter {
+  b.writeSpec((spec) => {
+    spec.mounts = (spec.mounts ?? []).filter((m) => m.type !== 'cgroup')
+    spec.mounts.push({destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro']})
+  })
+  return b
+}
+
+/** The masked directories this kernel has (the spec's defaults differ by kernel), and the cgroup tmpfs. */
+function pointsOf(pid: number): string[] {
+  const maskedDirs = ['/proc/acpi', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap']
+    .filter((p) => fs.existsSync(path.join(`/proc/${pid}/root`, p)) && fs.statSync(path.join(`/proc/${pid}/root`, p)).isDirectory())
+  return [...maskedDirs, '/sys/fs/cgroup']
+}
+
+test('masked directories and the cgroup tmpfs are rebuilt on restore, not tar\'d, and look as they did', async (t) => {
+  if (!requires(t, ...NEEDS)) return
+  const b = withCgroupMount(counterBundle(t, {idPrefix: 'tmpfs-skel'}))
+  const pid = await runCounter(b)
+  const points = pointsOf(pid)
+  const before = view(pid, points)
+  assert.equal(Object.keys(before).length, points.length, `every point is a mount: ${JSON.stringify(before)}`)
+  const img = images(b)
+
+  assertOk(await b.ocirt(['checkpoint', '--image-path', img, b.id]), 'checkpoint')
+  const skeletons = keysOf(img).filter((k) => k.startsWith('ocirt-tmpfs/'))
+  assert.ok(skeletons.some((k) => /^ocirt-tmpfs\/755\/.*\bfreezer\b/.test(k)), `the cgroup tmpfs: ${skeletons.join(' ')}`)
+  assert.ok(skeletons.includes('ocirt-tmpfs/1777/'), `an empty masked directory: ${skeletons.join(' ')}`)
+  assert.equal(tarImages(img).length, 2, `only /dev and /dev/shm are tar'd: ${tarImages(img).join(' ')}`)
+  const at = last(b.file)
+  const offset = fs.statSync(b.file).size
+
+  assertOk(await b.ocirt(['restore', '-d', '--image-path', img, '--bundle', b.dir, b.id]), 'restore')
+  const restored = (await stateOf(b)).pid
+  assert.deepEqual(view(restored, points), before, 'the same flags, fstype, mode and directories')
+  for (const p of points) {
+    const w = spawnSync('nsenter', ['-t', String(restored), '-m', 'touch', path.join(p, 'x')], {encoding: 'utf8'})
+    assert.match(w.stderr, /Read-only file system/, `${p} stays read-only`)
+  }
+  const stateDir = path.join(b.root, b.id)
+  assert.deepEqual(fs.readdirSync(stateDir).filter((n) => n.startsWith('criu-')), [], 'no directory of the restore is left')
+  assert.ok(!fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(stateDir), 'and no mount on the host')
+  await assertContinues(b.file, at, offset)
+})
+
+test('OCIRT_TMPFS_SKELETON=0 leaves them to CRIU\'s tar; a masked directory made writable and written to goes through tar', async (t) => {
+  if (!requires(t, ...NEEDS)) return
+  const b = withCgroupMount(counterBundle(t, {idPrefix: 'tmpfs-skel-off'}))
+  const pid = await runCounter(b)
+  const points = pointsOf(pid)
+  const img = images(b)
+  assertOk(await b.ocirt(['checkpoint', '--leave-running', '--image-path', img, b.id], {env: {OCIRT_TMPFS_SKELETON: '0'}}), 'checkpoint')
+  assert.deepEqual(keysOf(img).filter((k) => k.startsWith('ocirt-tmpfs/')), [])
+  assert.equal(tarImages(img).length, 2 + points.length, tarImages(img).join(' '))
+
+  // the first masked directory, remounted writable from the host's side of its mount namespace, holds a file now
+  const masked = points[0]
+  assert.equal(spawnSync('nsenter', ['-t', String(pid), '-m', '-p', 'mount', '-o', 'remount,rw', masked]).status, 0, 'remount rw')
+  fs.writeFileSync(path.join(`/proc/${pid}/root`, masked, 'note'), 'written while writable\n')
+  const img2 = images(b, 'images2')
+  assertOk(await b.ocirt(['checkpoint', '--image-path', img2, b.id]), 'checkpoint')
+  assert.equal(tarImages(img2).length, 3, `/dev, /dev/shm and ${masked}: ${tarImages(img2).join(' ')}`)
+  assertOk(await b.ocirt(['restore', '-d', '--image-path', img2, '--bundle', b.dir, b.id]), 'restore')
+  const restored = (await stateOf(b)).pid
+  assert.equal(fs.readFileSync(path.join(`/proc/${restored}/root`, masked, 'note'), 'utf8'), 'written while writable\n')
+})
