@@ -1,7 +1,7 @@
 // Bundles the executable's fast door (src/index.ts and the core it reaches) into dist/ocirt.js, so a verb
 // loads one file instead of dozens. Native and heavy packages stay external and are required lazily.
 import {build} from 'esbuild'
-import {readFile, copyFile, mkdtemp, mkdir, rm, writeFile} from 'node:fs/promises'
+import {readFile, copyFile, mkdtemp, mkdir, rm, symlink, writeFile} from 'node:fs/promises'
 import {existsSync} from 'node:fs'
 import {execFileSync} from 'node:child_process'
 import {tmpdir} from 'node:os'
@@ -65,10 +65,10 @@ for (const [, file] of ENTRIES) {
 await copyFile('scripts/ocirt-loader.js', 'dist/ocirt.js')
 for (const cache of ['ocirt-main.cache', 'ocirt-main.lifecycle.cache', 'ocirt-query.cache', 'ocirt-migrate.cache', 'ocirt-migrate.source.cache']) await rm(`dist/${cache}`, {force: true})
 const root = await mkdtemp(join(tmpdir(), 'ocirt-cache-'))
-const warm = (cache, args) => {
+const warm = (cache, args, input) => {
   try {
     // a plugin dir of its own (empty): the builder's plugins would send migrate through oclif and their hooks
-    execFileSync(process.execPath, ['dist/ocirt.js', ...args], {stdio: 'ignore', timeout: 20000, env: {...process.env, OCIRT_WRITE_CODE_CACHE: cache, OCIRT_DATA_DIR: root}})
+    execFileSync(process.execPath, ['dist/ocirt.js', ...args], {stdio: [input ? 'pipe' : 'ignore', 'ignore', 'ignore'], input, timeout: 20000, env: {...process.env, OCIRT_WRITE_CODE_CACHE: cache, OCIRT_DATA_DIR: root}})
     return true
   } catch {
     return false // `state warm-up` fails (no such container) after compiling the error path, which is the point
@@ -77,14 +77,28 @@ const warm = (cache, args) => {
 try {
   for (const args of [['--version'], ['--root', root, 'kill', 'warm-up']]) warm('dist/ocirt-main.cache', args)
   for (const args of [['--root', root, 'list'], ['--root', root, 'state', 'warm-up']]) warm('dist/ocirt-query.cache', args)
-  // an unpacker of an empty stream (stdin is /dev/null): it fails after compiling the agent's start and the extractor
-  warm('dist/ocirt-migrate.cache', ['--root', root, 'migrate-agent', '--unpack', join(root, 'unpack-warm-up')])
+  // an unpacker of a small tree (a directory, a file, a symlink): what a migration's unpackers run, the bundle's
+  // changes during the freeze among them, is compiled in the cache (with an empty stream only the start was)
+  warm('dist/ocirt-migrate.cache', ['--root', root, 'migrate-agent', '--unpack', join(root, 'unpack-warm-up')], await smallTar(root))
   // `migrate` of no container: it loads the source's modules before it finds none
   warm('dist/ocirt-migrate.source.cache', ['--root', root, 'migrate', 'warm-up', '--to', 'root@127.0.0.1:1'])
   const query = (args) => warm('dist/ocirt-query.cache', ['--root', root, ...args])
   await warmLifecycle(root, (args) => warm('dist/ocirt-main.lifecycle.cache', ['--root', root, ...args]), query)
 } finally {
   await rm(root, {recursive: true, force: true})
+}
+
+/** A tar of a directory holding a file and a symlink, made by the system's tar (or none: an empty stream then). */
+async function smallTar(root) {
+  const dir = join(root, 'tar-warm-up')
+  try {
+    await mkdir(join(dir, 'sub'), {recursive: true})
+    await writeFile(join(dir, 'sub', 'file'), 'warm-up\n')
+    await symlink('sub/file', join(dir, 'link'))
+    return execFileSync('tar', ['-C', dir, '-cf', '-', '.'], {maxBuffer: 1 << 20})
+  } catch {
+    return undefined
+  }
 }
 
 async function warmLifecycle(root, ocirt, query) {

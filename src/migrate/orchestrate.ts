@@ -16,6 +16,7 @@ import {loadContainer} from '../core/lifecycle/container'
 import {loadConfig} from '../core/state/store'
 import {pause, resume} from '../core/lifecycle/pause'
 import {deleteContainer} from '../core/lifecycle/delete'
+import {collectGarbage} from '../core/util/collect-garbage'
 import {debug} from '../core/log'
 import {ensureKdatCache} from '../core/criu/kdat'
 import {containerKernelMountPoints, memoryBytes, requireMovable} from './movable'
@@ -210,6 +211,7 @@ class Migration {
       parentPath = rounds.parentPath
     }
 
+    collectGarbage() // not inside the freeze (collect-garbage.ts)
     this.step = 'freeze'
     rep.begin('freeze and dump')
     const frozenAt = Date.now()
