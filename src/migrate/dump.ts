@@ -14,6 +14,8 @@ import {makeSocketPair} from '../core/sys/socketpair'
 import {relay} from './page-link'
 import type {PageServerPlan} from './page-server'
 import type {PagePushPlan} from './page-push'
+import {startCriuService, type CriuService} from '../core/criu/service'
+import {debug} from '../core/log'
 
 export interface MigrationDump {
   /** the images (all of them, or all but the memory for post-copy and for stop-copy's page server) are written */
@@ -25,7 +27,44 @@ export interface MigrationDump {
   linkBytes?(): number
 }
 
-export function startDump(rt: Runtime, id: string, images: string, criuOpts: CheckpointOptions, pages?: PageServerPlan, push?: PagePushPlan): MigrationDump {
+/**
+ * What the freeze's dump gets ready beforehand (freeze-prep.ts): its status pipe (post-copy) or socketpair (stop-copy
+ * through the page link), and a criu swrk holding criu's ends of them, so that the freeze spawns nothing.
+ */
+export interface PreparedDump {
+  statusPipe?: [number, number]
+  socketPair?: [number, number]
+  service?: CriuService
+  /** settles when the service answered or failed: awaited before the freeze, so that the freeze never waits for it */
+  settled(): Promise<void>
+  /** a migration that ends before the freeze: the service ends, the fds close */
+  discard(): void
+}
+
+export function prepareDump(rt: Runtime, o: {pages: boolean; push: boolean}): PreparedDump {
+  const statusPipe = o.pages ? makePipe() : undefined
+  const socketPair = o.push ? makeSocketPair() : undefined
+  const fds = [statusPipe?.[1], socketPair?.[1]].filter((fd): fd is number => fd !== undefined)
+  let service: CriuService | undefined
+  try {
+    service = startCriuService(rt, fds)
+  } catch (err) {
+    debug(`migrate: no criu swrk for the dump (${(err as Error).message}): it starts in the freeze`)
+  }
+  let discarded = false
+  return {
+    statusPipe, socketPair, service,
+    settled: () => (service ? service.ready.catch((err: Error) => debug(`migrate: criu swrk not used: ${err.message}`)) : Promise.resolve()),
+    discard() {
+      if (discarded) return
+      discarded = true
+      service?.close()
+      for (const fd of [...(statusPipe ?? []), ...(socketPair ?? [])]) fs.closeSync(fd)
+    },
+  }
+}
+
+export function startDump(rt: Runtime, id: string, images: string, criuOpts: CheckpointOptions, pages?: PageServerPlan, push?: PagePushPlan, prepared?: PreparedDump): MigrationDump {
   const abort = new AbortController()
   // the target restores the container's own network namespace empty (and one it joins by path is the engine's, joined
   // again there, whose other members a lock would hold still too), so holding traffic still during the dump protects
@@ -35,21 +74,21 @@ export function startDump(rt: Runtime, id: string, images: string, criuOpts: Che
   // CRIU's log and stats go beside the images, not among them: the images are sent to the target during the freeze,
   // and the log (~100 KiB, still growing while pages are served) is of no use there
   const workPath = path.join(path.dirname(images), 'work')
-  const common: CheckpointOptions = {...criuOpts, imagePath: images, workPath, leaveRunning: true, signal: abort.signal, networkLock}
+  const common: CheckpointOptions = {...criuOpts, imagePath: images, workPath, leaveRunning: true, signal: abort.signal, networkLock, service: prepared?.service}
   if (!pages) {
     if (!push) {
       const done = checkpoint(rt, id, common, 'migrate')
       return {ready: done, done, abort: () => abort.abort()}
     }
     // criu sends the pages on its end of a socketpair, relayed from ours over the link (page-link.ts)
-    const [ours, its] = makeSocketPair()
+    const [ours, its] = prepared?.socketPair ?? makeSocketPair()
     const done = checkpoint(rt, id, {...common, pageSocket: its}, 'migrate')
     const relayed = relay(ours, push.link)
     // criu has its copy while it runs; ours goes once it has ended, so that the relay sees criu's side close
     done.finally(() => fs.closeSync(its)).catch(() => undefined)
     return {ready: done, done, abort: () => abort.abort(), linkBytes: () => relayed.sent() + relayed.received()}
   }
-  const [r, w] = makePipe()
+  const [r, w] = prepared?.statusPipe ?? makePipe()
   // the read ends when criu writes "ready" or when every write end (ours, criu's) is closed
   const readByte = new Promise<void>((resolve, reject) => {
     fs.read(r, Buffer.alloc(1), 0, 1, null, (err, n) => (err ? reject(err) : n === 1 ? resolve() : reject(new Error('the status fd closed'))))

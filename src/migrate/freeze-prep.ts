@@ -5,8 +5,7 @@
 import type {ErrorContext} from '../core/errors'
 import {debug} from '../core/log'
 import type {Runtime} from '../core/runtime'
-import {loadSocketPair} from '../core/sys/socketpair'
-import {loadPipe} from '../core/sys/pipe'
+import {prepareDump, type PreparedDump} from './dump'
 import type {AgentClient} from './agent/client'
 import type {UnpackChannel} from './channels'
 import {planPagePush, type PagePushPlan} from './page-push'
@@ -23,6 +22,8 @@ export interface FreezeReady {
   pages?: PageServerPlan
   /** stop-copy with the target's page server */
   push?: PagePushPlan
+  /** the dump's fds and its criu, started already (dump.ts) */
+  dump: PreparedDump
 }
 
 export interface FreezePrepInput {
@@ -63,9 +64,9 @@ export async function prepareFreeze(i: FreezePrepInput): Promise<FreezeReady> {
     transport: i.transport, session: i.session, agent: i.agent, peer: i.peer, staging: i.staging, rt: i.rt, notes: i.notes, ctx: i.ctx,
   }) : undefined
   i.onMemoryPath({pages, push})
-  // the dump's criu gets its end of a socketpair (stop-copy) or of a status pipe (post-copy) in the freeze
-  if (push) loadSocketPair()
-  if (pages) loadPipe()
   if (pages) debug(`migrate: page server planned (${pages.tunnel ? 'SSH tunnel' : 'TLS'})`)
-  return {imagesChannel, deltaChannels, pages, push}
+  // the dump's criu, with its end of a socketpair (stop-copy's page link) or of a status pipe (post-copy), waits
+  // for its request (dump.ts prepareDump)
+  const dump = prepareDump(i.rt, {pages: pages !== undefined, push: push !== undefined})
+  return {imagesChannel, deltaChannels, pages, push, dump}
 }

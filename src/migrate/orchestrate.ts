@@ -35,7 +35,7 @@ import {PreCopy} from './pre-copy'
 import {awaitPostCopy} from './post-copy'
 import type {PageServerPlan} from './page-server'
 import type {PagePushPlan} from './page-push'
-import {prepareFreeze} from './freeze-prep'
+import {prepareFreeze, type FreezeReady} from './freeze-prep'
 import {connectSsh, type SshSession} from './ssh'
 import {MigrationFailed, type MigrateOptions} from './options'
 
@@ -62,7 +62,7 @@ class Migration {
   private dump?: MigrationDump
   private preCopy?: PreCopy
   /** the channels and page server made during the sync: a rollback waits for them (no probe or tunnel left behind) */
-  private forFreeze?: Promise<unknown>
+  private forFreeze?: Promise<FreezeReady>
   /** the restore was asked for: from then on the target may run a copy */
   private mayRunOnTarget = false
   private step = 'connect'
@@ -196,7 +196,7 @@ class Migration {
     debug('migrate: config written on the target')
     ensureKdatCache(rt) // the dump in the freeze then loads CRIU's kernel data instead of probing for it (kdat.ts)
     debug("migrate: CRIU's kernel data cached here")
-    const {imagesChannel, deltaChannels, pages, push} = await forFreeze
+    const {imagesChannel, deltaChannels, pages, push, dump: preparedDump} = await forFreeze
     // a link that went while the bundle streamed would hold the dump up: refuse before anything is frozen
     if (push && (push.link.destroyed || push.link.readableEnded)) throw new OcirtError('the page link to the target closed before the freeze', {...this.ctx, step: 'sync bundle'})
     const images = path.join(staging, 'images')
@@ -211,6 +211,7 @@ class Migration {
       parentPath = rounds.parentPath
     }
 
+    await preparedDump.settled()
     collectGarbage() // not inside the freeze (collect-garbage.ts)
     this.step = 'freeze'
     rep.begin('freeze and dump')
@@ -218,7 +219,7 @@ class Migration {
     await pause(rt, o.id, 'migrate')
     this.frozen = true
     debug(`migrate ${o.id}: frozen`)
-    this.dump = startDump(rt, o.id, images, {...criuOpts, parentPath}, pages, push)
+    this.dump = startDump(rt, o.id, images, {...criuOpts, parentPath}, pages, push, preparedDump)
     if (this.dump.linkBytes) rep.watch(this.dump.linkBytes)
     // the bundle's changes travel while CRIU dumps: frozen, the container changes nothing more, and CRIU writes
     // nothing in the bundle

@@ -6,10 +6,11 @@ import type {MigrationDump} from './dump'
 import {withTimeout} from './failures'
 import type {PagePushPlan} from './page-push'
 import type {PreCopy} from './pre-copy'
+import type {FreezeReady} from './freeze-prep'
 
 export interface SourceWork {
   /** what the freeze needs, made during the sync */
-  forFreeze?: Promise<unknown>
+  forFreeze?: Promise<FreezeReady>
   preCopy?: PreCopy
   dump?: MigrationDump
   push?: PagePushPlan
@@ -17,9 +18,13 @@ export interface SourceWork {
 
 /** Waits for the source's work in flight to end; a dump ends by failing or by being aborted, never killed mid-dump. */
 export async function settleSourceWork(w: SourceWork): Promise<void> {
-  await w.forFreeze?.catch(() => undefined)
+  const ready = await w.forFreeze?.catch(() => undefined)
   await w.preCopy?.settle()
-  if (!w.dump) return
+  if (!w.dump) {
+    // the freeze never came: the criu waiting for the dump ends, its fds close
+    ready?.dump?.discard()
+    return
+  }
   // stop-copy over the page link: closing the link makes the dump fail by itself (criu takes its parasite out),
   // where a link stalled by a vanished target would leave the wait below to TCP's retries
   w.push?.link.destroy()

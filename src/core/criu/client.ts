@@ -11,6 +11,8 @@ import {debug} from '../log'
 import {withCriuTar} from './tar-shim'
 import {criuLauncher, launcherArgs} from './launcher'
 import type {TmpfsSkeleton} from './tmpfs-skeleton'
+import {requestFromArgv} from './rpc'
+import type {CriuService} from './service'
 
 /** criu ran and failed, or could not run; `log` is the path of its log file when it wrote one. */
 export class CriuFailed extends OcirtError {
@@ -207,6 +209,8 @@ export interface RunCriuOptions {
   bindRoot?: RootBind
   /** restore: tmpfs mounts built in that mount namespace for CRIU to bind in place of dumped ones (tmpfs-skeleton.ts) */
   tmpfs?: TmpfsBuild[]
+  /** a criu started beforehand (service.ts) with extraFds already: used when it is up and can take argv */
+  service?: CriuService
 }
 
 /** A tmpfs for criu's mount namespace: mounted at `dir` (an empty directory of ours) and filled as `skeleton` says. */
@@ -230,6 +234,10 @@ export interface RootBind {
  * cgroup for the same reason).
  */
 export async function runCriu(rt: Runtime, argv: string[], opts: RunCriuOptions): Promise<void> {
+  if (opts.service && await serviceCanRun(opts.service, argv, opts)) {
+    return opts.service.run(argv, {logFile: opts.logFile, ctx: opts.ctx, signal: opts.signal})
+  }
+  opts.service?.close()
   const stdio: StdioOptions = ['ignore', 'pipe', 'pipe', ...(opts.extraFds ?? [])]
   const join = opts.joinCgroupProcs ?? []
   const root = opts.bindRoot
@@ -281,6 +289,20 @@ export async function runCriu(rt: Runtime, argv: string[], opts: RunCriuOptions)
   const how = signal ? `was killed by ${signal}` : `exited with status ${code}`
   const said = output.trim() ? `; it said: ${lastLines(output, 3).join(' | ')}` : ''
   throw new CriuFailed(`criu ${argv[0]} ${how}${said}${logTail(opts.logFile)}`, opts.ctx, opts.logFile)
+}
+
+/** The service is up, was started with these very fds and takes this command line; otherwise criu is spawned. */
+async function serviceCanRun(service: CriuService, argv: string[], opts: RunCriuOptions): Promise<boolean> {
+  const fds = opts.extraFds ?? []
+  if (service.used || opts.joinCgroupProcs?.length || opts.bindRoot || opts.tmpfs?.length) return false
+  if (fds.length !== service.fds.length || fds.some((fd, i) => fd !== service.fds[i]) || !requestFromArgv(argv)) return false
+  try {
+    await service.ready
+    return true
+  } catch (err) {
+    debug(`criu swrk not used: ${(err as Error).message}`)
+    return false
+  }
 }
 
 // the launcher's exit codes too (native/criu-launch.c)

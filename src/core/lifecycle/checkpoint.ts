@@ -19,6 +19,7 @@ import {CONSOLE, checkMountPoints, dumpExtMounts, skeletonCandidates, dumpExtern
 import {criuFeatureMissing, networkLockFor, requireUsableCriu, runCriu} from '../criu/client'
 import {maskedPaths, readDescriptors, writeCheckpointInfo} from '../criu/images'
 import {tmpfsSkeletons} from '../criu/tmpfs-skeleton'
+import type {CriuService} from '../criu/service'
 import {debug, warn} from '../log'
 
 export interface CheckpointOptions {
@@ -51,6 +52,8 @@ export interface CheckpointOptions {
   signal?: AbortSignal
   /** CRIU's --network-lock method (migration: skip) */
   networkLock?: NetworkLock
+  /** a criu swrk started beforehand with statusFd/pageSocket as its fds (service.ts): the dump goes to it if it can */
+  service?: CriuService
 }
 
 /**
@@ -106,6 +109,7 @@ export async function checkpoint(rt: Runtime, id: string, opts: CheckpointOption
       logFile: path.join(dump.workPath, DUMP_LOG),
       extraFds: criuFds(opts),
       signal: opts.signal,
+      service: opts.service,
     })
     debug(`checkpoint ${id}: images in ${dump.imagePath}`)
     if (dump.leaveRunning || dump.preDump) return

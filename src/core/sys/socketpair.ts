@@ -4,6 +4,7 @@ import {check, loadLibc} from './libc'
 
 const AF_UNIX = 1
 const SOCK_STREAM = 1
+const SOCK_SEQPACKET = 5
 const SOCK_CLOEXEC = 0o2000000
 let socketpair: ((domain: number, type: number, protocol: number, fds: number[]) => number) | undefined
 
@@ -14,10 +15,13 @@ export function loadSocketPair(): void {
   socketpair = loadLibc().lib.func('int socketpair(int domain, int type, int protocol, _Out_ int *fds)') as unknown as typeof socketpair
 }
 
-/** Two connected AF_UNIX stream sockets, both close-on-exec (spawn's stdio dup2 clears it on the child's copy). */
-export function makeSocketPair(): [number, number] {
+/**
+ * Two connected AF_UNIX sockets, stream (or seqpacket: CRIU's RPC), both close-on-exec (spawn's stdio dup2 clears
+ * it on the child's copy).
+ */
+export function makeSocketPair(kind: 'stream' | 'seqpacket' = 'stream'): [number, number] {
   loadSocketPair()
   const fds = [-1, -1]
-  check(socketpair!(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 'socketpair')
+  check(socketpair!(AF_UNIX, (kind === 'seqpacket' ? SOCK_SEQPACKET : SOCK_STREAM) | SOCK_CLOEXEC, 0, fds), 'socketpair')
   return [fds[0], fds[1]]
 }
