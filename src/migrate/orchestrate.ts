@@ -230,7 +230,8 @@ class Migration {
 
     this.step = 'transfer'
     rep.begin('transfer')
-    const [imageBytes, deltaBytes] = await this.guard(Promise.all([sendImages(agent, () => imagesChannel ?? this.channel(agentArgv, prep.imageDir, prep.staging), images), delta]))
+    const lazyPages = mode === 'post-copy' && pages ? {id: this.targetId, pageServer: pages.forTarget} : undefined
+    const [imageBytes, deltaBytes] = await this.guard(Promise.all([sendImages(agent, () => imagesChannel ?? this.channel(agentArgv, prep.imageDir, prep.staging), images, lazyPages), delta]))
     this.summary.bytes.images = imageBytes
     this.summary.bytes.delta = deltaBytes
     rep.end(this.summary.bytes.images + this.summary.bytes.delta)

@@ -1,6 +1,7 @@
 // What moves during the freeze besides the dump itself: the bundle's changes since the sync (files touched since,
 // and paths deleted since), and the dump's images. Both go over channels and an agent opened before the freeze.
 import type {AgentClient} from './agent/client'
+import type {Requests} from './agent/protocol'
 import type {BundlePlan} from './bundle-plan'
 import type {UnpackChannel} from './channels'
 import {readSmallImageDir} from './image-files'
@@ -24,14 +25,14 @@ export function sendChanges(plan: BundlePlan, channels: UnpackChannel[], agent: 
 }
 
 /**
- * A post-copy dump's few small images go in one agent request; anything bigger (or an older agent) takes the tar
+ * A post-copy dump's few small images go in one agent request (which starts the target's lazy-pages daemon too); anything bigger (or an older agent) takes the tar
  * channel, opened before the freeze or (post-copy, where it is hardly ever needed) only then.
  */
-export async function sendImages(agent: AgentClient, channel: () => UnpackChannel | Promise<UnpackChannel>, images: string): Promise<number> {
+export async function sendImages(agent: AgentClient, channel: () => UnpackChannel | Promise<UnpackChannel>, images: string, lazyPages?: Requests['put-images']['params']['lazyPages']): Promise<number> {
   const files = readSmallImageDir(images)
   if (files) {
     try {
-      return (await agent.request('put-images', {files})).bytes
+      return (await agent.request('put-images', {files, ...(lazyPages ? {lazyPages} : {})})).bytes
     } catch (err) {
       if (!/^unknown request/.test((err as Error).message)) throw err
     }

@@ -11,7 +11,7 @@ import {InvalidInput, OcirtError, wrapSysError} from '../errors'
 import type {Runtime} from '../runtime'
 import type {ContainerFacts} from '../state/facts'
 import {containerDir, removeContainerDir, reserveId, saveConfig, saveFacts, validateId} from '../state/store'
-import {loadBundleSpec} from '../spec/load'
+import {loadBundleSpec, type LoadedBundle} from '../spec/load'
 import {validateSpec} from '../spec/validate'
 import {openCgroup, resolveCgroupsPath, type CgroupManager} from '../cgroups'
 import {parseCgroupMounts} from '../cgroups/paths'
@@ -74,14 +74,25 @@ export interface RestoreOptions {
 
 const FORWARDED: NodeJS.Signals[] = ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH', 'SIGCONT']
 
-export async function restore(rt: Runtime, opts: RestoreOptions, verb = 'restore'): Promise<number> {
-  const {id} = opts
+/**
+ * What restore checks of its input before it looks at the images: the id, the runtime and the bundle's config.
+ * A migration's target runs it before the freeze, so that a bundle it cannot restore stops the migration while the
+ * container still runs (and the checks' code is compiled by then).
+ */
+export function checkRestoreInput(rt: Runtime, id: string, bundleArg: string, verb = 'restore'): LoadedBundle {
   const ctx = {verb, id}
   validateId(id, verb)
   if (rt.rootless) throw new InvalidInput(ROOTLESS_UNSUPPORTED, ctx)
   if (rt.systemdCgroup) throw new InvalidInput('the systemd cgroup driver is not supported yet (no systemd driver): drop --systemd-cgroup to use cgroupfs', ctx)
-  const {spec, bundle, rootfs} = loadBundleSpec(opts.bundle, ctx)
-  validateSpec(spec, {...ctx, requireProcess: true, rootless: rt.rootless})
+  const loaded = loadBundleSpec(bundleArg, ctx)
+  validateSpec(loaded.spec, {...ctx, requireProcess: true, rootless: rt.rootless})
+  return loaded
+}
+
+export async function restore(rt: Runtime, opts: RestoreOptions, verb = 'restore'): Promise<number> {
+  const {id} = opts
+  const ctx = {verb, id}
+  const {spec, bundle, rootfs} = checkRestoreInput(rt, id, opts.bundle, verb)
   const imagePath = path.resolve(opts.imagePath || 'checkpoint')
   const workPath = opts.workPath ? path.resolve(opts.workPath) : imagePath
   const info = readCheckpointInfo(imagePath, ctx)

@@ -69,8 +69,9 @@ export interface Requests {
   restore: {params: RestoreRequest; result: RestoreResult}
   /** resolves when the lazy-pages daemon has every page (or failed) */
   'lazy-done': {params: Record<string, never>; result: {ok: boolean; detail: string}}
-  /** the images of a post-copy dump, small and flat, written into the prepared image directory (image-files.ts) */
-  'put-images': {params: {files: ImageFile[]}; result: {bytes: number}}
+  /** the images of a post-copy dump, small and flat, written into the prepared image directory (image-files.ts);
+   * with lazyPages, the lazy-pages daemon the restore will need starts right after (an older agent ignores it) */
+  'put-images': {params: {files: ImageFile[]; lazyPages?: {id: string; pageServer: NonNullable<RestoreRequest['pageServer']>}}; result: {bytes: number}}
   /** removes files deleted on the source since the first bundle sync (paths relative to bundleDir) */
   'remove-paths': {params: {bundleDir: string; paths: string[]}; result: {removed: number}}
   /** writes the config the container runs with on the target (paths and cgroup rewritten by the source) */

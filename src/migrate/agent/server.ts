@@ -11,7 +11,7 @@ import {UndoStack} from '../../core/util/undo'
 import {debug} from '../../core/log'
 import {ensureKdatCache} from '../../core/criu/kdat'
 import {containerDir, validateId, writeFileAtomic} from '../../core/state/store'
-import {restore} from '../../core/lifecycle/restore'
+import {checkRestoreInput, restore} from '../../core/lifecycle/restore'
 import {deleteContainer} from '../../core/lifecycle/delete'
 import {state as containerState} from '../../core/lifecycle/query'
 import {freeBytes, hostFacts} from './facts'
@@ -41,6 +41,8 @@ export class MigrationAgent {
   private staging?: string
   private prepared?: PrepareRequest & PrepareResult
   private lazy?: LazyPagesDaemon
+  /** the lazy-pages daemon on its way up (started by put-images or by the restore) */
+  private lazyStart?: Promise<void>
   private sink?: PageSink
   abandoned = false
 
@@ -59,11 +61,18 @@ export class MigrationAgent {
     },
     'put-images': async (p) => {
       if (!this.prepared) throw new OcirtError('put-images before prepare', {verb: 'migrate-agent', step: 'put images'})
-      return {bytes: writeImageFiles(this.prepared.imageDir, p.files)}
+      const bytes = writeImageFiles(this.prepared.imageDir, p.files)
+      // post-copy: the daemon needs these images and the source's page server, which serves already; it starts
+      // now, while the answer travels back and the restore request comes, instead of inside the restore
+      if (p.lazyPages && !this.lazyStart) this.lazyStart = this.startLazyDaemon(p.lazyPages.id, p.lazyPages.pageServer)
+      return {bytes}
     },
     'remove-paths': async (p) => this.removePaths(p.bundleDir, p.paths),
     'write-config': async (p) => {
       writeFileAtomic(path.join(path.resolve(p.bundleDir), 'config.json'), `${JSON.stringify(p.config, null, 2)}\n`, 0o644)
+      // the restore's own checks of the bundle, now: a config it would refuse stops the migration before the freeze
+      // (and their code is compiled by the time the restore runs them in the freeze)
+      if (this.prepared) checkRestoreInput(this.rt, this.prepared.id, p.bundleDir, 'migrate-agent')
       // the last step before the freeze: the lazy-pages daemon and the restore then load CRIU's kernel data (kdat.ts)
       ensureKdatCache(this.rt)
       return {}
@@ -104,7 +113,10 @@ export class MigrationAgent {
   /** Undoes everything not committed; returns what could not be undone. */
   async rollback(): Promise<string[]> {
     if (this.committed) return []
-    // a lazy-pages daemon waiting on a dead source would hold up the request in progress, and with it this rollback
+    // a lazy-pages daemon waiting on a dead source would hold up the request in progress, and with it this rollback;
+    // one still starting (put-images started it) is waited for, then stopped with the rest
+    this.lazy?.stop()
+    await this.lazyStart?.catch(() => undefined)
     this.lazy?.stop()
     this.sink?.stop()
     // unpackers still writing would put back what the undo removes
@@ -168,6 +180,21 @@ export class MigrationAgent {
     return {staging, imageDir, workDir: imageDir, freeBundleBytes, freeImageBytes}
   }
 
+  /** CRIU's lazy-pages daemon for the images in the image directory; this.lazy once it is up (undone with the rest) */
+  private startLazyDaemon(id: string, pageServer: NonNullable<RestoreRequest['pageServer']>): Promise<void> {
+    const prep = this.prepared!
+    const started = Date.now()
+    // the lazy-pages daemon's keys, in the staging dir (0700, removed with it)
+    const tls = pageServer.tls ? writeTlsFiles(prep.workDir, 'tls-client', pageServer.tls) : undefined
+    const up = startLazyPages(this.rt, {imageDir: prep.imageDir, workDir: prep.workDir, address: pageServer.address, port: pageServer.port, tls, id}).then((daemon) => {
+      this.lazy = daemon
+      this.undo.push('stop the lazy-pages daemon', () => daemon.stop())
+      debug(`migrate-agent ${id}: lazy-pages daemon up after ${Date.now() - started} ms`)
+    })
+    up.catch(() => undefined) // awaited by the restore, which fails with its error
+    return up
+  }
+
   private async restore(p: RestoreRequest): Promise<RestoreResult> {
     const prep = this.prepared
     if (!prep) throw new OcirtError('restore before prepare', {verb: 'migrate-agent', id: p.id})
@@ -179,17 +206,15 @@ export class MigrationAgent {
     if (pagesReceived !== undefined) debug(`migrate-agent ${p.id}: the page server took ${pagesReceived} bytes of pages`)
     const fds = openStdio(p.stdio, p.bundleDir)
     let lazyMs = 0
-    // the lazy-pages daemon starts while the restore makes the cgroup and mounts; criu restore waits for it
+    // the lazy-pages daemon started with the images (put-images), or starts now, while the restore makes the cgroup
+    // and mounts; criu restore waits for it
     let daemonUp: Promise<void> | undefined
     if (p.lazyPages) {
       if (!p.pageServer) throw new OcirtError('lazy restore without a page server', {verb: 'migrate-agent', id: p.id})
-      // the lazy-pages daemon's keys, in the staging dir (0700, removed with it)
-      const tls = p.pageServer.tls ? writeTlsFiles(prep.workDir, 'tls-client', p.pageServer.tls) : undefined
-      daemonUp = startLazyPages(this.rt, {imageDir: prep.imageDir, workDir: prep.workDir, address: p.pageServer.address, port: p.pageServer.port, tls, id: p.id}).then((daemon) => {
-        this.lazy = daemon
-        this.undo.push('stop the lazy-pages daemon', () => daemon.stop())
+      this.lazyStart ??= this.startLazyDaemon(p.id, p.pageServer)
+      daemonUp = this.lazyStart.then(() => {
         lazyMs = Date.now() - started
-        debug(`migrate-agent ${p.id}: lazy-pages daemon up after ${lazyMs} ms`)
+        debug(`migrate-agent ${p.id}: lazy-pages daemon up ${lazyMs} ms after the restore was asked`)
       })
       daemonUp.catch(() => undefined) // awaited before criu restore runs
     }
