@@ -47,7 +47,8 @@ export function prepareDump(rt: Runtime, o: {pages: boolean; push: boolean}): Pr
   const fds = [statusPipe?.[1], socketPair?.[1]].filter((fd): fd is number => fd !== undefined)
   let service: CriuService | undefined
   try {
-    service = startCriuService(rt, fds)
+    // OCIRT_CRIU_SWRK=0: criu is spawned in the freeze, as before (to compare)
+    if (process.env.OCIRT_CRIU_SWRK !== '0') service = startCriuService(rt, fds)
   } catch (err) {
     debug(`migrate: no criu swrk for the dump (${(err as Error).message}): it starts in the freeze`)
   }
