@@ -79,6 +79,7 @@ void hooks_run_start(const struct plan *p, const unsigned char *state, uint32_t 
 
 /* exec.c */
 void exec_set_names(const struct plan *p);
+void net_loopback_up(const struct plan *p);
 void exec_join_session_keyring(const struct plan *p);
 int exec_fifo_create(const struct plan *p);
 int exec_fifo_wait(int fifo_fd);

@@ -138,6 +138,7 @@ static _Noreturn void stage1(int fifo, int console_socket)
   chan_expect(FRAME_GO);
   if (setsid() < 0) die("setsid", errno, "setsid");
   caps_become_userns_root(&plan);
+  net_loopback_up(&plan);
   exec_set_names(&plan);
   exec_join_session_keyring(&plan);
   if (plan.mode == PLAN_MODE_INIT) {

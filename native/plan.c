@@ -57,6 +57,7 @@ static const struct attr_spec { const char *name, *fields; } specs[] = {
   [ATTR_SCHED] = {"SCHED", "u:policy u:nice u:priority U:flags U:runtime U:deadline U:period"},
   [ATTR_CPU_AFFINITY_INITIAL] = {"CPU_AFFINITY_INITIAL", "x:mask"},
   [ATTR_CPU_AFFINITY_FINAL] = {"CPU_AFFINITY_FINAL", "x:mask"},
+  [ATTR_LOOPBACK_UP] = {"LOOPBACK_UP", "u:value"},
 };
 
 static char error_text[160];
@@ -235,6 +236,7 @@ static const char *store(struct plan *p, enum plan_attr attr, const struct plan_
     p->envp[p->n_env++] = (char *)s;
     break;
   case ATTR_IOPRIO: p->ioprio = u; break;
+  case ATTR_LOOPBACK_UP: p->loopback_up = u; break;
   case ATTR_SCHED:
     p->sched_policy = u, p->sched_nice = (int32_t)(uint32_t)f[1].num, p->sched_priority = (uint32_t)f[2].num;
     p->sched_flags = f[3].num, p->sched_runtime = f[4].num, p->sched_deadline = f[5].num, p->sched_period = f[6].num;

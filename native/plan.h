@@ -65,6 +65,7 @@ enum plan_attr {
   ATTR_CPU_AFFINITY_INITIAL = 45, /* raw cpu_set_t bytes (a multiple of 8, at most PLAN_MAX_CPU_MASK): stage0's
                                 sched_setaffinity before it joins the cgroups (exec) */
   ATTR_CPU_AFFINITY_FINAL = 46,   /* raw cpu_set_t bytes: stage1's sched_setaffinity before the identity change */
+  ATTR_LOOPBACK_UP = 47,     /* U32: 1 = bring "lo" up in the new network namespace (stage1, after GO) */
 };
 
 enum plan_mode {
@@ -115,7 +116,7 @@ struct plan_hook {
 struct plan {
   uint64_t present;  /* bit (1 << ATTR_x) for every attribute seen */
   uint32_t mode, detach, terminal, rows, cols, root_readonly, no_pivot, no_new_privs, preserve_fds;
-  uint32_t setgroups_allowed, personality, umask, uid, gid;
+  uint32_t setgroups_allowed, personality, umask, uid, gid, loopback_up;
   uint64_t clone_flags, propagation_pre, propagation_post;
   uint64_t cap_bounding, cap_effective, cap_permitted, cap_inheritable, cap_ambient;
   const char *oom_score_adj, *timens_offsets, *fifo_path, *console_socket, *hostname, *domainname;

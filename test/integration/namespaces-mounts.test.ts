@@ -68,6 +68,24 @@ test('a namespace given by path is joined (ip netns add)', async (t) => {
   assert.equal(ns.net, `net:[${fs.statSync(file).ino}]`, 'the container is in the named netns')
 })
 
+test('a new network namespace has its loopback up, as under runc; a joined one is left as it is', async (t) => {
+  if (!requires(t, 'root', 'probe', 'ocirt')) return
+  // IFF_UP is bit 0 of the flags sysfs shows (0x9 = UP|LOOPBACK); sysfs here is the container's network namespace's
+  const b = containerBundle(t, {process: {args: sh('cat /sys/class/net/lo/flags; cat /sys/class/net/lo/operstate')}})
+  const [flags, operstate] = (await runOut(b)).trim().split('\n')
+  assert.equal(Number(flags) & 1, 1, `lo is up in the new namespace (flags ${flags})`)
+  assert.equal(operstate, 'unknown', 'as the kernel shows an up loopback')
+
+  const name = `ocirt-test-${process.pid}-lo`
+  b.cleanup.netns(name)
+  const add = spawnSync('ip', ['netns', 'add', name], {encoding: 'utf8'})
+  assert.equal(add.status, 0, `ip netns add: ${add.stderr}`)
+  b.writeSpec((s) => {
+    s.linux!.namespaces = s.linux!.namespaces!.map((n) => (n.type === 'network' ? {type: 'network', path: path.join('/run/netns', name)} : n))
+  })
+  assert.equal(Number((await runOut(b)).trim().split('\n')[0]) & 1, 0, 'lo of the joined namespace is still down')
+})
+
 test('mounts from the spec: tmpfs with options, bind ro and rw, proc, sysfs', async (t) => {
   if (!requires(t, 'root', 'probe', 'ocirt')) return
   const b = containerBundle(t)

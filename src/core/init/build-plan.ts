@@ -59,6 +59,7 @@ export function buildInitPlan(input: InitPlanInput): InitPlan {
     timensOffsets: timensOffsets(spec),
     fifoPath: input.fifoPath,
     consoleSocket: input.consoleSocket,
+    loopbackUp: newTypes.includes('network'),
     hostname: spec.hostname,
     domainname: spec.domainname,
     rootfs: input.rootfs,

@@ -47,6 +47,7 @@ export const ATTR = {
   SCHED: 44,
   CPU_AFFINITY_INITIAL: 45,
   CPU_AFFINITY_FINAL: 46,
+  LOOPBACK_UP: 47,
 } as const
 
 export const PLAN_MODE = {INIT: 1, EXEC: 2} as const
@@ -110,6 +111,7 @@ export function encodePlan(plan: InitPlan): Buffer {
   if (plan.consoleSocket) w.add(ATTR.CONSOLE_SOCKET, str(plan.consoleSocket))
   if (plan.terminal) w.add(ATTR.TERMINAL, u32(1))
   if (plan.consoleSize) w.add(ATTR.CONSOLE_SIZE, u32(plan.consoleSize.rows), u32(plan.consoleSize.cols))
+  if (plan.loopbackUp) w.add(ATTR.LOOPBACK_UP, u32(1))
   if (plan.hostname !== undefined) w.add(ATTR.HOSTNAME, str(plan.hostname))
   if (plan.domainname !== undefined) w.add(ATTR.DOMAINNAME, str(plan.domainname))
   if (plan.rootfs) w.add(ATTR.ROOTFS, str(plan.rootfs))

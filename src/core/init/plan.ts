@@ -76,6 +76,8 @@ export interface InitPlan {
   consoleSocket?: string
   terminal: boolean
   consoleSize?: {rows: number; cols: number}
+  /** a new network namespace: its loopback device is brought up (runc does the same) */
+  loopbackUp?: boolean
   hostname?: string
   domainname?: string
   rootfs?: string
