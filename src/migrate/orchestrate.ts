@@ -219,7 +219,8 @@ class Migration {
     await pause(rt, o.id, 'migrate')
     this.frozen = true
     debug(`migrate ${o.id}: frozen`)
-    this.dump = startDump(rt, o.id, images, {...criuOpts, parentPath}, pages, push, preparedDump)
+    // an agent that makes the container's new network namespace on the target (loopback up) spares the dump its own
+    this.dump = startDump(rt, o.id, images, {...criuOpts, parentPath, externalNetns: remote.makesNetns === true}, pages, push, preparedDump)
     if (this.dump.linkBytes) rep.watch(this.dump.linkBytes)
     // the bundle's changes travel while CRIU dumps: frozen, the container changes nothing more, and CRIU writes
     // nothing in the bundle

@@ -51,9 +51,9 @@ async function startOnA(c: Cleanup, mib = 16): Promise<Counter> {
   return b
 }
 
-async function stateOn(side: Side, id: string): Promise<{code: number; status?: string; stderr: string}> {
+async function stateOn(side: Side, id: string): Promise<{code: number; status?: string; pid?: number; stderr: string}> {
   const r = await ocirt(['--root', side.root, 'state', id])
-  return {code: r.code, status: r.code === 0 ? r.json().status : undefined, stderr: r.stderr}
+  return {code: r.code, status: r.code === 0 ? r.json().status : undefined, pid: r.code === 0 ? r.json().pid : undefined, stderr: r.stderr}
 }
 
 /** After `offset` bytes, file goes on from `from` + 1 in steps of 1, pattern intact. */
@@ -110,6 +110,10 @@ test('post-copy there and back: the counter goes on, the memory is intact, the s
   const frozenAt = last(b.file) // the source's file stopped at the freeze; the target got a copy of it
   const targetFile = path.join(there.remoteBundle, 'data', 'file')
   await assertContinues(targetFile, frozenAt, fs.statSync(b.file).size)
+  // its own network namespace on the target, made there with the loopback up, as on the source (create's)
+  const onB = (await stateOn(B, b.id)).pid!
+  assert.notEqual(fs.readlinkSync(`/proc/${onB}/ns/net`), fs.readlinkSync('/proc/self/ns/net'))
+  assert.equal(Number(fs.readFileSync(`/proc/${onB}/root/sys/class/net/lo/flags`, 'utf8')) & 1, 1, 'lo is up on the target')
   assert.deepEqual(stagingLeft(A.root), [])
   assert.deepEqual(stagingLeft(B.root), [])
 

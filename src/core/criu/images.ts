@@ -25,6 +25,8 @@ export interface CheckpointInfo {
   descriptors: Descriptor[]
   /** the ids CRIU stored for external mounts: restore maps each back to a host path */
   extMountKeys: string[]
+  /** the container's own (new) network namespace was dumped as external (a migration's: the target gives one) */
+  externalNetns?: boolean
   /** the config.json the container ran with */
   spec: Spec
 }

@@ -15,7 +15,7 @@ import {hookState, loadContainer} from './container'
 import {runHooksWarnOnly} from '../hooks'
 import {waitInitGone} from '../state/status'
 import {dumpArgs, DUMP_LOG, type DumpOptions, type ManageCgroupsMode, type NetworkLock} from '../criu/args'
-import {CONSOLE, checkMountPoints, dumpExtMounts, skeletonCandidates, dumpExternals, externalTerminal, externalMounts, externalNsArg, joinedNamespaces} from '../criu/plan'
+import {CONSOLE, EXTERNAL_NS_KEY, checkMountPoints, dumpExtMounts, skeletonCandidates, dumpExternals, externalTerminal, externalMounts, externalNsArg, joinedNamespaces} from '../criu/plan'
 import {criuFeatureMissing, networkLockFor, requireUsableCriu, runCriu} from '../criu/client'
 import {maskedPaths, readDescriptors, writeCheckpointInfo} from '../criu/images'
 import {tmpfsSkeletons} from '../criu/tmpfs-skeleton'
@@ -54,6 +54,11 @@ export interface CheckpointOptions {
   networkLock?: NetworkLock
   /** a criu swrk started beforehand with statusFd/pageSocket as its fds (service.ts): the dump goes to it if it can */
   service?: CriuService
+  /**
+   * the container's own network namespace is external (not dumped): its restore joins one it is given (a
+   * migration's target makes it, loopback up). A namespace the config joins by path is external anyway.
+   */
+  externalNetns?: boolean
 }
 
 /**
@@ -94,11 +99,15 @@ export async function checkpoint(rt: Runtime, id: string, opts: CheckpointOption
     // a terminal's master is outside the container: its slave is dumped as external (plan.ts externalTerminal)
     const descriptors = facts.terminal ? externalTerminal(readDescriptors(facts.pid)) : readDescriptors(facts.pid)
     const externals = dumpExternals(descriptors)
-    for (const ns of joinedNamespaces(spec).external) externals.push(externalNsArg(ns.type, fs.statSync(ns.path).ino, ns.key))
+    const joined = joinedNamespaces(spec).external
+    for (const ns of joined) externals.push(externalNsArg(ns.type, fs.statSync(ns.path).ino, ns.key))
+    const ownNetns = opts.externalNetns === true && !joined.some((n) => n.type === 'network') && (spec.linux?.namespaces ?? []).some((n) => n.type === 'network')
+    if (ownNetns) externals.push(externalNsArg('network', fs.statSync(`/proc/${facts.pid}/ns/net`).ino, EXTERNAL_NS_KEY.network))
     if (!dump.preDump) {
       writeCheckpointInfo(dump.imagePath, {
         id, created: new Date().toISOString(), criu: criu.text, bundle: facts.bundle, rootfs: facts.rootfs,
         cgroupPath: facts.cgroup.path, descriptors, extMountKeys: extMounts.map((m) => m.value), spec,
+        ...(ownNetns ? {externalNetns: true} : {}),
       })
     }
 

@@ -19,7 +19,7 @@ import {SIGKILL} from '../cgroups/manager'
 import {deviceCgroupRules} from '../mounts/devices'
 import {UndoStack} from '../util/undo'
 import {restoreArgs, RESTORE_LOG, type NetworkLock, type RestoreOptions as CriuRestoreOptions} from '../criu/args'
-import {CONSOLE, cgroupRoots, externalMounts, inheritPlan, joinedNamespaces, restoreExtMounts, terminalKey, type Descriptor, type Inherited} from '../criu/plan'
+import {CONSOLE, EXTERNAL_NS_KEY, cgroupRoots, externalMounts, inheritPlan, joinedNamespaces, restoreExtMounts, terminalKey, type Descriptor, type Inherited} from '../criu/plan'
 import {openPty} from '../sys/tty'
 import {listenForActions} from '../criu/action-script'
 import {runHooks, runHooksWarnOnly} from '../hooks'
@@ -68,6 +68,8 @@ export interface RestoreOptions {
   inheritStdio?: [number, number, number]
   /** CRIU's --network-lock method (migration: skip, the network namespace is new and empty) */
   networkLock?: NetworkLock
+  /** a network namespace (an fd of ours) for a checkpoint whose own one was external (checkpoint externalNetns) */
+  netnsFd?: number
   /** awaited right before criu runs, after the cgroup, mounts and fds are ready (migration: the lazy-pages daemon) */
   beforeCriu?: () => Promise<void> | undefined
 }
@@ -153,6 +155,12 @@ export async function restore(rt: Runtime, opts: RestoreOptions, verb = 'restore
     for (const ns of joined.external) {
       nsFds.push(step(ctx, `open namespace ${ns.path}`, () => fs.openSync(ns.path, 'r')))
       inherit.push({fd: 3 + stdio.length + nsFds.length - 1, key: ns.key})
+    }
+    if (info.externalNetns && !joined.external.some((n) => n.type === 'network')) {
+      if (opts.netnsFd === undefined) throw new InvalidInput('the checkpoint left its network namespace out (a migration\'s): this restore needs one to join', {...ctx, step: 'network namespace'})
+      // a copy: nsFds are closed after the restore, the caller's fd stays the caller's
+      nsFds.push(step(ctx, 'open the network namespace given', () => fs.openSync(`/proc/self/fd/${opts.netnsFd}`, 'r')))
+      inherit.push({fd: 3 + stdio.length + nsFds.length - 1, key: EXTERNAL_NS_KEY.network})
     }
 
     const bindRoot = step(ctx, `create ${root}`, () => criuRootBind(rootfs, root, spec.root?.readonly === true))

@@ -23,6 +23,8 @@ export interface HostFacts {
   peer?: string
   /** this host's clock (ms since the epoch) when it answered: the source compares it with its own */
   time?: number
+  /** the agent makes the restored container's new network namespace (loopback up): the source need not dump its own */
+  makesNetns?: boolean
 }
 
 export function hostFacts(rt: Runtime): HostFacts {
@@ -38,6 +40,7 @@ export function hostFacts(rt: Runtime): HostFacts {
     cpuFlags: cpuFlags(),
     peer: process.env.SSH_CONNECTION?.split(' ')[0] || undefined,
     time: Date.now(),
+    makesNetns: true,
   }
   try {
     const v = criuVersion(rt, {verb: 'migrate', step: 'criu version'})

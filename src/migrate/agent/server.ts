@@ -21,6 +21,7 @@ import {criuDoesTls, pageServerHandshake} from '../tls-probe'
 import {stopUnpackers} from './unpack'
 import {startLazyPages, waitLazyPages, type LazyPagesDaemon} from './lazy-pages'
 import {startPageSink, type PageSink} from './page-sink'
+import {makeNetns} from './netns'
 import {AGENT_LEASE_MS, readLines, writeLine, type Op, type PrepareRequest, type PrepareResult, type Requests, type RestoreRequest, type RestoreResult} from './protocol'
 
 /**
@@ -43,6 +44,8 @@ export class MigrationAgent {
   private lazy?: LazyPagesDaemon
   /** the lazy-pages daemon on its way up (started by put-images or by the restore) */
   private lazyStart?: Promise<void>
+  /** the new network namespace the restored container joins (write-config made it) */
+  private netnsFd?: number
   private sink?: PageSink
   abandoned = false
 
@@ -72,7 +75,15 @@ export class MigrationAgent {
       writeFileAtomic(path.join(path.resolve(p.bundleDir), 'config.json'), `${JSON.stringify(p.config, null, 2)}\n`, 0o644)
       // the restore's own checks of the bundle, now: a config it would refuse stops the migration before the freeze
       // (and their code is compiled by the time the restore runs them in the freeze)
-      if (this.prepared) checkRestoreInput(this.rt, this.prepared.id, p.bundleDir, 'migrate-agent')
+      const loaded = this.prepared ? checkRestoreInput(this.rt, this.prepared.id, p.bundleDir, 'migrate-agent') : undefined
+      // the container's new network namespace, if its config has one, is made here (netns.ts): the source leaves its
+      // own out of the dump when the hello said we do this
+      const ownNetns = loaded?.spec.linux?.namespaces?.some((n) => n.type === 'network' && !n.path)
+      if (ownNetns && this.netnsFd === undefined) {
+        const fd = await makeNetns(this.prepared!.id)
+        this.netnsFd = fd
+        this.undo.push('close the network namespace made for the restore', () => this.closeNetns())
+      }
       // the last step before the freeze: the lazy-pages daemon and the restore then load CRIU's kernel data (kdat.ts)
       ensureKdatCache(this.rt)
       return {}
@@ -180,6 +191,12 @@ export class MigrationAgent {
     return {staging, imageDir, workDir: imageDir, freeBundleBytes, freeImageBytes}
   }
 
+  private closeNetns(): void {
+    if (this.netnsFd === undefined) return
+    fs.closeSync(this.netnsFd)
+    this.netnsFd = undefined
+  }
+
   /** CRIU's lazy-pages daemon for the images in the image directory; this.lazy once it is up (undone with the rest) */
   private startLazyDaemon(id: string, pageServer: NonNullable<RestoreRequest['pageServer']>): Promise<void> {
     const prep = this.prepared!
@@ -223,6 +240,7 @@ export class MigrationAgent {
         id: p.id, bundle: p.bundleDir, imagePath: prep.imageDir, workPath: prep.workDir, detach: true,
         lazyPages: p.lazyPages, tcpEstablished: p.tcpEstablished, extUnixSk: p.extUnixSk, fileLocks: p.fileLocks,
         manageCgroupsMode: p.manageCgroupsMode, inheritStdio: fds, beforeCriu: () => daemonUp, consoleSocket: p.consoleSocket,
+        netnsFd: this.netnsFd,
         // a new, empty network namespace (or the engine's, joined by path) has nothing of the container's to hold
         // still, established TCP connections aside
         networkLock: p.tcpEstablished ? undefined : 'skip',
@@ -231,6 +249,7 @@ export class MigrationAgent {
       for (const fd of new Set(fds)) fs.closeSync(fd)
       await daemonUp?.catch(() => undefined) // a daemon that came up late is still ours to stop
     }
+    this.closeNetns() // the restored container is in it now
     // pushed only now: a failed restore undid itself, and the id could belong to someone else's container
     this.undo.push(`delete container ${p.id}`, () => deleteContainer(this.rt, p.id, {force: true}, 'migrate-agent'))
     if (FAULT === 'restore') throw new OcirtError('injected fault after restore (OCIRT_MIGRATE_FAULT=restore)', {verb: 'migrate-agent', id: p.id})
