@@ -13,7 +13,8 @@
  *   --tmpfs    (in that same new mount namespace) a tmpfs at DIR whose root has
  *              the octal MODE and holds the directories NAMES ('/'-separated,
  *              mode 0755), then made read-only: what CRIU binds in place of a
- *              tmpfs dumped as a skeleton (src/core/criu/tmpfs-skeleton.ts)      failure: exit 124
+ *              tmpfs dumped as a skeleton (src/core/criu/tmpfs-skeleton.ts); at
+ *              most 64                                                           failure: exit 124
  *   then       execvp(CRIU, ARGs)                                                    failure: exit 127
  */
 #include <errno.h>
@@ -74,8 +75,8 @@ static void bind_root(const char *rootfs, const char *target, int ro)
     fail(ROOT_FAILED, "remount %s read-only: %s", target, strerror(errno));
 }
 
-/* A tmpfs at dir with the root's mode and empty directories, read-only once they are made. nosuid, nodev and
- * noexec: nothing can be put there, and a bind of it keeps these flags. */
+/* A tmpfs at dir with the root's mode and empty directories, made read-only (the superblock) once they are made.
+ * No other flag: CRIU applies the dumped mount's flags to its bind of it. */
 static void build_tmpfs(const char *dir, const char *mode, char *names)
 {
   char data[32];
@@ -83,7 +84,7 @@ static void build_tmpfs(const char *dir, const char *mode, char *names)
   unsigned long m = strtoul(mode, &end, 8);
   if (*mode == '\0' || *end != '\0' || m > 07777) fail(USAGE, "--tmpfs %s: bad mode %s", dir, mode);
   snprintf(data, sizeof data, "mode=%lo", m);
-  unsigned long flags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+  unsigned long flags = 0;
   if (mount("tmpfs", dir, "tmpfs", flags, data) < 0) fail(ROOT_FAILED, "mount tmpfs at %s: %s", dir, strerror(errno));
   int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0) fail(ROOT_FAILED, "open %s: %s", dir, strerror(errno));

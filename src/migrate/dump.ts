@@ -8,7 +8,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import {OcirtError} from '../core/errors'
 import type {Runtime} from '../core/runtime'
-import {checkpoint, type CheckpointOptions} from '../core/lifecycle/checkpoint'
+import {checkpoint as runCheckpoint, type CheckpointOptions} from '../core/lifecycle/checkpoint'
 import {makePipe} from '../core/sys/pipe'
 import {makeSocketPair} from '../core/sys/socketpair'
 import {relay} from './page-link'
@@ -76,14 +76,21 @@ export function startDump(rt: Runtime, id: string, images: string, criuOpts: Che
   // and the log (~100 KiB, still growing while pages are served) is of no use there
   const workPath = path.join(path.dirname(images), 'work')
   const common: CheckpointOptions = {...criuOpts, imagePath: images, workPath, leaveRunning: true, signal: abort.signal, networkLock, service: prepared?.service}
+  // a checkpoint that failed before it reached criu leaves the prepared swrk unused: it ends with the dump (it holds
+  // the status pipe's write end, which would keep the wait for "ready" open)
+  const checkpoint = (o: CheckpointOptions) => {
+    const done = runCheckpoint(rt, id, o, 'migrate')
+    done.finally(() => prepared?.service?.close()).catch(() => undefined)
+    return done
+  }
   if (!pages) {
     if (!push) {
-      const done = checkpoint(rt, id, common, 'migrate')
+      const done = checkpoint(common)
       return {ready: done, done, abort: () => abort.abort()}
     }
     // criu sends the pages on its end of a socketpair, relayed from ours over the link (page-link.ts)
     const [ours, its] = prepared?.socketPair ?? makeSocketPair()
-    const done = checkpoint(rt, id, {...common, pageSocket: its}, 'migrate')
+    const done = checkpoint({...common, pageSocket: its})
     const relayed = relay(ours, push.link)
     // criu has its copy while it runs; ours goes once it has ended, so that the relay sees criu's side close
     done.finally(() => fs.closeSync(its)).catch(() => undefined)
@@ -94,7 +101,7 @@ export function startDump(rt: Runtime, id: string, images: string, criuOpts: Che
   const readByte = new Promise<void>((resolve, reject) => {
     fs.read(r, Buffer.alloc(1), 0, 1, null, (err, n) => (err ? reject(err) : n === 1 ? resolve() : reject(new Error('the status fd closed'))))
   }).finally(() => fs.closeSync(r))
-  const done = checkpoint(rt, id, {...common, lazyPages: true, pageServer: pages.listen, criuExtraArgs: pages.criuArgs, statusFd: w}, 'migrate')
+  const done = checkpoint({...common, lazyPages: true, pageServer: pages.listen, criuExtraArgs: pages.criuArgs, statusFd: w})
   done.catch(() => undefined) // awaited by the caller; a failure before "ready" shows in `ready` too
   // criu has its own copy of the write end once it runs; ours must go so that a criu that dies ends the read
   const ready = Promise.race([readByte, done.then(() => {

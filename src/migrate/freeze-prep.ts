@@ -1,7 +1,8 @@
 // What the freeze needs, made while the bundle streams: the channels of the images and of the bundle's changes
-// (each a process start on the target), and the memory's path: for post-copy the source's page server (TLS keys
-// made and tried for real, or the SSH tunnel), for stop-copy the target's page server (or the images channel).
-// A failure here stops the sync at once and rolls back as any other.
+// (each a process start on the target), the memory's path (for post-copy the source's page server, TLS keys made
+// and tried for real, or the SSH tunnel; for stop-copy the target's page server, or the images channel), and the
+// dump's criu, started as `criu swrk` with its status pipe or socketpair (dump.ts prepareDump). A failure here stops
+// the sync at once and rolls back as any other.
 import type {ErrorContext} from '../core/errors'
 import {debug} from '../core/log'
 import type {Runtime} from '../core/runtime'

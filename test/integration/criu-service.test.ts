@@ -44,7 +44,7 @@ test('a dump handed to criu swrk: the checkpoint restores and the counter goes o
   const lines = await debugLines(() => checkpoint(rt, b.id, {imagePath: img, service}))
   assert.ok(service.used, 'the service took the dump')
   assert.ok(lines.some((l) => /criu dump \(swrk\) exited 0/.test(l)), lines.join('\n'))
-  assert.ok(fs.existsSync(`${img}/criu-rpc.conf`), 'its options went in a configuration file beside the log')
+  assert.match(fs.readFileSync(`${img}/criu-rpc.conf`, 'utf8'), /^log-file dump\.log$/m, 'its options went in a configuration file beside the log')
   assert.equal((await stateOf(b)).status, 'stopped')
   const at = last(b.file)
   const offset = fs.statSync(b.file).size
@@ -52,7 +52,7 @@ test('a dump handed to criu swrk: the checkpoint restores and the counter goes o
   await assertContinues(b.file, at, offset)
 })
 
-test('a service that is gone, or was started with other fds, leaves the dump to a spawned criu', async (t) => {
+test('a service that is gone, died after it answered, or was started with other fds leaves the dump to a spawned criu', async (t) => {
   if (!requires(t, ...NEEDS)) return
   const b = counterBundle(t, {idPrefix: 'swrk-gone'})
   await runCounter(b)
@@ -63,6 +63,15 @@ test('a service that is gone, or was started with other fds, leaves the dump to 
   const lines = await debugLines(() => checkpoint(rt, b.id, {imagePath: images(b), leaveRunning: true, service: gone}))
   assert.ok(!gone.used)
   assert.ok(lines.some((l) => /ms run \S+ dump /.test(l)), `spawned instead:\n${lines.join('\n')}`)
+
+  // one that answered and died since (killed here), before the dump came
+  const died = startCriuService(rt, [])
+  await died.ready
+  process.kill(died.pid!, 'SIGKILL')
+  for (let i = 0; i < 100 && died.available; i++) await new Promise((r) => setTimeout(r, 10))
+  assert.equal(died.available, false)
+  const after = await debugLines(() => checkpoint(rt, b.id, {imagePath: images(b, 'images-died'), leaveRunning: true, service: died}))
+  assert.ok(after.some((l) => /ms run \S+ dump /.test(l)), `spawned instead:\n${after.join('\n')}`)
 
   const fd = fs.openSync('/dev/null', 'r')
   t.after(() => fs.closeSync(fd))

@@ -284,7 +284,7 @@ export async function runCriu(rt: Runtime, argv: string[], opts: RunCriuOptions)
     throw new CriuFailed(`cannot move criu into the container's cgroup: ${output.trim()}`, {...opts.ctx, step: 'join cgroup'})
   }
   if (code === ROOT_FAILED && root) {
-    throw new CriuFailed(`cannot bind the rootfs ${root.rootfs} for criu: ${output.trim()}`, {...opts.ctx, step: 'mount criu root'})
+    throw new CriuFailed(`cannot prepare criu's mount namespace (the rootfs ${root.rootfs} bound, tmpfs mounts built): ${output.trim()}`, {...opts.ctx, step: 'mount criu root'})
   }
   const how = signal ? `was killed by ${signal}` : `exited with status ${code}`
   const said = output.trim() ? `; it said: ${lastLines(output, 3).join(' | ')}` : ''
@@ -298,11 +298,13 @@ async function serviceCanRun(service: CriuService, argv: string[], opts: RunCriu
   if (fds.length !== service.fds.length || fds.some((fd, i) => fd !== service.fds[i]) || !requestFromArgv(argv)) return false
   try {
     await service.ready
-    return true
   } catch (err) {
     debug(`criu swrk not used: ${(err as Error).message}`)
     return false
   }
+  // it may have gone since it answered
+  if (!service.available) debug('criu swrk not used: it is gone')
+  return service.available
 }
 
 // the launcher's exit codes too (native/criu-launch.c)
@@ -317,9 +319,10 @@ if [ -n "$OCIRT_CRIU_ROOT" ]; then
   mount --rbind "$OCIRT_CRIU_ROOTFS" "$OCIRT_CRIU_ROOT" || exit ${ROOT_FAILED}
   if [ -n "$OCIRT_CRIU_ROOT_RO" ]; then mount -o remount,bind,ro "$OCIRT_CRIU_ROOT" || exit ${ROOT_FAILED}; fi
 fi
+set -f
 for t in $OCIRT_CRIU_TMPFS; do
   m=\${t%%|*}; r=\${t#*|}; n=\${r%%|*}; d=\${r#*|}
-  mount -t tmpfs -o nosuid,nodev,noexec,mode="$m" tmpfs "$d" || exit ${ROOT_FAILED}
+  mount -t tmpfs -o mode="$m" tmpfs "$d" || exit ${ROOT_FAILED}
   IFS=/
   for x in $n; do mkdir -m 755 "$d/$x" || exit ${ROOT_FAILED}; done
   IFS='
@@ -346,6 +349,6 @@ export function logTail(logFile: string, lines = 8): string {
   return `\n${[...errors, ...(tail.length ? ['...', ...tail] : [])].join('\n')}\n(criu log: ${path.resolve(logFile)})`
 }
 
-function lastLines(text: string, n: number): string[] {
+export function lastLines(text: string, n: number): string[] {
   return text.trim().split('\n').filter((l) => l.trim() && !NOISE.test(l)).slice(-n)
 }

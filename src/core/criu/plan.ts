@@ -90,8 +90,12 @@ export function skeletonCandidates(spec: Spec, cgroupVersion: 'v1' | 'v2', maske
   if (cgroupVersion === 'v1' && !hasCgroupNs(spec)) {
     for (const m of spec.mounts ?? []) if (m.type === 'cgroup') out.push(mountPoint(m.destination))
   }
-  return [...new Set(out)]
+  // a mount point with ':' cannot be named to criu as external: it stays with CRIU's tar
+  return [...new Set(out)].filter((p) => !p.includes(':'))
 }
+
+/** More distinct skeletons than this in one checkpoint is not ocirt's (the launcher takes 64). */
+const MAX_SKELETONS = 32
 
 /**
  * Restore: each mount id stored at dump is bound from this bundle's source for the same mount point. An id the
@@ -101,9 +105,13 @@ export function restoreExtMounts(dumpedKeys: string[], mounts: {point: string; s
   const byPoint = new Map(mounts.map((m) => [m.point, m.source]))
   const out: ExtMount[] = []
   const missing: string[] = []
+  let skeletons = 0
   for (const key of [...new Set(dumpedKeys)]) {
     if (key === '/dev/null') out.push({key, value: '/dev/null'})
-    else if (skeletonDir && parseSkeletonKey(key)) out.push({key, value: skeletonDir(key)})
+    else if (skeletonDir && parseSkeletonKey(key)) {
+      if (++skeletons > MAX_SKELETONS) throw new InvalidInput(`the checkpoint has more than ${MAX_SKELETONS} tmpfs mounts to rebuild`, ctx)
+      out.push({key, value: skeletonDir(key)})
+    }
     else if (byPoint.has(key)) out.push({key, value: byPoint.get(key)!})
     else missing.push(key)
   }

@@ -1,11 +1,10 @@
 // The few messages of CRIU's RPC protocol (criu's images/rpc.proto, proto2) that ocirt exchanges with `criu swrk`
-// (service.ts), in protobuf's wire format: a request of a type with its options, and the response. Four option
+// (service.ts), in protobuf's wire format: a request of a type with its options, and the response. Seven option
 // fields and a handful of response fields do not justify a protobuf library in the start-up path; everything else
 // CRIU needs goes in the request's configuration file, which CRIU parses as its command line.
 
 /** criu_req_type */
 export const REQ_DUMP = 1
-export const REQ_RESTORE = 2
 export const REQ_VERSION = 10
 
 export interface CriuRequest {
@@ -18,6 +17,7 @@ export interface CriuRequest {
     logLevel?: number
     /** criu_network_lock_method: iptables 1, nftables 2, skip 3 */
     networkLock?: number
+    leaveRunning?: boolean
     configFile?: string
   }
   /** the service waits for another request after this one (CRIU allows it for VERSION) */
@@ -29,8 +29,6 @@ export interface CriuResponse {
   success: boolean
   crErrno?: number
   crErrmsg?: string
-  /** RESTORE: the restored tree's root */
-  restorePid?: number
   version?: {major: number; minor: number; sublevel?: number}
 }
 
@@ -43,6 +41,7 @@ export function encodeRequest(r: CriuRequest): Buffer {
     const o = r.opts
     const opts: Buffer[] = [field(1, VARINT), varint(o.imagesDirFd)]
     if (o.pid !== undefined) opts.push(field(2, VARINT), varint(o.pid))
+    if (o.leaveRunning) opts.push(field(3, VARINT), varint(1))
     if (o.logLevel !== undefined) opts.push(field(9, VARINT), varint(o.logLevel))
     if (o.workDirFd !== undefined) opts.push(field(17, VARINT), varint(o.workDirFd))
     if (o.configFile !== undefined) opts.push(...bytes(51, Buffer.from(o.configFile)))
@@ -60,10 +59,7 @@ export function decodeResponse(buf: Buffer): CriuResponse {
     else if (f.no === 2 && f.int !== undefined) r.success = f.int !== 0
     else if (f.no === 7 && f.int !== undefined) r.crErrno = f.int
     else if (f.no === 9 && f.data) r.crErrmsg = f.data.toString()
-    else if (f.no === 4 && f.data) {
-      // criu_restore_resp { required int32 pid = 1 }
-      for (const g of fields(f.data)) if (g.no === 1 && g.int !== undefined) r.restorePid = g.int
-    } else if (f.no === 10 && f.data) {
+    else if (f.no === 10 && f.data) {
       const v: {major: number; minor: number; sublevel?: number} = {major: 0, minor: 0}
       for (const g of fields(f.data)) {
         if (g.int === undefined) continue
@@ -141,6 +137,8 @@ export interface ServiceRequest {
   pid?: number
   logLevel: number
   networkLock?: number
+  /** also a request field: should CRIU ever fail to read the configuration file, the container still lives */
+  leaveRunning?: boolean
   /** go as fds of the requester: CRIU 4.1 takes the images directory only that way */
   imagesDir: string
   workDir: string
@@ -172,13 +170,15 @@ export function requestFromArgv(argv: string[]): ServiceRequest | undefined {
       networkLock = NETWORK_LOCKS[argv[++i]]
       if (networkLock === undefined) return undefined
     }
+    else if (a === '--config') return undefined // CRIU ignores it inside an RPC configuration file
     else if (a.startsWith('--') && a.length > 2) lines.push(a.slice(2))
     else if (!a.startsWith('-') && lines.length) lines[lines.length - 1] += ` ${a}`
     else return undefined
     if (argv[i] === undefined || !plainWord(argv[i])) return undefined
   }
   if (pid === undefined || !Number.isInteger(pid) || pid <= 0 || !imagesDir) return undefined
-  return {type: REQ_DUMP, pid, logLevel, networkLock, imagesDir, workDir: workDir ?? imagesDir, config: lines.join('\n') + '\n'}
+  const leaveRunning = lines.includes('leave-running') || undefined
+  return {type: REQ_DUMP, pid, logLevel, networkLock, leaveRunning, imagesDir, workDir: workDir ?? imagesDir, config: lines.join('\n') + '\n'}
 }
 
 const NETWORK_LOCKS: Record<string, number> = {iptables: 1, nftables: 2, skip: 3}

@@ -12,16 +12,20 @@ import type {Runtime} from '../runtime'
 import {debug} from '../log'
 import {makeSocketPair} from '../sys/socketpair'
 import {withCriuTar} from './tar-shim'
-import {CriuFailed, logTail} from './client'
+import {CriuFailed, lastLines, logTail} from './client'
 import {REQ_VERSION, decodeResponse, encodeRequest, requestFromArgv, type CriuResponse} from './rpc'
 
 export interface CriuService {
+  /** the swrk's pid */
+  readonly pid: number | undefined
   /** our fds criu got as its 3, 4, ... (runCriu's extraFds must be these, in this order) */
   readonly fds: readonly number[]
   /** resolves once the service answered a VERSION request; rejects when it cannot serve */
   readonly ready: Promise<void>
   /** true from the moment a request was handed to it */
   readonly used: boolean
+  /** up and waiting: answered VERSION, not exited, not closed, not used */
+  readonly available: boolean
   /** runs the command line argv (`dump ...`) as the service's request; resolves when criu exits 0 */
   run(argv: string[], o: {logFile: string; ctx: ErrorContext; signal?: AbortSignal}): Promise<void>
   /** ends the service if no request was handed to it */
@@ -36,6 +40,9 @@ export function startCriuService(rt: Runtime, fds: number[]): CriuService {
     child = spawn(rt.criu, ['swrk', String(3 + fds.length)], {
       stdio: ['ignore', 'pipe', 'pipe', ...fds, its], env: withCriuTar(process.env), detached: true,
     })
+  } catch (err) {
+    fs.closeSync(ours)
+    throw err
   } finally {
     fs.closeSync(its)
   }
@@ -48,6 +55,8 @@ class Service implements CriuService {
   private output = ''
   private readonly exited: Promise<{code: number | null; signal: NodeJS.Signals | null}>
   private closed = false
+  private dead = false
+  private answered = false
 
   constructor(private readonly child: ChildProcess, private readonly sock: number, readonly fds: readonly number[]) {
     child.stdout?.on('data', (b: Buffer) => (this.output += b.toString()))
@@ -59,9 +68,19 @@ class Service implements CriuService {
       })
       child.once('close', (code, signal) => resolve({code, signal}))
     })
-    void this.exited.then(() => this.closeSocket())
+    // the socket stays open after the exit: a response criu sent is read from it then (run), and closing it under a
+    // read still pending in the thread pool could hand that read a reused fd number
+    void this.exited.then(() => (this.dead = true))
     this.ready = this.askVersion()
-    this.ready.catch(() => this.close())
+    this.ready.then(() => (this.answered = true), () => this.close())
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid
+  }
+
+  get available(): boolean {
+    return this.answered && !this.dead && !this.closed && !this.used
   }
 
   private async askVersion(): Promise<void> {
@@ -80,43 +99,49 @@ class Service implements CriuService {
   }
 
   async run(argv: string[], o: {logFile: string; ctx: ErrorContext; signal?: AbortSignal}): Promise<void> {
-    if (this.used) throw new Error('a criu service takes one request')
-    this.used = true
+    if (!this.available) throw new Error('criu swrk is not available (not up, gone, or used already)')
     const req = requestFromArgv(argv)
     if (!req) throw new Error(`criu swrk: cannot pass ${argv[0]}'s options in a configuration file`)
     const config = path.join(req.workDir, 'criu-rpc.conf')
-    fs.writeFileSync(config, req.config, {mode: 0o600})
+    let imagesFd: number | undefined
+    let workFd: number | undefined
+    try {
+      fs.writeFileSync(config, req.config, {mode: 0o600})
+      // CRIU opens them as /proc/<this pid>/fd/<n> when it takes the request
+      imagesFd = fs.openSync(req.imagesDir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY)
+      workFd = req.workDir === req.imagesDir ? imagesFd : fs.openSync(req.workDir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY)
+      debug(`criu swrk ${this.child.pid}: ${argv.join(' ')}`)
+      this.send(encodeRequest({type: req.type, opts: {
+        imagesDirFd: imagesFd, workDirFd: workFd, pid: req.pid, logLevel: req.logLevel, networkLock: req.networkLock,
+        leaveRunning: req.leaveRunning, configFile: config,
+      }}))
+    } catch (err) {
+      this.close() // nothing was handed over: the service ends here
+      for (const fd of new Set([imagesFd, workFd])) if (fd !== undefined) fs.closeSync(fd)
+      throw err
+    }
+    this.used = true
     const kill = () => this.child.kill('SIGKILL')
     o.signal?.addEventListener('abort', kill, {once: true})
     const started = Date.now()
-    debug(`criu swrk ${this.child.pid}: ${argv.join(' ')}`)
-    const answer = this.receive().catch(() => undefined)
-    // CRIU opens them as /proc/<this pid>/fd/<n> when it takes the request
-    const imagesFd = fs.openSync(req.imagesDir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY)
-    const workFd = req.workDir === req.imagesDir ? imagesFd : fs.openSync(req.workDir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY)
-    let exit: {code: number | null; signal: NodeJS.Signals | null}
-    try {
-      this.send(encodeRequest({type: req.type, opts: {imagesDirFd: imagesFd, workDirFd: workFd, pid: req.pid, logLevel: req.logLevel, networkLock: req.networkLock, configFile: config}}))
-      exit = await this.exited
-    } finally {
-      fs.closeSync(imagesFd)
-      if (workFd !== imagesFd) fs.closeSync(workFd)
-    }
-    const {code, signal} = exit
+    const {code, signal} = await this.exited
     o.signal?.removeEventListener('abort', kill)
+    for (const fd of new Set([imagesFd, workFd])) if (fd !== undefined) fs.closeSync(fd)
     debug(`criu ${argv[0]} (swrk) exited ${code ?? signal} after ${Date.now() - started} ms`)
-    const resp = await Promise.race([answer, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 100).unref())])
+    const resp = this.receiveLeft()
+    this.closeSocket()
     if (code === 0 && resp?.success !== false) return
     const how = signal ? `was killed by ${signal}` : `exited with status ${code}`
-    const said = resp?.crErrmsg ? `; it said: ${resp.crErrmsg.trim()}` : this.output.trim() ? `; it said: ${this.output.trim().split('\n').slice(-3).join(' | ')}` : ''
+    const said = resp?.crErrmsg ? `; it said: ${resp.crErrmsg.trim()}` : this.output.trim() ? `; it said: ${lastLines(this.output, 3).join(' | ')}` : ''
     throw new CriuFailed(`criu ${argv[0]} ${how}${said}${logTail(o.logFile)}`, o.ctx, o.logFile)
   }
 
   close(): void {
     if (this.closed || this.used) return
     this.closed = true
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL')
-    this.closeSocket()
+    if (!this.dead) this.child.kill('SIGKILL')
+    // a VERSION read still pending ends with the child (EOF); the socket goes once it has
+    void this.exited.then(() => this.closeSocket())
   }
 
   private socketOpen = true
@@ -134,6 +159,20 @@ class Service implements CriuService {
   /** One message out (a SOCK_SEQPACKET write is one message, whole or not at all). */
   private send(msg: Buffer): void {
     fs.writeSync(this.sock, msg)
+  }
+
+  /**
+   * The response criu left before it exited, if any: its end is closed, so the read returns the queued message or
+   * EOF at once (a read issued before the request would have held a thread-pool thread for the whole dump).
+   */
+  private receiveLeft(): CriuResponse | undefined {
+    try {
+      const buf = Buffer.alloc(64 * 1024)
+      const n = fs.readSync(this.sock, buf, 0, buf.length, null)
+      return n > 0 ? decodeResponse(buf.subarray(0, n)) : undefined
+    } catch {
+      return undefined
+    }
   }
 
   /** One message in: a read of a SOCK_SEQPACKET socket returns one message (in the thread pool: it blocks). */

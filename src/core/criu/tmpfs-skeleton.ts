@@ -40,7 +40,7 @@ export function parseSkeletonKey(key: string): TmpfsSkeleton | undefined {
   } catch {
     return undefined
   }
-  if (!dirs.every(plainName)) return undefined
+  if (dirs.length > MAX_DIRS || !dirs.every(plainName)) return undefined
   return {mode: parseInt(m[1], 8), dirs}
 }
 
@@ -61,13 +61,18 @@ export function readSkeletons(pid: number, points: string[]): {point: string; sk
     const m = mounts.filter((x) => x.mountPoint === point).pop()
     if (!m || !qualifies(m)) continue
     const dir = path.join(`/proc/${pid}/root`, point)
-    const children = new Set(mounts.filter((x) => x.parentId === m.id).map((x) => path.posix.basename(x.mountPoint)))
+    // mount points right in its root (a deeper one leaves its parent directory non-empty: tar then)
+    const children = new Set(mounts.filter((x) => x.parentId === m.id && path.posix.dirname(x.mountPoint) === point)
+      .map((x) => path.posix.basename(x.mountPoint)))
     try {
+      const root = fs.statSync(dir)
+      // what the rebuild makes: owned by root (a user namespace's tmpfs is owned by its mapped root: tar then),
+      // directories 0755 and empty, or covered by a mount
+      if (root.uid !== 0 || root.gid !== 0) continue
       const entries = fs.readdirSync(dir, {withFileTypes: true})
-      const onlyDirs = entries.every((e) => e.isDirectory() && plainName(e.name) &&
-        (children.has(e.name) || fs.readdirSync(path.join(dir, e.name)).length === 0))
+      const onlyDirs = entries.every((e) => e.isDirectory() && plainName(e.name) && (children.has(e.name) || emptyRootDir(path.join(dir, e.name))))
       if (!onlyDirs) continue
-      out.push({point, skeleton: {mode: fs.statSync(dir).mode & 0o7777, dirs: entries.map((e) => e.name).sort()}})
+      out.push({point, skeleton: {mode: root.mode & 0o7777, dirs: entries.map((e) => e.name).sort()}})
     } catch {
       // gone meanwhile: CRIU dumps it as it finds it
     }
@@ -81,8 +86,16 @@ export function tmpfsSkeletons(pid: number, points: string[]): {point: string; s
   return readSkeletons(pid, points)
 }
 
+function emptyRootDir(dir: string): boolean {
+  const st = fs.lstatSync(dir)
+  return st.isDirectory() && st.uid === 0 && st.gid === 0 && (st.mode & 0o7777) === 0o755 && fs.readdirSync(dir).length === 0
+}
+
 /** Names the launcher's and the shell's argument formats carry as they are (cgroup hierarchies: "cpu,cpuacct", "systemd"). */
-const plainName = (n: string): boolean => /^[\w.,=+@-]+$/.test(n) && n !== '.' && n !== '..'
+const plainName = (n: string): boolean => n.length <= 255 && /^[\w.,=+@-]+$/.test(n) && n !== '.' && n !== '..'
+
+/** more directories than any tmpfs ocirt makes (a cgroup v1 host has a dozen hierarchies) */
+const MAX_DIRS = 64
 
 function qualifies(m: MountinfoEntry): boolean {
   if (m.fstype !== 'tmpfs' || m.root !== '/') return false

@@ -59,6 +59,8 @@ export interface CheckpointOptions {
    * migration's target makes it, loopback up). A namespace the config joins by path is external anyway.
    */
   externalNetns?: boolean
+  /** false: every tmpfs goes through CRIU's tar, none as a skeleton (a migration to a target that cannot rebuild them) */
+  tmpfsSkeletons?: boolean
 }
 
 /**
@@ -93,7 +95,8 @@ export async function checkpoint(rt: Runtime, id: string, opts: CheckpointOption
     const mounts = externalMounts(spec, facts.bundle, facts.cgroup)
     checkMountPoints(mounts, ctx)
     const masked = maskedPaths(facts.pid, spec)
-    const extMounts = dumpExtMounts(mounts, masked.files, tmpfsSkeletons(facts.pid, skeletonCandidates(spec, facts.cgroup.version, masked.dirs)))
+    const skeletons = opts.tmpfsSkeletons === false ? [] : tmpfsSkeletons(facts.pid, skeletonCandidates(spec, facts.cgroup.version, masked.dirs))
+    const extMounts = dumpExtMounts(mounts, masked.files, skeletons)
     // a terminal container's /dev/console is its pty slave bound there: external, rebound from the new pty on restore
     if (facts.terminal) extMounts.push({key: CONSOLE, value: CONSOLE})
     // a terminal's master is outside the container: its slave is dumped as external (plan.ts externalTerminal)

@@ -4,9 +4,9 @@ import {check, loadLibc} from './libc'
 const O_CLOEXEC = 0o2000000
 let pipe2: ((fds: number[], flags: number) => number) | undefined
 
-/** Loads the binding (koffi: ~15 ms the first time, ~6 ms more to declare the function), so that a later makePipe
- * costs a syscall: a migration calls this before the freeze and makes the pipe during it. */
-export function loadPipe(): void {
+/** Loads the binding (koffi: ~15 ms the first time, ~6 ms more to declare the function); makePipe calls it. A
+ * migration makes its dump's pipe before the freeze (dump.ts prepareDump), so the freeze pays for none of it. */
+function loadPipe(): void {
   if (pipe2) return
   pipe2 = loadLibc().lib.func('int pipe2(_Out_ int *fds, int flags)') as unknown as typeof pipe2
 }

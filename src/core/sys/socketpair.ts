@@ -8,9 +8,9 @@ const SOCK_SEQPACKET = 5
 const SOCK_CLOEXEC = 0o2000000
 let socketpair: ((domain: number, type: number, protocol: number, fds: number[]) => number) | undefined
 
-/** Loads the binding (koffi: ~15 ms the first time), so that a later makeSocketPair costs a syscall: a migration
- * calls this before the freeze and makes the pair during it. */
-export function loadSocketPair(): void {
+/** Loads the binding (koffi: ~15 ms the first time); makeSocketPair calls it. A migration makes its pairs before
+ * the freeze (dump.ts prepareDump, the criu swrk's socket). */
+function loadSocketPair(): void {
   if (socketpair) return
   socketpair = loadLibc().lib.func('int socketpair(int domain, int type, int protocol, _Out_ int *fds)') as unknown as typeof socketpair
 }

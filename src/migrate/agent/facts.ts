@@ -25,6 +25,8 @@ export interface HostFacts {
   time?: number
   /** the agent makes the restored container's new network namespace (loopback up): the source need not dump its own */
   makesNetns?: boolean
+  /** this host's restore rebuilds read-only tmpfs mounts dumped as skeletons (criu/tmpfs-skeleton.ts) */
+  rebuildsTmpfs?: boolean
 }
 
 export function hostFacts(rt: Runtime): HostFacts {
@@ -41,6 +43,7 @@ export function hostFacts(rt: Runtime): HostFacts {
     peer: process.env.SSH_CONNECTION?.split(' ')[0] || undefined,
     time: Date.now(),
     makesNetns: true,
+    rebuildsTmpfs: true,
   }
   try {
     const v = criuVersion(rt, {verb: 'migrate', step: 'criu version'})

@@ -67,7 +67,13 @@ export class MigrationAgent {
       const bytes = writeImageFiles(this.prepared.imageDir, p.files)
       // post-copy: the daemon needs these images and the source's page server, which serves already; it starts
       // now, while the answer travels back and the restore request comes, instead of inside the restore
-      if (p.lazyPages && !this.lazyStart) this.lazyStart = this.startLazyDaemon(p.lazyPages.id, p.lazyPages.pageServer)
+      if (p.lazyPages && !this.lazyStart) {
+        const {id} = this.prepared
+        const pageServer = p.lazyPages.pageServer
+        // after the answer is written: spawning forks this process, ~5 ms the answer need not wait for
+        this.lazyStart = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.startLazyDaemon(id, pageServer))
+        this.lazyStart.catch(() => undefined) // the restore (or the rollback) awaits it and reports its error
+      }
       return {bytes}
     },
     'remove-paths': async (p) => this.removePaths(p.bundleDir, p.paths),
