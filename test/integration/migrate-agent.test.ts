@@ -67,7 +67,9 @@ test('prepare makes the bundle and staging dirs; abort removes what it made, and
   assert.ok(fs.statSync(prep.imageDir).isDirectory())
   assert.equal(fs.statSync(prep.imageDir).mode & 0o777, 0o700, 'images hold memory: 0700')
   assert.ok(fs.existsSync(path.join(a.dir, 'bundles', 'b')))
-  await a.client.request('write-config', {bundleDir: path.join(a.dir, 'bundles', 'b'), config: {ociVersion: '1.0.2'}})
+  // a config the restore would refuse is refused when it is written, before the source freezes anything
+  await assert.rejects(a.client.request('write-config', {bundleDir: path.join(a.dir, 'bundles', 'b'), config: {ociVersion: '1.0.2'}}),
+    /migrate-agent moved: check rootfs: root: must be specified/)
   await assert.rejects(a.client.request('remove-paths', {bundleDir: path.join(a.dir, 'bundles', 'b'), paths: ['../../x']}), /outside the bundle/)
   const {notUndone} = await a.client.request('abort', {reason: 'test'})
   assert.deepEqual(notUndone, [])
