@@ -60,21 +60,29 @@ export function readSkeletons(pid: number, points: string[]): {point: string; sk
   for (const point of points) {
     const m = mounts.filter((x) => x.mountPoint === point).pop()
     if (!m || !qualifies(m)) continue
-    const dir = path.join(`/proc/${pid}/root`, point)
     // mount points right in its root (a deeper one leaves its parent directory non-empty: tar then)
     const children = new Set(mounts.filter((x) => x.parentId === m.id && path.posix.dirname(x.mountPoint) === point)
       .map((x) => path.posix.basename(x.mountPoint)))
+    let fd: number | undefined
     try {
-      const root = fs.statSync(dir)
+      // opened once and checked to be that mount's root (its device is the one mountinfo names): a container that
+      // is not frozen yet could swap a directory on the way for a symlink, which /proc/<pid>/root resolves on the
+      // host; everything below is read through the fd
+      fd = fs.openSync(path.join(`/proc/${pid}/root`, point), fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW)
+      const root = fs.fstatSync(fd, {bigint: true})
+      if (devName(root.dev) !== m.dev) continue
+      const dir = `/proc/self/fd/${fd}`
       // what the rebuild makes: owned by root (a user namespace's tmpfs is owned by its mapped root: tar then),
       // directories 0755 and empty, or covered by a mount
-      if (root.uid !== 0 || root.gid !== 0) continue
+      if (root.uid !== 0n || root.gid !== 0n) continue
       const entries = fs.readdirSync(dir, {withFileTypes: true})
       const onlyDirs = entries.every((e) => e.isDirectory() && plainName(e.name) && (children.has(e.name) || emptyRootDir(path.join(dir, e.name))))
       if (!onlyDirs) continue
-      out.push({point, skeleton: {mode: root.mode & 0o7777, dirs: entries.map((e) => e.name).sort()}})
+      out.push({point, skeleton: {mode: Number(root.mode & 0o7777n), dirs: entries.map((e) => e.name).sort()}})
     } catch {
       // gone meanwhile: CRIU dumps it as it finds it
+    } finally {
+      if (fd !== undefined) fs.closeSync(fd)
     }
   }
   return out
@@ -84,6 +92,13 @@ export function readSkeletons(pid: number, points: string[]): {point: string; sk
 export function tmpfsSkeletons(pid: number, points: string[]): {point: string; skeleton: TmpfsSkeleton}[] {
   if (process.env.OCIRT_TMPFS_SKELETON === '0') return []
   return readSkeletons(pid, points)
+}
+
+/** st_dev as mountinfo writes it, "major:minor" (glibc's encoding of dev_t). */
+export function devName(dev: bigint): string {
+  const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & 0xfffff000n)
+  const minor = (dev & 0xffn) | ((dev >> 12n) & 0xffffff00n)
+  return `${major}:${minor}`
 }
 
 function emptyRootDir(dir: string): boolean {

@@ -3,6 +3,8 @@
 export interface MountinfoEntry {
   id: number
   parentId: number
+  /** the filesystem's device, "major:minor" (what st_dev of a file in it decodes to) */
+  dev: string
   /** the path inside the filesystem that is mounted ("/" for a whole filesystem, a subdirectory for a bind) */
   root: string
   mountPoint: string
@@ -25,7 +27,7 @@ export function parseMountinfo(text: string): MountinfoEntry[] {
     const [fstype = '', , superOpts = ''] = line.slice(sep + 3).split(' ')
     if (left.length < 6) continue
     out.push({
-      id: Number(left[0]), parentId: Number(left[1]),
+      id: Number(left[0]), parentId: Number(left[1]), dev: left[2],
       root: unescapeMountPath(left[3]), mountPoint: unescapeMountPath(left[4]),
       mountOptions: left[5].split(','), fstype, superOptions: superOpts.split(','),
     })

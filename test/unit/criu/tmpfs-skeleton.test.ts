@@ -1,7 +1,9 @@
 // The keys that carry a read-only tmpfs's content through a checkpoint (src/core/criu/tmpfs-skeleton.ts).
 import {it} from 'node:test'
 import assert from 'node:assert/strict'
-import {parseSkeletonKey, skeletonKey} from '../../../src/core/criu/tmpfs-skeleton'
+import * as fs from 'node:fs'
+import {devName, parseSkeletonKey, skeletonKey} from '../../../src/core/criu/tmpfs-skeleton'
+import {parseMountinfo} from '../../../src/core/sys/mountinfo'
 
 it('a skeleton and its key go both ways; CRIU\'s separator never appears in a key', () => {
   for (const s of [{mode: 0o1777, dirs: []}, {mode: 0o755, dirs: ['blkio', 'cpu,cpuacct', 'net_cls,net_prio', 'name=x']}]) {
@@ -16,4 +18,15 @@ it('other keys, and keys that would build outside the tmpfs, are not skeletons',
     'ocirt-tmpfs/755/a%2Fb', 'ocirt-tmpfs/755/a,,b', 'ocirt-tmpfs/755/%E0%A4%A', 'ocirt-tmpfs/755/a%7Cb', 'ocirt-tmpfs/755/a%0Ab']) {
     assert.equal(parseSkeletonKey(key), undefined, key)
   }
+})
+
+it('st_dev decodes to mountinfo\'s major:minor, small and large numbers alike', () => {
+  // glibc's makedev: 12 bits of major at bit 8 and the rest at bit 32, 8 bits of minor at 0 and the rest at bit 12
+  const makedev = (major: bigint, minor: bigint) => ((major & 0xfffn) << 8n) | ((major & ~0xfffn) << 32n) | (minor & 0xffn) | ((minor & ~0xffn) << 12n)
+  assert.equal(devName(0x801n), '8:1')
+  assert.equal(devName(0x2dn), '0:45')
+  assert.equal(devName(makedev(4660n, 354185n)), '4660:354185')
+  // this process's root, as the kernel reports it both ways
+  const root = parseMountinfo(fs.readFileSync('/proc/self/mountinfo', 'utf8')).filter((m) => m.mountPoint === '/').pop()!
+  assert.equal(devName(fs.statSync('/', {bigint: true}).dev), root.dev)
 })
