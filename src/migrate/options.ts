@@ -30,6 +30,9 @@ export interface MigrateOptions {
    * default), or always through an SSH tunnel, or always TLS. Stop-copy: from the dump straight to a page server on
    * the target with TLS when this host can reach it (auto), or written here and streamed through SSH, or always TLS */
   pageTransport?: PageTransport
+  /** post-copy: the TCP congestion control of the page server's connection (page-congestion.ts; default cubic,
+   * `system` leaves the host's) */
+  pageCongestion?: string
   /** a container with a terminal: the console socket on the target that takes its new pty master */
   consoleSocket?: string
   /** pre-copy: overrides of the stop rules (stop-rules.ts DEFAULT_STOP_RULES) */

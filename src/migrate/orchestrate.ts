@@ -34,6 +34,7 @@ import {startDump, type MigrationDump} from './dump'
 import {PreCopy} from './pre-copy'
 import {awaitPostCopy} from './post-copy'
 import type {PageServerPlan} from './page-server'
+import {DEFAULT_PAGE_CONGESTION, HOST_DEFAULT, hostCongestion, setPageServerCongestion} from './page-congestion'
 import type {PagePushPlan} from './page-push'
 import {prepareFreeze, type FreezeReady} from './freeze-prep'
 import {connectSsh, type SshSession} from './ssh'
@@ -241,11 +242,14 @@ class Migration {
     this.step = 'restore'
     rep.begin('restore on the target')
     this.mayRunOnTarget = true // from here on the target may run a copy: the source resumes only once it is gone
-    const restored = await this.guard(agent.request('restore', {
+    const restoring = agent.request('restore', {
       id: this.targetId, bundleDir: remoteBundle, lazyPages: mode === 'post-copy', pageServer: pages?.forTarget,
       stdio: plan.stdio, tcpEstablished: o.tcpEstablished, extUnixSk: o.extUnixSk, fileLocks: o.fileLocks,
       manageCgroupsMode: o.manageCgroupsMode, consoleSocket: o.consoleSocket,
-    }))
+    })
+    // once the request is on its way: the target's lazy-pages daemon connects only after criu restored the process
+    if (pages) setImmediate(() => this.setPageCongestion(pages.listen, preparedDump.service?.pid, o.pageCongestion))
+    const restored = await this.guard(restoring)
     this.summary.downtimeMs = Date.now() - frozenAt
     if (push) {
       this.summary.bytes.pages = restored.pagesReceived ?? 0
@@ -288,6 +292,16 @@ class Migration {
       throw new Error(`the container runs on the target, but its frozen copy here could not be removed (${bareCause(err as Error)}): run \`ocirt delete --force ${o.id}\` here`)
     }
     rep.end()
+  }
+
+  /** post-copy: the page server's connection gets --page-congestion's algorithm (page-congestion.ts) */
+  private setPageCongestion(listen: string, servicePid: number | undefined, algorithm = DEFAULT_PAGE_CONGESTION): void {
+    if (algorithm === HOST_DEFAULT) return
+    const started = performance.now()
+    const r = setPageServerCongestion(servicePid ? [servicePid] : [], Number(listen.slice(listen.lastIndexOf(':') + 1)), algorithm)
+    debug(`migrate: page server's congestion control: ${r.detail} (${(performance.now() - started).toFixed(1)} ms)`)
+    this.summary.notes.push(r.set ? `the page server's connection used ${algorithm} congestion control (this host's default: ${hostCongestion()})`
+      : `the page server's connection kept this host's congestion control (${hostCongestion()}): ${r.detail}`)
   }
 
   private async channel(agentArgv: string[], dir: string, staging: string): Promise<UnpackChannel> {

@@ -39,6 +39,7 @@ migrate.ocirt.dev/enabled=true; see docs/migrate-targets.md), k8s:<node>, or any
     'target-cgroups-path': {type: 'string', description: "linux.cgroupsPath on the target (default: the container's)"},
     mode: {type: 'string', description: 'migration mode', options: ['auto', 'post-copy', 'pre-copy', 'stop-copy'], default: 'auto'},
     'page-transport': {type: 'string', description: 'how the memory travels: tls (post-copy: straight from this host; stop-copy: from the dump straight to a page server on the target; mutual TLS with keys made for this migration), ssh (through the SSH connection), auto (tls when it works between the two hosts, tried before the freeze)', options: ['auto', 'ssh', 'tls'], default: 'auto'},
+    'page-congestion': {type: 'string', description: "post-copy: TCP congestion control of the page server's connection, which goes idle between the target's requests (BBR stalls there on fast links); system: the host's default", default: 'cubic'},
     'downtime-budget': {type: 'integer', min: 0, description: 'pre-copy: stop the rounds once the dirty memory left would cross the link in this many ms (default 500)'},
     'max-rounds': {type: 'integer', min: 1, description: 'pre-copy: at most this many rounds before the freeze (default 8)'},
     'dry-run': {type: 'boolean', description: 'run the preflight only: connect, check both hosts, change nothing'},
@@ -80,6 +81,7 @@ migrate.ocirt.dev/enabled=true; see docs/migrate-targets.md), k8s:<node>, or any
         newId: str('new-id'), targetCgroupsPath: str('target-cgroups-path'), dryRun: flags['dry-run'] === true,
         quiet: flags.quiet === true || flags.json === true, tcpEstablished: flags['tcp-established'] === true, extUnixSk: flags['ext-unix-sk'] === true,
         fileLocks: flags['file-locks'] === true, manageCgroupsMode: str('manage-cgroups-mode'), pageTransport: str('page-transport') as 'auto' | 'ssh' | 'tls',
+        pageCongestion: str('page-congestion'),
         consoleSocket: str('console-socket'),
         preCopyRules: {
           ...(flags['downtime-budget'] !== undefined ? {downtimeBudgetMs: flags['downtime-budget'] as number} : {}),

@@ -21,3 +21,16 @@ export function getFdOf(pid: number, targetFd: number): number {
     fs.closeSync(pidfd)
   }
 }
+
+/** The pids of this process's children (of every thread: /proc/self/task/<tid>/children). */
+export function ownChildren(): number[] {
+  const pids: number[] = []
+  for (const tid of fs.readdirSync('/proc/self/task')) {
+    try {
+      for (const p of fs.readFileSync(`/proc/self/task/${tid}/children`, 'utf8').trim().split(/\s+/)) if (p) pids.push(Number(p))
+    } catch {
+      // the thread ended
+    }
+  }
+  return pids
+}
