@@ -2,7 +2,8 @@
 // and paths deleted since), and the dump's images. Both go over channels and an agent opened before the freeze.
 import type {AgentClient} from './agent/client'
 import type {Requests} from './agent/protocol'
-import type {BundlePlan} from './bundle-plan'
+import * as path from 'node:path'
+import type {BundlePlan, SyncItem} from './bundle-plan'
 import type {UnpackChannel} from './channels'
 import {readSmallImageDir} from './image-files'
 import {listTree} from './stream'
@@ -19,7 +20,11 @@ export function snapshotTrees(plan: BundlePlan): Promise<string[][]> {
  */
 export function sendChanges(plan: BundlePlan, channels: UnpackChannel[], agent: AgentClient, syncedAt: number, before: string[][]): Promise<number> {
   return Promise.all([
-    ...plan.items.map((item, i) => channels[i].send(item.local, {changedSince: syncedAt, ignore: item.what === 'bundle' ? isConfig : undefined})),
+    ...plan.items.map((item, i) => {
+      const scratch = criuScratchIn(rootfsIn(plan, item), new Set(before[i]))
+      const ignore = item.what === 'bundle' ? (rel: string) => isConfig(rel) || scratch(rel) : scratch
+      return channels[i].send(item.local, {changedSince: syncedAt, ignore})
+    }),
     removeDeleted(plan, agent, before).then(() => 0),
   ]).then((bytes) => bytes.reduce((a, b) => a + b, 0))
 }
@@ -49,3 +54,20 @@ async function removeDeleted(plan: BundlePlan, agent: AgentClient, before: strin
 }
 
 const isConfig = (rel: string) => rel === 'config.json' || rel === './config.json'
+
+/** where the container's rootfs is inside the item, relative to it ('' for the rootfs itself) */
+function rootfsIn(plan: BundlePlan, item: SyncItem): string {
+  return item.what === 'rootfs' ? '' : path.normalize(plan.config.root?.path ?? 'rootfs')
+}
+
+// CRIU's scratch mount point: to read a mount that has others on top of it (the container's /dev), the dump
+// bind-mounts it, in the container's mount namespace, on a directory it makes in the container's /tmp (or in its root
+// when there is no /tmp) and removes once it has read it. The bundle's changes are read while CRIU dumps: such a
+// directory, made after the sync, is CRIU's and not the container's, and may vanish while it is read.
+const CRIU_SCRATCH = /^(tmp\/)?cr-tmpfs\.[A-Za-z0-9]{6}$/
+
+/** → true for CRIU's scratch mount points under `rootfs` (relative to the item) that the sync's listing had not */
+export function criuScratchIn(rootfs: string, atSync: Set<string>): (rel: string) => boolean {
+  const prefix = rootfs === '' || rootfs === '.' ? '' : `${rootfs}/`
+  return (rel) => rel.startsWith(prefix) && CRIU_SCRATCH.test(rel.slice(prefix.length)) && !atSync.has(rel)
+}
