@@ -37,6 +37,8 @@ export interface FreezePrepInput {
   peer?: string
   staging: string
   rt: Runtime
+  /** the container's id on the target */
+  targetId: string
   /** the target's image directory */
   imageDir: string
   /** the target's side of each bundle tree */
@@ -66,8 +68,25 @@ export async function prepareFreeze(i: FreezePrepInput): Promise<FreezeReady> {
   }) : undefined
   i.onMemoryPath({pages, push})
   if (pages) debug(`migrate: page server planned (${pages.tunnel ? 'SSH tunnel' : 'TLS'})`)
+  const held = pages ? holdTargetLazyPages(i.agent, i.targetId, pages) : undefined
   // the dump's criu, with its end of a socketpair (stop-copy's page link) or of a status pipe (post-copy), waits
   // for its request (dump.ts prepareDump)
   const dump = prepareDump(i.rt, {pages: pages !== undefined, push: push !== undefined})
+  try {
+    await held
+  } catch (err) {
+    dump.discard()
+    throw err
+  }
   return {imagesChannel, deltaChannels, pages, push, dump}
+}
+
+/** post-copy: the target's lazy-pages daemon starts now and waits, loaded, for the images (agent/lazy-pages.ts) */
+async function holdTargetLazyPages(agent: AgentClient, id: string, pages: PageServerPlan): Promise<void> {
+  try {
+    const {held} = await agent.request('prepare-lazy-pages', {id, pageServer: pages.forTarget})
+    debug(`migrate: the target's lazy-pages daemon ${held ? 'waits at its gate' : 'starts with the images (no gate there)'}`)
+  } catch (err) {
+    if (!/^unknown request/.test((err as Error).message)) throw err // an older agent starts it with the images
+  }
 }

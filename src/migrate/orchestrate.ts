@@ -172,7 +172,7 @@ class Migration {
     // what the freeze needs is made while the bundle streams (freeze-prep.ts)
     const forFreeze = prepareFreeze({
       mode, transport: o.pageTransport ?? 'auto', session, agent, host: o.target.host, peer: remote.peer, staging, rt,
-      imageDir: prep.imageDir, trees: plan.items.map((i) => i.remote), firstSync: syncChannels[0],
+      imageDir: prep.imageDir, targetId: this.targetId, trees: plan.items.map((i) => i.remote), firstSync: syncChannels[0],
       openChannel: (dir) => this.channel(agentArgv, dir, prep.staging), onMemoryPath: (p) => {
         this.pages = p.pages
         this.push = p.push

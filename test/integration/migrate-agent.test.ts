@@ -187,6 +187,44 @@ test("stop-copy's page server: the agent listens for the page link and runs criu
   assert.equal(await a.exited, 0)
 })
 
+test("post-copy's lazy-pages daemon is started before the freeze and held at its gate; asked again, the same one; abort ends it", async (t) => {
+  if (!requires(t, 'root', 'ocirt', 'criu')) return
+  const c = cleanupFor(t)
+  const a = startAgent(c)
+  const pageServer = {address: '127.0.0.1', port: 9}
+  await assert.rejects(a.client.request('prepare-lazy-pages', {id: 'moved', pageServer}), /before prepare/)
+  const prep = await a.client.request('prepare', prepareReq(a))
+  assert.deepEqual(await a.client.request('prepare-lazy-pages', {id: 'moved', pageServer}), {held: true})
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  const daemons = childrenWith(a.child.pid!, 'lazy-pages')
+  assert.equal(daemons.length, 1, 'one criu lazy-pages, started')
+  assert.equal(fs.existsSync(path.join(prep.workDir, 'lazy-pages.log')), false, "held before criu's main(): no log yet")
+  assert.match(fs.readFileSync(`/proc/${daemons[0]}/environ`, 'utf8'), /OCIRT_CRIU_GATE_FD=4/)
+  assert.deepEqual(await a.client.request('prepare-lazy-pages', {id: 'moved', pageServer}), {held: true})
+  assert.deepEqual(childrenWith(a.child.pid!, 'lazy-pages'), daemons, 'asked again: the same daemon')
+  const {notUndone} = await a.client.request('abort', {reason: 'test'})
+  assert.deepEqual(notUndone, [])
+  await waitFor('the held daemon to end', () => childrenWith(a.child.pid!, 'lazy-pages').length === 0)
+  assert.equal(fs.existsSync(path.join(prep.workDir, 'lazy-pages.log')), false, 'it never ran')
+  a.client.close()
+  assert.equal(await a.exited, 0)
+})
+
+/** pids of the agent's children whose argv has `word` */
+function childrenWith(agentPid: number, word: string): number[] {
+  const found: number[] = []
+  for (const pid of fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
+      const ppid = Number(/^PPid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1])
+      if (argv.includes(word) && ppid === agentPid) found.push(Number(pid))
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found
+}
+
 /** pids of the criu page servers the agent started (its children: a page server over a socket has no port) */
 function pageServers(agentPid: number): number[] {
   const found: number[] = []

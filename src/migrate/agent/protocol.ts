@@ -72,6 +72,10 @@ export interface Requests {
   /** the images of a post-copy dump, small and flat, written into the prepared image directory (image-files.ts);
    * with lazyPages, the lazy-pages daemon the restore will need starts right after (an older agent ignores it) */
   'put-images': {params: {files: ImageFile[]; lazyPages?: {id: string; pageServer: NonNullable<RestoreRequest['pageServer']>}}; result: {bytes: number}}
+  /** post-copy, before the freeze: the lazy-pages daemon starts now and waits, loaded, before criu's main() for
+   * put-images to let it go (lazy-pages.ts holdLazyPages); `held` is false where it cannot (no gate library here),
+   * and put-images starts it as before. An older agent answers "unknown request" */
+  'prepare-lazy-pages': {params: {id: string; pageServer: NonNullable<RestoreRequest['pageServer']>}; result: {held: boolean}}
   /** removes files deleted on the source since the first bundle sync (paths relative to bundleDir) */
   'remove-paths': {params: {bundleDir: string; paths: string[]}; result: {removed: number}}
   /** writes the config the container runs with on the target (paths and cgroup rewritten by the source) */

@@ -19,7 +19,7 @@ import {writeImageFiles} from '../image-files'
 import {writeTlsFiles} from '../tls'
 import {criuDoesTls, pageServerHandshake} from '../tls-probe'
 import {stopUnpackers} from './unpack'
-import {startLazyPages, waitLazyPages, type LazyPagesDaemon} from './lazy-pages'
+import {holdLazyPages, startLazyPages, waitLazyPages, type HeldLazyPages, type LazyPagesDaemon, type LazyPagesInput} from './lazy-pages'
 import {startPageSink, type PageSink} from './page-sink'
 import {makeNetns} from './netns'
 import {AGENT_LEASE_MS, readLines, writeLine, type Op, type PrepareRequest, type PrepareResult, type Requests, type RestoreRequest, type RestoreResult} from './protocol'
@@ -42,6 +42,8 @@ export class MigrationAgent {
   private staging?: string
   private prepared?: PrepareRequest & PrepareResult
   private lazy?: LazyPagesDaemon
+  /** the lazy-pages daemon started before the freeze, waiting at its gate for put-images */
+  private lazyHeld?: HeldLazyPages
   /** the lazy-pages daemon on its way up (started by put-images or by the restore) */
   private lazyStart?: Promise<void>
   /** the new network namespace the restored container joins (write-config made it) */
@@ -62,6 +64,17 @@ export class MigrationAgent {
       if (!this.lazy) return {ok: true, detail: 'no lazy-pages daemon'}
       return waitLazyPages(this.lazy)
     },
+    'prepare-lazy-pages': async (p) => {
+      const prep = this.prepared
+      if (!prep) throw new OcirtError('prepare-lazy-pages before prepare', {verb: 'migrate-agent', step: 'start lazy-pages'})
+      if (this.lazyHeld || this.lazyStart) return {held: this.lazyHeld !== undefined}
+      const held = holdLazyPages(this.rt, this.lazyInput(p.id, p.pageServer))
+      if (held) {
+        this.lazyHeld = held
+        this.undo.push('stop the lazy-pages daemon held at its gate', () => held.stop())
+      }
+      return {held: held !== undefined}
+    },
     'put-images': async (p) => {
       if (!this.prepared) throw new OcirtError('put-images before prepare', {verb: 'migrate-agent', step: 'put images'})
       const bytes = writeImageFiles(this.prepared.imageDir, p.files)
@@ -70,8 +83,11 @@ export class MigrationAgent {
       if (p.lazyPages && !this.lazyStart) {
         const {id} = this.prepared
         const pageServer = p.lazyPages.pageServer
-        // after the answer is written: spawning forks this process, ~5 ms the answer need not wait for
-        this.lazyStart = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.startLazyDaemon(id, pageServer))
+        const held = this.takeHeldLazy()
+        // one held since before the freeze goes at once (~2 ms to ready); a new one is spawned after the answer is
+        // written: spawning forks this process, ~5 ms the answer need not wait for
+        this.lazyStart = held ? this.startLazyDaemon(id, pageServer, held)
+          : new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.startLazyDaemon(id, pageServer))
         this.lazyStart.catch(() => undefined) // the restore (or the rollback) awaits it and reports its error
       }
       return {bytes}
@@ -119,6 +135,7 @@ export class MigrationAgent {
     },
     commit: async () => {
       this.committed = true
+      this.takeHeldLazy()?.stop() // not needed after all (the restore had it start anew)
       this.undo.clear()
       if (this.staging) fs.rmSync(this.staging, {recursive: true, force: true})
       if (FAULT === 'commit-lost') process.kill(process.ppid, 'SIGKILL') // the connection drops before the answer
@@ -132,6 +149,7 @@ export class MigrationAgent {
     if (this.committed) return []
     // a lazy-pages daemon waiting on a dead source would hold up the request in progress, and with it this rollback;
     // one still starting (put-images started it) is waited for, then stopped with the rest
+    this.lazyHeld?.stop()
     this.lazy?.stop()
     await this.lazyStart?.catch(() => undefined)
     this.lazy?.stop()
@@ -152,6 +170,7 @@ export class MigrationAgent {
     } catch {
       // nobody to tell
     }
+    this.lazyHeld?.stop()
     this.lazy?.stop()
     this.sink?.stop()
   }
@@ -203,16 +222,32 @@ export class MigrationAgent {
     this.netnsFd = undefined
   }
 
-  /** CRIU's lazy-pages daemon for the images in the image directory; this.lazy once it is up (undone with the rest) */
-  private startLazyDaemon(id: string, pageServer: NonNullable<RestoreRequest['pageServer']>): Promise<void> {
+  /** the daemon held since before the freeze, if it still waits at its gate (one that ended is stopped and dropped) */
+  private takeHeldLazy(): HeldLazyPages | undefined {
+    const held = this.lazyHeld
+    this.lazyHeld = undefined
+    if (held?.held) return held
+    held?.stop()
+    return undefined
+  }
+
+  /** what the lazy-pages daemon runs with; its keys are written in the staging dir (0700, removed with it) */
+  private lazyInput(id: string, pageServer: NonNullable<RestoreRequest['pageServer']>): LazyPagesInput {
     const prep = this.prepared!
-    const started = Date.now()
-    // the lazy-pages daemon's keys, in the staging dir (0700, removed with it)
     const tls = pageServer.tls ? writeTlsFiles(prep.workDir, 'tls-client', pageServer.tls) : undefined
-    const up = startLazyPages(this.rt, {imageDir: prep.imageDir, workDir: prep.workDir, address: pageServer.address, port: pageServer.port, tls, id}).then((daemon) => {
+    return {imageDir: prep.imageDir, workDir: prep.workDir, address: pageServer.address, port: pageServer.port, tls, id}
+  }
+
+  /**
+   * CRIU's lazy-pages daemon for the images in the image directory, let go from its gate if it was held (it was
+   * started for the same page server: the source plans it once); this.lazy once it is up (undone with the rest)
+   */
+  private startLazyDaemon(id: string, pageServer: NonNullable<RestoreRequest['pageServer']>, held?: HeldLazyPages): Promise<void> {
+    const started = Date.now()
+    const up = (held ? held.open() : startLazyPages(this.rt, this.lazyInput(id, pageServer))).then((daemon) => {
       this.lazy = daemon
       this.undo.push('stop the lazy-pages daemon', () => daemon.stop())
-      debug(`migrate-agent ${id}: lazy-pages daemon up after ${Date.now() - started} ms`)
+      debug(`migrate-agent ${id}: lazy-pages daemon up after ${Date.now() - started} ms${held ? ' (held at its gate since before the freeze)' : ''}`)
     })
     up.catch(() => undefined) // awaited by the restore, which fails with its error
     return up
@@ -234,7 +269,7 @@ export class MigrationAgent {
     let daemonUp: Promise<void> | undefined
     if (p.lazyPages) {
       if (!p.pageServer) throw new OcirtError('lazy restore without a page server', {verb: 'migrate-agent', id: p.id})
-      this.lazyStart ??= this.startLazyDaemon(p.id, p.pageServer)
+      this.lazyStart ??= this.startLazyDaemon(p.id, p.pageServer, this.takeHeldLazy())
       daemonUp = this.lazyStart.then(() => {
         lazyMs = Date.now() - started
         debug(`migrate-agent ${p.id}: lazy-pages daemon up ${lazyMs} ms after the restore was asked`)
