@@ -2,10 +2,11 @@
  * criu-gate.so: holds a criu started ahead of time until it is told to go.
  *
  * A migration's target starts CRIU's lazy-pages daemon before the freeze, with this library in LD_PRELOAD and
- * OCIRT_CRIU_GATE_FD naming the read end of a pipe. The dynamic loader has loaded and relocated criu and its
- * libraries (GnuTLS, protobuf-c, libnl, ...: ~12 ms of a ~15 ms start here) by the time this constructor runs; it
- * then waits, before criu's main(), for the agent to write one byte: 'g' once the images are there. The same
- * start then costs ~2 ms inside the freeze instead of ~15-30.
+ * OCIRT_CRIU_GATE_FD naming its end of a socketpair. The dynamic loader has loaded and relocated criu and its
+ * libraries (GnuTLS, protobuf-c, libnl, ...: ~12 ms of a ~15 ms start here) by the time this constructor runs. It
+ * says so ('h', held: a daemon that never says it was not held, its preload ignored, and is not used), then waits,
+ * before criu's main(), for the agent to write one byte: 'g' once the images are there. The same start then costs
+ * ~2 ms inside the freeze instead of ~15-30.
  *
  * Anything else (the agent gone, the gate closed unopened) ends the process with status 111, before criu has done
  * anything. Both variables are removed first, so that nothing criu runs inherits them.
@@ -30,6 +31,11 @@ __attribute__((constructor)) static void ocirt_criu_gate(void)
 	unsetenv("OCIRT_CRIU_GATE_FD");
 	unsetenv("LD_PRELOAD");
 	if (*env == '\0' || *end != '\0' || fd < 0 || fd > 1023)
+		_exit(GATE_CLOSED_STATUS);
+	do
+		n = write((int)fd, "h", 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
 		_exit(GATE_CLOSED_STATUS);
 	do
 		n = read((int)fd, &go, 1);

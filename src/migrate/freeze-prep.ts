@@ -7,6 +7,7 @@ import type {ErrorContext} from '../core/errors'
 import {debug} from '../core/log'
 import type {Runtime} from '../core/runtime'
 import {prepareDump, type PreparedDump} from './dump'
+import {prepareTcpCongestion} from '../core/sys/tcp-congestion'
 import type {AgentClient} from './agent/client'
 import type {UnpackChannel} from './channels'
 import {planPagePush, type PagePushPlan} from './page-push'
@@ -69,6 +70,8 @@ export async function prepareFreeze(i: FreezePrepInput): Promise<FreezeReady> {
   i.onMemoryPath({pages, push})
   if (pages) debug(`migrate: page server planned (${pages.tunnel ? 'SSH tunnel' : 'TLS'})`)
   const held = pages ? holdTargetLazyPages(i.agent, i.targetId, pages) : undefined
+  held?.catch(() => undefined) // awaited below; prepareDump throwing first must not leave it unhandled
+  if (pages) prepareTcpCongestion() // its calls are made once the restore is asked (page-congestion.ts)
   // the dump's criu, with its end of a socketpair (stop-copy's page link) or of a status pipe (post-copy), waits
   // for its request (dump.ts prepareDump)
   const dump = prepareDump(i.rt, {pages: pages !== undefined, push: push !== undefined})

@@ -34,7 +34,7 @@ import {startDump, type MigrationDump} from './dump'
 import {PreCopy} from './pre-copy'
 import {awaitPostCopy} from './post-copy'
 import type {PageServerPlan} from './page-server'
-import {DEFAULT_PAGE_CONGESTION, HOST_DEFAULT, hostCongestion, setPageServerCongestion} from './page-congestion'
+import {DEFAULT_PAGE_CONGESTION, HOST_DEFAULT, hostCongestion, setOwnCongestion, setPageServerCongestion} from './page-congestion'
 import type {PagePushPlan} from './page-push'
 import {prepareFreeze, type FreezeReady} from './freeze-prep'
 import {connectSsh, type SshSession} from './ssh'
@@ -248,14 +248,14 @@ class Migration {
       manageCgroupsMode: o.manageCgroupsMode, consoleSocket: o.consoleSocket,
     })
     // once the request is on its way: the target's lazy-pages daemon connects only after criu restored the process
-    if (pages) setImmediate(() => this.setPageCongestion(pages.listen, preparedDump.service?.pid, o.pageCongestion))
+    if (pages) setImmediate(() => this.setPageCongestion(pages, preparedDump.service?.pid, o.pageCongestion))
     const restored = await this.guard(restoring)
     this.summary.downtimeMs = Date.now() - frozenAt
     if (push) {
       this.summary.bytes.pages = restored.pagesReceived ?? 0
       this.summary.notes.push(`pages went from the dump straight to the target's criu page server at ${push.address} over the page link (TLS between the two ocirt processes, mutually authenticated, keys made for this migration)`)
     }
-    rep.end(undefined, `pid ${restored.pid} on the target, restore ${restored.restoreMs} ms${restored.lazyPagesStartMs ? ` (lazy-pages daemon ${restored.lazyPagesStartMs} ms)` : ''}`)
+    rep.end(undefined, `pid ${restored.pid} on the target, restore ${restored.restoreMs} ms${mode === 'post-copy' ? ` (lazy-pages daemon ${restored.lazyPagesStartMs} ms${restored.lazyPagesHeld ? ', held since before the freeze' : ''})` : ''}`)
 
     if (mode === 'post-copy') {
       this.step = 'post-copy'
@@ -294,14 +294,24 @@ class Migration {
     rep.end()
   }
 
-  /** post-copy: the page server's connection gets --page-congestion's algorithm (page-congestion.ts) */
-  private setPageCongestion(listen: string, servicePid: number | undefined, algorithm = DEFAULT_PAGE_CONGESTION): void {
+  /**
+   * post-copy: the page server's connection gets --page-congestion's algorithm (page-congestion.ts), and so does the
+   * SSH connection when the pages go through its tunnel: criu's own connection is then the loopback hop to ssh2
+   */
+  private setPageCongestion(pages: PageServerPlan, criuPid: number | undefined, algorithm = DEFAULT_PAGE_CONGESTION): void {
     if (algorithm === HOST_DEFAULT) return
     const started = performance.now()
-    const r = setPageServerCongestion(servicePid ? [servicePid] : [], Number(listen.slice(listen.lastIndexOf(':') + 1)), algorithm)
-    debug(`migrate: page server's congestion control: ${r.detail} (${(performance.now() - started).toFixed(1)} ms)`)
-    this.summary.notes.push(r.set ? `the page server's connection used ${algorithm} congestion control (this host's default: ${hostCongestion()})`
-      : `the page server's connection kept this host's congestion control (${hostCongestion()}): ${r.detail}`)
+    const r = setPageServerCongestion(criuPid, Number(pages.listen.slice(pages.listen.lastIndexOf(':') + 1)), algorithm)
+    let sshProblem: string | undefined
+    if (pages.tunnel) {
+      const fd = this.session?.socketFd()
+      sshProblem = fd === undefined ? 'the SSH connection has no descriptor' : setOwnCongestion(fd, algorithm)
+    }
+    debug(`migrate: page server's congestion control: ${r.detail}${pages.tunnel ? `; SSH connection: ${sshProblem ?? algorithm}` : ''} (${(performance.now() - started).toFixed(1)} ms)`)
+    const connection = pages.tunnel ? "the SSH connection that carried the pages" : "the page server's connection"
+    const ok = r.set && sshProblem === undefined
+    this.summary.notes.push(ok ? `${connection} used ${algorithm} congestion control (this host's default: ${hostCongestion()})`
+      : `${connection} kept this host's congestion control (${hostCongestion()}): ${[r.set ? undefined : r.detail, sshProblem].filter(Boolean).join('; ')}`)
   }
 
   private async channel(agentArgv: string[], dir: string, staging: string): Promise<UnpackChannel> {

@@ -2,12 +2,14 @@
 // and the daemon fills each answer into the container's memory before it asks again: the connection goes idle for a
 // few ms, hundreds of times a second. After such gaps, a sender with BBR congestion control (this machine's default,
 // and a common one) stalls with the rest of the answer queued, 50-90 ms each time, on paths whose round trip is in
-// microseconds; Linux's default, cubic, sends at once (docs/migrate.md, "Post-copy's pages"). So the page server's
-// listening socket gets the algorithm asked for (cubic unless told otherwise) before the target connects: the
-// connection it accepts inherits it (one accepted already gets it too). Only this connection: the host's default stays as it is for everything else.
+// microseconds; Linux's default, cubic, sends at once (docs/migrate.md, "Post-copy's pages and TCP congestion
+// control"). So the page server's listening socket gets the algorithm asked for (cubic unless told otherwise) before
+// the target connects: the connection it accepts inherits it (one accepted already gets it too). Only this
+// connection, and the SSH connection when the pages go through its tunnel: the host's default stays as it is for
+// everything else.
 import * as fs from 'node:fs'
 import {getFdOf, ownChildren} from '../core/sys/proc'
-import {fdsOfSockets, localPortInodes, setTcpCongestion} from '../core/sys/tcp-congestion'
+import {setTcpCongestion, socketFdsOf, tcpLocalPort} from '../core/sys/tcp-congestion'
 
 /** --page-congestion's default */
 export const DEFAULT_PAGE_CONGESTION = 'cubic'
@@ -16,36 +18,55 @@ export const DEFAULT_PAGE_CONGESTION = 'cubic'
 export const HOST_DEFAULT = 'system'
 
 /**
- * Sets `algorithm` on the sockets on local `port` (listening or accepted) in one of `pids` (the criu that serves the
- * pages) or, if none of them has them, in one of this process's children. Returns what was done, or why nothing was:
- * never throws, the migration goes on with the host's default.
+ * Sets `algorithm` on the TCP sockets on local `port` (listening or accepted) of this process's children that share
+ * its network namespace: the criu that serves the pages (the `criu swrk` that ran the dump, or the criu spawned for
+ * it), tried first when `criuPid` is given. Returns what was done, or why nothing was: never throws, the migration
+ * goes on with the host's default.
  */
-export function setPageServerCongestion(pids: number[], port: number, algorithm: string): {set: boolean; detail: string} {
+export function setPageServerCongestion(criuPid: number | undefined, port: number, algorithm: string): {set: boolean; detail: string} {
+  const problems: string[] = []
+  let ownNet: string
   try {
-    const candidates = [...new Set([...pids, ...ownChildren()])]
-    for (const pid of candidates) {
-      let inodes: Set<string>
-      try {
-        inodes = localPortInodes(pid, port)
-      } catch {
-        continue // gone
-      }
-      if (inodes.size === 0) continue
-      const fds = fdsOfSockets(pid, inodes)
-      if (fds.length === 0) continue
-      for (const fd of fds) {
-        const own = getFdOf(pid, fd)
-        try {
-          setTcpCongestion(own, algorithm)
-        } finally {
-          fs.closeSync(own)
-        }
-      }
-      return {set: true, detail: `${algorithm} on criu ${pid}'s page server (port ${port})`}
-    }
-    return {set: false, detail: `no process of this migration listens on port ${port}`}
+    ownNet = fs.readlinkSync('/proc/self/ns/net')
   } catch (err) {
     return {set: false, detail: (err as Error).message}
+  }
+  // only children: a pid that is no longer the swrk's cannot be someone else's process
+  const children = ownChildren()
+  const candidates = criuPid !== undefined && children.includes(criuPid) ? [criuPid, ...children.filter((p) => p !== criuPid)] : children
+  for (const pid of candidates) {
+    let set = 0
+    try {
+      if (fs.readlinkSync(`/proc/${pid}/ns/net`) !== ownNet) continue
+      for (const fd of socketFdsOf(pid)) {
+        try {
+          const own = getFdOf(pid, fd)
+          try {
+            if (tcpLocalPort(own) !== port) continue
+            setTcpCongestion(own, algorithm)
+            set++
+          } finally {
+            fs.closeSync(own)
+          }
+        } catch (err) {
+          problems.push(`pid ${pid} fd ${fd}: ${(err as Error).message}`)
+        }
+      }
+    } catch {
+      continue // gone
+    }
+    if (set > 0) return {set: true, detail: `${algorithm} on criu ${pid}'s page server (port ${port}, ${set} socket${set > 1 ? 's' : ''})${problems.length ? `; not on: ${problems.join('; ')}` : ''}`}
+  }
+  return {set: false, detail: problems.length ? problems.join('; ') : `no process of this migration listens on port ${port}`}
+}
+
+/** Sets `algorithm` on one of this process's own TCP sockets; what went wrong, or undefined. */
+export function setOwnCongestion(fd: number, algorithm: string): string | undefined {
+  try {
+    setTcpCongestion(fd, algorithm)
+    return undefined
+  } catch (err) {
+    return (err as Error).message
   }
 }
 

@@ -2,6 +2,7 @@
 // and paths deleted since), and the dump's images. Both go over channels and an agent opened before the freeze.
 import type {AgentClient} from './agent/client'
 import type {Requests} from './agent/protocol'
+import * as fs from 'node:fs'
 import * as path from 'node:path'
 import type {BundlePlan, SyncItem} from './bundle-plan'
 import type {UnpackChannel} from './channels'
@@ -21,7 +22,7 @@ export function snapshotTrees(plan: BundlePlan): Promise<string[][]> {
 export function sendChanges(plan: BundlePlan, channels: UnpackChannel[], agent: AgentClient, syncedAt: number, before: string[][]): Promise<number> {
   return Promise.all([
     ...plan.items.map((item, i) => {
-      const scratch = criuScratchIn(rootfsIn(plan, item), new Set(before[i]))
+      const scratch = criuScratchIn(item.local, rootfsIn(plan, item), new Set(before[i]))
       const ignore = item.what === 'bundle' ? (rel: string) => isConfig(rel) || scratch(rel) : scratch
       return channels[i].send(item.local, {changedSince: syncedAt, ignore})
     }),
@@ -63,11 +64,22 @@ function rootfsIn(plan: BundlePlan, item: SyncItem): string {
 // CRIU's scratch mount point: to read a mount that has others on top of it (the container's /dev), the dump
 // bind-mounts it, in the container's mount namespace, on a directory it makes in the container's /tmp (or in its root
 // when there is no /tmp) and removes once it has read it. The bundle's changes are read while CRIU dumps: such a
-// directory, made after the sync, is CRIU's and not the container's, and may vanish while it is read.
+// directory, made after the sync and empty as this mount namespace sees it, is CRIU's and not the container's, and
+// may vanish while it is read.
 const CRIU_SCRATCH = /^(tmp\/)?cr-tmpfs\.[A-Za-z0-9]{6}$/
 
-/** → true for CRIU's scratch mount points under `rootfs` (relative to the item) that the sync's listing had not */
-export function criuScratchIn(rootfs: string, atSync: Set<string>): (rel: string) => boolean {
+/**
+ * → true for CRIU's scratch mount points under `rootfs` (relative to the item at `itemDir`): named as CRIU names
+ * them, missing from the sync's listing, and empty or gone
+ */
+export function criuScratchIn(itemDir: string, rootfs: string, atSync: Set<string>): (rel: string) => boolean {
   const prefix = rootfs === '' || rootfs === '.' ? '' : `${rootfs}/`
-  return (rel) => rel.startsWith(prefix) && CRIU_SCRATCH.test(rel.slice(prefix.length)) && !atSync.has(rel)
+  return (rel) => {
+    if (!rel.startsWith(prefix) || !CRIU_SCRATCH.test(rel.slice(prefix.length)) || atSync.has(rel)) return false
+    try {
+      return fs.readdirSync(path.join(itemDir, rel)).length === 0
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'ENOENT' // gone already; a file of that name is the container's
+    }
+  }
 }

@@ -103,6 +103,7 @@ test('post-copy there and back: the counter goes on, the memory is intact, the s
   assert.equal(s.mode, 'post-copy', 'auto picks post-copy where userfaultfd works (this machine)')
   assert.match(JSON.stringify(s.notes), /straight from the source's criu to the target's over CRIU's TLS/, 'auto sends pages over TLS when the target can reach the source')
   assert.match(JSON.stringify(s.notes), /"the page server's connection used cubic congestion control/, `the page server's connection gets cubic (page-congestion.ts): ${JSON.stringify(s.notes)}`)
+  assert.match(JSON.stringify(s.phases), /lazy-pages daemon \d+ ms, held since before the freeze/, 'the target started its lazy-pages daemon before the freeze and held it at its gate')
   assert.deepEqual(stagingLeft(A.root), [], "the migration's TLS keys went with the staging directory")
   assert.equal(typeof s.downtimeMs, 'number')
   t.diagnostic(`there: downtime ${s.downtimeMs} ms, post-copy ${s.postCopyMs} ms, total ${s.totalMs} ms; ${JSON.stringify(s.phases)}`)

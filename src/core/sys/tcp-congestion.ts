@@ -1,15 +1,21 @@
-// A TCP socket's congestion control (TCP_CONGESTION), which Node cannot get or set, and another process's TCP
-// sockets on a port, found through its /proc entries.
+// A TCP socket's congestion control (TCP_CONGESTION), which Node cannot get or set, and what a socket descriptor is
+// (TCP? on which local port?), for descriptors copied out of another process (proc.ts getFdOf).
 import * as fs from 'node:fs'
 import {check, loadLibc} from './libc'
 
 const IPPROTO_TCP = 6
 const TCP_CONGESTION = 13
+const SOL_SOCKET = 1
+const SO_PROTOCOL = 38
+const AF_INET = 2
+const AF_INET6 = 10
 /** TCP_CA_NAME_MAX */
 const NAME_MAX = 16
+/** sizeof(struct sockaddr_storage) */
+const SOCKADDR_MAX = 128
 
 type Fn = (...args: unknown[]) => number
-let fns: {setsockopt: Fn; getsockopt: Fn} | undefined
+let fns: {setsockopt: Fn; getsockopt: Fn; getsockname: Fn} | undefined
 
 function load(): NonNullable<typeof fns> {
   if (fns) return fns
@@ -17,8 +23,14 @@ function load(): NonNullable<typeof fns> {
   fns = {
     setsockopt: lib.func('int setsockopt(int fd, int level, int name, const void *value, uint32 len)') as Fn,
     getsockopt: lib.func('int getsockopt(int fd, int level, int name, _Out_ void *value, _Inout_ uint32 *len)') as Fn,
+    getsockname: lib.func('int getsockname(int fd, _Out_ void *addr, _Inout_ uint32 *len)') as Fn,
   }
   return fns
+}
+
+/** Declares the libc calls now (~2 ms of koffi's), so that the first use costs only the calls. */
+export function prepareTcpCongestion(): void {
+  load()
 }
 
 /** Sets the socket's congestion control algorithm (one of /proc/sys/net/ipv4/tcp_available_congestion_control). */
@@ -36,44 +48,27 @@ export function getTcpCongestion(fd: number): string {
   return value.subarray(0, end < 0 ? len[0] : Math.min(end, len[0])).toString()
 }
 
-const TCP_ESTABLISHED = '01'
-const TCP_LISTEN = '0A'
-
-/**
- * The inodes of the TCP sockets on local `port` in `pid`'s network namespace, listening or connected
- * (/proc/<pid>/net/tcp and tcp6: the second column is local address:port in hex, the fourth the state, the tenth the
- * inode).
- */
-export function localPortInodes(pid: number, port: number): Set<string> {
-  const inodes = new Set<string>()
-  for (const table of ['tcp', 'tcp6']) {
-    let text: string
-    try {
-      text = fs.readFileSync(`/proc/${pid}/net/${table}`, 'utf8')
-    } catch {
-      continue // no IPv6
-    }
-    for (const line of text.split('\n').slice(1)) {
-      const f = line.trim().split(/\s+/)
-      if (f.length < 10 || (f[3] !== TCP_LISTEN && f[3] !== TCP_ESTABLISHED)) continue
-      if (Number.parseInt(f[1].slice(f[1].lastIndexOf(':') + 1), 16) === port) inodes.add(f[9])
-    }
-  }
-  return inodes
+/** The local port of a TCP socket over IPv4 or IPv6; undefined for any other descriptor. */
+export function tcpLocalPort(fd: number): number | undefined {
+  const {getsockopt, getsockname} = load()
+  const proto = Buffer.alloc(4)
+  if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, proto, [4]) !== 0 || proto.readInt32LE(0) !== IPPROTO_TCP) return undefined
+  const addr = Buffer.alloc(SOCKADDR_MAX)
+  if (getsockname(fd, addr, [SOCKADDR_MAX]) !== 0) return undefined
+  const family = addr.readUInt16LE(0)
+  // sin_port and sin6_port: the same place, network order
+  return family === AF_INET || family === AF_INET6 ? addr.readUInt16BE(2) : undefined
 }
 
-/** `pid`'s file descriptors that are one of these socket inodes. */
-export function fdsOfSockets(pid: number, inodes: Set<string>): number[] {
+/** `pid`'s descriptors that are sockets (from /proc/<pid>/fd). */
+export function socketFdsOf(pid: number): number[] {
   const fds: number[] = []
   for (const name of fs.readdirSync(`/proc/${pid}/fd`)) {
-    let target: string
     try {
-      target = fs.readlinkSync(`/proc/${pid}/fd/${name}`)
+      if (fs.readlinkSync(`/proc/${pid}/fd/${name}`).startsWith('socket:')) fds.push(Number(name))
     } catch {
-      continue // closed since
+      // closed since
     }
-    const m = /^socket:\[(\d+)\]$/.exec(target)
-    if (m && inodes.has(m[1])) fds.push(Number(name))
   }
   return fds
 }

@@ -5,7 +5,7 @@
 // mid-way leaves no error in its log).
 import * as path from 'node:path'
 import {spawn, type ChildProcess} from 'node:child_process'
-import type {Readable, Writable} from 'node:stream'
+import type {Duplex, Readable} from 'node:stream'
 import {OcirtError} from '../../core/errors'
 import type {Runtime} from '../../core/runtime'
 import {logTail} from '../../core/criu/client'
@@ -36,7 +36,7 @@ export interface HeldLazyPages {
   open(): Promise<LazyPagesDaemon>
   /** ends it, held or not */
   stop(): void
-  /** whether it still waits at its gate: false once criu ended (the preload did not take, or it was killed) */
+  /** whether it waits at its gate: it said so, and has not ended since (a preload that did not take never says so) */
   readonly held: boolean
 }
 
@@ -54,13 +54,16 @@ export function holdLazyPages(rt: Runtime, o: LazyPagesInput): HeldLazyPages | u
   const gate = gateLibrary()
   if (!gate) return undefined
   const d = spawnDaemon(rt, o, gate)
+  // the gate's own end of the socketpair: it says 'h' once it holds criu (native/criu-gate.c)
+  const gateEnd = d.child.stdio[GATE_FD] as Duplex
+  gateEnd.on('error', () => undefined) // a criu gone shows in `exited`
+  let confirmed = false
+  gateEnd.once('data', (b: Buffer) => (confirmed = b[0] === 0x68))
   return {
     get held() {
-      return d.child.exitCode === null && d.child.signalCode === null
+      return confirmed && d.child.exitCode === null && d.child.signalCode === null
     },
     open: () => {
-      const gateEnd = d.child.stdio[GATE_FD] as Writable
-      gateEnd.on('error', () => undefined) // a criu gone already shows in `exited`
       gateEnd.end('g')
       return whenReady(d, o)
     },

@@ -58,6 +58,8 @@ export interface RestoreResult {
   restoreMs: number
   /** of which starting CRIU's lazy-pages daemon took */
   lazyPagesStartMs: number
+  /** the lazy-pages daemon was the one held at its gate since before the freeze (prepare-lazy-pages) */
+  lazyPagesHeld?: boolean
   /** stop-copy with the page server: bytes of the pages it wrote (the restore waited for it to end) */
   pagesReceived?: number
 }

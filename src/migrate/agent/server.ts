@@ -44,6 +44,8 @@ export class MigrationAgent {
   private lazy?: LazyPagesDaemon
   /** the lazy-pages daemon started before the freeze, waiting at its gate for put-images */
   private lazyHeld?: HeldLazyPages
+  /** the daemon that runs is the one that was held */
+  private lazyWasHeld = false
   /** the lazy-pages daemon on its way up (started by put-images or by the restore) */
   private lazyStart?: Promise<void>
   /** the new network namespace the restored container joins (write-config made it) */
@@ -68,7 +70,13 @@ export class MigrationAgent {
       const prep = this.prepared
       if (!prep) throw new OcirtError('prepare-lazy-pages before prepare', {verb: 'migrate-agent', step: 'start lazy-pages'})
       if (this.lazyHeld || this.lazyStart) return {held: this.lazyHeld !== undefined}
-      const held = holdLazyPages(this.rt, this.lazyInput(p.id, p.pageServer))
+      // a start ahead of time that fails costs nothing but the time it would have saved: put-images starts it then
+      let held: HeldLazyPages | undefined
+      try {
+        held = holdLazyPages(this.rt, this.lazyInput(p.id, p.pageServer))
+      } catch (err) {
+        debug(`migrate-agent ${p.id}: no lazy-pages daemon ahead of time: ${(err as Error).message}`)
+      }
       if (held) {
         this.lazyHeld = held
         this.undo.push('stop the lazy-pages daemon held at its gate', () => held.stop())
@@ -246,6 +254,7 @@ export class MigrationAgent {
     const started = Date.now()
     const up = (held ? held.open() : startLazyPages(this.rt, this.lazyInput(id, pageServer))).then((daemon) => {
       this.lazy = daemon
+      this.lazyWasHeld = held !== undefined
       this.undo.push('stop the lazy-pages daemon', () => daemon.stop())
       debug(`migrate-agent ${id}: lazy-pages daemon up after ${Date.now() - started} ms${held ? ' (held at its gate since before the freeze)' : ''}`)
     })
@@ -296,7 +305,7 @@ export class MigrationAgent {
     if (FAULT === 'restore') throw new OcirtError('injected fault after restore (OCIRT_MIGRATE_FAULT=restore)', {verb: 'migrate-agent', id: p.id})
     if (FAULT === 'kill-lazy') this.lazy?.stop()
     const s = containerState(this.rt, p.id, 'migrate-agent')
-    return {pid: s.pid, status: s.status, restoreMs: Date.now() - started, lazyPagesStartMs: lazyMs, pagesReceived}
+    return {pid: s.pid, status: s.status, restoreMs: Date.now() - started, lazyPagesStartMs: lazyMs, lazyPagesHeld: this.lazyWasHeld, pagesReceived}
   }
 
   private async removePaths(bundleDir: string, paths: string[]): Promise<{removed: number}> {

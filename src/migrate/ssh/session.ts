@@ -125,6 +125,12 @@ class Session implements SshSession {
     })
   }
 
+  socketFd(): number | undefined {
+    // ssh2 keeps its net.Socket as _sock (its own, made in connect); Node's handle holds the descriptor
+    const fd = (this.client as unknown as {_sock?: {_handle?: {fd?: unknown}}})._sock?._handle?.fd
+    return typeof fd === 'number' && fd >= 0 && !this.closed ? fd : undefined
+  }
+
   /** The error to fail new work with once the connection is gone. */
   private gone(): Error | undefined {
     if (!this.closed && !this.closing) return undefined

@@ -42,6 +42,8 @@ export interface SshSession {
   forwardFromRemote(localHost: string, localPort: number): Promise<Tunnel>
   /** called once when the connection ends, with the error if it broke */
   onClose(cb: (err?: Error) => void): void
+  /** the TCP connection's descriptor, for socket options Node lacks (undefined once closed) */
+  socketFd(): number | undefined
   close(): Promise<void>
 }
 
