@@ -13,9 +13,25 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #define GATE_CLOSED_STATUS 111
+
+extern char **environ;
+
+/* Removes NAME=... from environ itself: a program may bring its own unsetenv (bash does, and its tables are not
+ * set up yet when this runs), and whatever it runs next must not find the gate's variables. */
+static void drop_env(const char *name)
+{
+	size_t len = strlen(name);
+	char **out = environ;
+
+	for (char **in = environ; *in; in++)
+		if (!(strncmp(*in, name, len) == 0 && (*in)[len] == '='))
+			*out++ = *in;
+	*out = NULL;
+}
 
 __attribute__((constructor)) static void ocirt_criu_gate(void)
 {
@@ -28,9 +44,11 @@ __attribute__((constructor)) static void ocirt_criu_gate(void)
 	if (!env)
 		return;
 	fd = strtol(env, &end, 10);
-	unsetenv("OCIRT_CRIU_GATE_FD");
-	unsetenv("LD_PRELOAD");
 	if (*env == '\0' || *end != '\0' || fd < 0 || fd > 1023)
+		fd = -1;
+	drop_env("OCIRT_CRIU_GATE_FD");
+	drop_env("LD_PRELOAD");
+	if (fd < 0)
 		_exit(GATE_CLOSED_STATUS);
 	do
 		n = write((int)fd, "h", 1);
