@@ -11,6 +11,8 @@ import {nativeFile} from '../../core/util/native-file'
 import {collectGarbage} from '../../core/util/collect-garbage'
 
 const PID_PREFIX = 'unpacker-'
+/** the mark a rollback leaves in the staging directory before it stops the unpackers */
+const ROLLED_BACK = 'rolled-back'
 const PIPE_BYTES = 1 << 20
 
 export async function unpack(dir: string, staging: string | undefined, input: NodeJS.ReadableStream): Promise<{bytes: number; entries: number}> {
@@ -19,6 +21,12 @@ export async function unpack(dir: string, staging: string | undefined, input: No
     if (!fs.existsSync(staging)) throw new OcirtError(`the migration's staging directory ${staging} is gone (rolled back): not unpacking into ${dir}`, {verb: 'migrate-agent', step: 'unpack'})
     registration = path.join(staging, `${PID_PREFIX}${process.pid}`)
     fs.writeFileSync(registration, '')
+    // registered first, then the rollback's mark looked for (stopUnpackers marks, then looks): an unpacker that
+    // registered too late to be seen by a rollback sees its mark
+    if (fs.existsSync(path.join(staging, ROLLED_BACK))) {
+      fs.unlinkSync(registration)
+      throw new OcirtError(`the migration is being rolled back: not unpacking into ${dir}`, {verb: 'migrate-agent', step: 'unpack'})
+    }
   }
   if (input === process.stdin) {
     growStdinPipe()
@@ -83,10 +91,15 @@ function collectWhileIdle(stdin: NodeJS.ReadStream): void {
 
 const IDLE_MS = 20
 
-/** Kills the unpackers registered in staging and waits (up to 5 s) until they are gone. */
+/**
+ * Kills the unpackers registered in staging and waits (up to 5 s) until they are gone. It marks the staging
+ * directory first: one that registers after the listing below sees the mark and unpacks nothing (unpack), where it
+ * would otherwise write the bundle directory back after the rollback removed it.
+ */
 export async function stopUnpackers(staging: string): Promise<void> {
   let names: string[] = []
   try {
+    fs.writeFileSync(path.join(staging, ROLLED_BACK), '')
     names = fs.readdirSync(staging).filter((n) => n.startsWith(PID_PREFIX))
   } catch {
     return
