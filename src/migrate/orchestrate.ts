@@ -34,7 +34,7 @@ import {startDump, type MigrationDump} from './dump'
 import {PreCopy} from './pre-copy'
 import {awaitPostCopy} from './post-copy'
 import type {PageServerPlan} from './page-server'
-import {DEFAULT_PAGE_CONGESTION, HOST_DEFAULT, hostCongestion, setOwnCongestion, setPageServerCongestion} from './page-congestion'
+import {setMigrationCongestion} from './page-congestion'
 import type {PagePushPlan} from './page-push'
 import {prepareFreeze, type FreezeReady} from './freeze-prep'
 import {connectSsh, type SshSession} from './ssh'
@@ -248,7 +248,12 @@ class Migration {
       manageCgroupsMode: o.manageCgroupsMode, consoleSocket: o.consoleSocket,
     })
     // once the request is on its way: the target's lazy-pages daemon connects only after criu restored the process
-    if (pages) setImmediate(() => this.setPageCongestion(pages, preparedDump.service?.pid, o.pageCongestion))
+    if (pages) {
+      setImmediate(() => {
+        const note = setMigrationCongestion(pages, this.session?.socketFd(), preparedDump.service?.pid, o.pageCongestion)
+        if (note) this.summary.notes.push(note)
+      })
+    }
     const restored = await this.guard(restoring)
     this.summary.downtimeMs = Date.now() - frozenAt
     if (push) {
@@ -292,26 +297,6 @@ class Migration {
       throw new Error(`the container runs on the target, but its frozen copy here could not be removed (${bareCause(err as Error)}): run \`ocirt delete --force ${o.id}\` here`)
     }
     rep.end()
-  }
-
-  /**
-   * post-copy: the page server's connection gets --page-congestion's algorithm (page-congestion.ts), and so does the
-   * SSH connection when the pages go through its tunnel: criu's own connection is then the loopback hop to ssh2
-   */
-  private setPageCongestion(pages: PageServerPlan, criuPid: number | undefined, algorithm = DEFAULT_PAGE_CONGESTION): void {
-    if (algorithm === HOST_DEFAULT) return
-    const started = performance.now()
-    const r = setPageServerCongestion(criuPid, Number(pages.listen.slice(pages.listen.lastIndexOf(':') + 1)), algorithm)
-    let sshProblem: string | undefined
-    if (pages.tunnel) {
-      const fd = this.session?.socketFd()
-      sshProblem = fd === undefined ? 'the SSH connection has no descriptor' : setOwnCongestion(fd, algorithm)
-    }
-    debug(`migrate: page server's congestion control: ${r.detail}${pages.tunnel ? `; SSH connection: ${sshProblem ?? algorithm}` : ''} (${(performance.now() - started).toFixed(1)} ms)`)
-    const connection = pages.tunnel ? "the SSH connection that carried the pages" : "the page server's connection"
-    const ok = r.set && sshProblem === undefined
-    this.summary.notes.push(ok ? `${connection} used ${algorithm} congestion control (this host's default: ${hostCongestion()})`
-      : `${connection} kept this host's congestion control (${hostCongestion()}): ${[r.set ? undefined : r.detail, sshProblem].filter(Boolean).join('; ')}`)
   }
 
   private async channel(agentArgv: string[], dir: string, staging: string): Promise<UnpackChannel> {

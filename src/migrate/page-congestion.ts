@@ -8,14 +8,33 @@
 // connection, and the SSH connection when the pages go through its tunnel: the host's default stays as it is for
 // everything else.
 import * as fs from 'node:fs'
+import {debug} from '../core/log'
 import {getFdOf, ownChildren} from '../core/sys/proc'
 import {setTcpCongestion, socketFdsOf, tcpLocalPort} from '../core/sys/tcp-congestion'
+import type {PageServerPlan} from './page-server'
 
 /** --page-congestion's default */
 export const DEFAULT_PAGE_CONGESTION = 'cubic'
 
 /** --page-congestion's value that leaves the connection to the host's default */
 export const HOST_DEFAULT = 'system'
+
+/**
+ * Post-copy, once the restore is asked: the page server's connection gets `algorithm` (--page-congestion), and so
+ * does the SSH connection (`sshFd`) when the pages go through its tunnel, criu's own connection then being the
+ * loopback hop to ssh2. Returns the summary's note: which connection used what, or why it kept the host's default.
+ */
+export function setMigrationCongestion(pages: PageServerPlan, sshFd: number | undefined, criuPid: number | undefined, algorithm = DEFAULT_PAGE_CONGESTION): string | undefined {
+  if (algorithm === HOST_DEFAULT) return undefined
+  const started = performance.now()
+  const r = setPageServerCongestion(criuPid, Number(pages.listen.slice(pages.listen.lastIndexOf(':') + 1)), algorithm)
+  let sshProblem: string | undefined
+  if (pages.tunnel) sshProblem = sshFd === undefined ? 'the SSH connection has no descriptor' : setOwnCongestion(sshFd, algorithm)
+  debug(`migrate: page server's congestion control: ${r.detail}${pages.tunnel ? `; SSH connection: ${sshProblem ?? algorithm}` : ''} (${(performance.now() - started).toFixed(1)} ms)`)
+  const connection = pages.tunnel ? 'the SSH connection that carried the pages' : "the page server's connection"
+  if (r.set && sshProblem === undefined) return `${connection} used ${algorithm} congestion control (this host's default: ${hostCongestion()})`
+  return `${connection} kept this host's congestion control (${hostCongestion()}): ${[r.set ? undefined : r.detail, sshProblem].filter(Boolean).join('; ')}`
+}
 
 /**
  * Sets `algorithm` on the TCP sockets on local `port` (listening or accepted) of this process's children that share
@@ -61,7 +80,7 @@ export function setPageServerCongestion(criuPid: number | undefined, port: numbe
 }
 
 /** Sets `algorithm` on one of this process's own TCP sockets; what went wrong, or undefined. */
-export function setOwnCongestion(fd: number, algorithm: string): string | undefined {
+function setOwnCongestion(fd: number, algorithm: string): string | undefined {
   try {
     setTcpCongestion(fd, algorithm)
     return undefined

@@ -19,7 +19,8 @@ import {writeImageFiles} from '../image-files'
 import {writeTlsFiles} from '../tls'
 import {criuDoesTls, pageServerHandshake} from '../tls-probe'
 import {stopUnpackers} from './unpack'
-import {holdLazyPages, startLazyPages, waitLazyPages, type HeldLazyPages, type LazyPagesDaemon, type LazyPagesInput} from './lazy-pages'
+import type {LazyPagesInput} from './lazy-pages'
+import {LazyDaemon} from './lazy-daemon'
 import {startPageSink, type PageSink} from './page-sink'
 import {makeNetns} from './netns'
 import {AGENT_LEASE_MS, readLines, writeLine, type Op, type PrepareRequest, type PrepareResult, type Requests, type RestoreRequest, type RestoreResult} from './protocol'
@@ -41,19 +42,15 @@ export class MigrationAgent {
   private committed = false
   private staging?: string
   private prepared?: PrepareRequest & PrepareResult
-  private lazy?: LazyPagesDaemon
-  /** the lazy-pages daemon started before the freeze, waiting at its gate for put-images */
-  private lazyHeld?: HeldLazyPages
-  /** the daemon that runs is the one that was held */
-  private lazyWasHeld = false
-  /** the lazy-pages daemon on its way up (started by put-images or by the restore) */
-  private lazyStart?: Promise<void>
+  private readonly lazy: LazyDaemon
   /** the new network namespace the restored container joins (write-config made it) */
   private netnsFd?: number
   private sink?: PageSink
   abandoned = false
 
-  constructor(private readonly rt: Runtime) {}
+  constructor(private readonly rt: Runtime) {
+    this.lazy = new LazyDaemon(rt, this.undo)
+  }
 
   readonly handlers: {[K in Op]: Handler<K>} = {
     hello: async () => {
@@ -62,41 +59,23 @@ export class MigrationAgent {
     },
     prepare: (p) => this.prepare(p),
     restore: (p) => this.restore(p),
-    'lazy-done': async () => {
-      if (!this.lazy) return {ok: true, detail: 'no lazy-pages daemon'}
-      return waitLazyPages(this.lazy)
-    },
+    'lazy-done': () => this.lazy.done(),
     'prepare-lazy-pages': async (p) => {
       const prep = this.prepared
       if (!prep) throw new OcirtError('prepare-lazy-pages before prepare', {verb: 'migrate-agent', step: 'start lazy-pages'})
-      if (this.lazyHeld || this.lazyStart) return {held: this.lazyHeld !== undefined}
-      // a start ahead of time that fails costs nothing but the time it would have saved: put-images starts it then
-      let held: HeldLazyPages | undefined
-      try {
-        held = holdLazyPages(this.rt, this.lazyInput(p.id, p.pageServer))
-      } catch (err) {
-        debug(`migrate-agent ${p.id}: no lazy-pages daemon ahead of time: ${(err as Error).message}`)
-      }
-      if (held) {
-        this.lazyHeld = held
-        this.undo.push('stop the lazy-pages daemon held at its gate', () => held.stop())
-      }
-      return {held: held !== undefined}
+      return {held: this.lazy.hold(this.lazyInput(p.id, p.pageServer))}
     },
     'put-images': async (p) => {
       if (!this.prepared) throw new OcirtError('put-images before prepare', {verb: 'migrate-agent', step: 'put images'})
       const bytes = writeImageFiles(this.prepared.imageDir, p.files)
       // post-copy: the daemon needs these images and the source's page server, which serves already; it starts
       // now, while the answer travels back and the restore request comes, instead of inside the restore
-      if (p.lazyPages && !this.lazyStart) {
+      if (p.lazyPages && !this.lazy.started) {
         const {id} = this.prepared
         const pageServer = p.lazyPages.pageServer
-        const held = this.takeHeldLazy()
         // one held since before the freeze goes at once (~2 ms to ready); a new one is spawned after the answer is
         // written: spawning forks this process, ~5 ms the answer need not wait for
-        this.lazyStart = held ? this.startLazyDaemon(id, pageServer, held)
-          : new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.startLazyDaemon(id, pageServer))
-        this.lazyStart.catch(() => undefined) // the restore (or the rollback) awaits it and reports its error
+        void this.lazy.start(id, () => this.lazyInput(id, pageServer), new Promise<void>((resolve) => setImmediate(resolve)))
       }
       return {bytes}
     },
@@ -143,7 +122,7 @@ export class MigrationAgent {
     },
     commit: async () => {
       this.committed = true
-      this.takeHeldLazy()?.stop() // not needed after all (the restore had it start anew)
+      this.lazy.dropHeld() // not needed after all (the restore had it start anew)
       this.undo.clear()
       if (this.staging) fs.rmSync(this.staging, {recursive: true, force: true})
       if (FAULT === 'commit-lost') process.kill(process.ppid, 'SIGKILL') // the connection drops before the answer
@@ -157,10 +136,7 @@ export class MigrationAgent {
     if (this.committed) return []
     // a lazy-pages daemon waiting on a dead source would hold up the request in progress, and with it this rollback;
     // one still starting (put-images started it) is waited for, then stopped with the rest
-    this.lazyHeld?.stop()
-    this.lazy?.stop()
-    await this.lazyStart?.catch(() => undefined)
-    this.lazy?.stop()
+    await this.lazy.settle()
     this.sink?.stop()
     // unpackers still writing would put back what the undo removes
     if (this.staging) await stopUnpackers(this.staging)
@@ -178,8 +154,7 @@ export class MigrationAgent {
     } catch {
       // nobody to tell
     }
-    this.lazyHeld?.stop()
-    this.lazy?.stop()
+    this.lazy.stop()
     this.sink?.stop()
   }
 
@@ -230,36 +205,11 @@ export class MigrationAgent {
     this.netnsFd = undefined
   }
 
-  /** the daemon held since before the freeze, if it still waits at its gate (one that ended is stopped and dropped) */
-  private takeHeldLazy(): HeldLazyPages | undefined {
-    const held = this.lazyHeld
-    this.lazyHeld = undefined
-    if (held?.held) return held
-    held?.stop()
-    return undefined
-  }
-
   /** what the lazy-pages daemon runs with; its keys are written in the staging dir (0700, removed with it) */
   private lazyInput(id: string, pageServer: NonNullable<RestoreRequest['pageServer']>): LazyPagesInput {
     const prep = this.prepared!
     const tls = pageServer.tls ? writeTlsFiles(prep.workDir, 'tls-client', pageServer.tls) : undefined
     return {imageDir: prep.imageDir, workDir: prep.workDir, address: pageServer.address, port: pageServer.port, tls, id}
-  }
-
-  /**
-   * CRIU's lazy-pages daemon for the images in the image directory, let go from its gate if it was held (it was
-   * started for the same page server: the source plans it once); this.lazy once it is up (undone with the rest)
-   */
-  private startLazyDaemon(id: string, pageServer: NonNullable<RestoreRequest['pageServer']>, held?: HeldLazyPages): Promise<void> {
-    const started = Date.now()
-    const up = (held ? held.open() : startLazyPages(this.rt, this.lazyInput(id, pageServer))).then((daemon) => {
-      this.lazy = daemon
-      this.lazyWasHeld = held !== undefined
-      this.undo.push('stop the lazy-pages daemon', () => daemon.stop())
-      debug(`migrate-agent ${id}: lazy-pages daemon up after ${Date.now() - started} ms${held ? ' (held at its gate since before the freeze)' : ''}`)
-    })
-    up.catch(() => undefined) // awaited by the restore, which fails with its error
-    return up
   }
 
   private async restore(p: RestoreRequest): Promise<RestoreResult> {
@@ -278,8 +228,8 @@ export class MigrationAgent {
     let daemonUp: Promise<void> | undefined
     if (p.lazyPages) {
       if (!p.pageServer) throw new OcirtError('lazy restore without a page server', {verb: 'migrate-agent', id: p.id})
-      this.lazyStart ??= this.startLazyDaemon(p.id, p.pageServer, this.takeHeldLazy())
-      daemonUp = this.lazyStart.then(() => {
+      const pageServer = p.pageServer
+      daemonUp = this.lazy.start(p.id, () => this.lazyInput(p.id, pageServer)).then(() => {
         lazyMs = Date.now() - started
         debug(`migrate-agent ${p.id}: lazy-pages daemon up ${lazyMs} ms after the restore was asked`)
       })
@@ -303,9 +253,9 @@ export class MigrationAgent {
     // pushed only now: a failed restore undid itself, and the id could belong to someone else's container
     this.undo.push(`delete container ${p.id}`, () => deleteContainer(this.rt, p.id, {force: true}, 'migrate-agent'))
     if (FAULT === 'restore') throw new OcirtError('injected fault after restore (OCIRT_MIGRATE_FAULT=restore)', {verb: 'migrate-agent', id: p.id})
-    if (FAULT === 'kill-lazy') this.lazy?.stop()
+    if (FAULT === 'kill-lazy') this.lazy.stop()
     const s = containerState(this.rt, p.id, 'migrate-agent')
-    return {pid: s.pid, status: s.status, restoreMs: Date.now() - started, lazyPagesStartMs: lazyMs, lazyPagesHeld: this.lazyWasHeld, pagesReceived}
+    return {pid: s.pid, status: s.status, restoreMs: Date.now() - started, lazyPagesStartMs: lazyMs, lazyPagesHeld: this.lazy.wasHeld, pagesReceived}
   }
 
   private async removePaths(bundleDir: string, paths: string[]): Promise<{removed: number}> {
