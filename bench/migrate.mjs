@@ -394,7 +394,7 @@ function report(results, link, loads, newMemory) {
     for (const fl of g.failures) console.log(`|  | failed: ${fl.replace(/\|/g, '/').replace(/\n/g, ' ').slice(0, 300)} |`)
   }
   console.log(`\nfilling the memory anew at this machine's ${newMemory.usPerPage.toFixed(1)} us a page: ${groups.filter((g) => g.case === cases[0]).map((g) => `${g.mib} MiB ${f(g.newMemoryMs)} ms`).join(', ')}` +
-    ' (post-copy does it between fetches: its pages take about link time + this)')
+    ' (every restore fills its memory anew; post-copy does it between its fetches)')
   const loadMax = Math.max(...loads.map((l) => l.loadavg[0]))
   console.log(`\n1-min load average during the run: ${Math.min(...loads.map((l) => l.loadavg[0])).toFixed(2)}..${loadMax.toFixed(2)} (${os.cpus().length} CPUs)`)
   fs.writeFileSync(jsonOut, JSON.stringify({date: new Date().toISOString(), runs, sizes, cases, dirtyMiBPerS: DIRTY_MIB_PER_S,
