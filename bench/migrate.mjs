@@ -17,6 +17,7 @@
 // A run whose counts do not go on +1 across the move, or whose pattern broke, is reported as failed, not as a number.
 // Also measured once: what a new page costs here (probe touchrate), which every restore pays for the whole memory.
 // Link time = wire bytes / the link's throughput (BENCH_LINK_MIB of /dev/zero through OpenSSH to `cat >/dev/null` on B).
+// BENCH_DEBUG_DIR=DIR runs ocirt migrate with --debug and keeps each run's stderr there (a step profile per run).
 // Needs root, runc, CRIU, sshd, a built tree (npm run build) and the fixtures (scripts/setup.sh).
 //   BENCH_RUNS=3 BENCH_SIZES=64,256,1024 BENCH_CASES=ocirt-auto,ocirt-stop-copy,runc node bench/migrate.mjs [--json FILE]
 import {spawn, spawnSync} from 'node:child_process'
@@ -319,10 +320,12 @@ async function main() {
 
 async function ocirtMove({id, dstBundle, cgB, A, B, pair, stopCopy}) {
   const b = pair.b
-  const argv = [OCIRT, '--root', A.root, 'migrate', id, '--to', `root@${b.host}:${b.port}`, '-i', b.identityFile,
+  const debugDir = process.env.BENCH_DEBUG_DIR
+  const argv = [OCIRT, ...(debugDir ? ['--debug'] : []), '--root', A.root, 'migrate', id, '--to', `root@${b.host}:${b.port}`, '-i', b.identityFile,
     '--known-hosts', b.knownHostsFile, '--remote-ocirt', OCIRT, '--remote-root', B.root, '--remote-bundle', dstBundle,
     '--target-cgroups-path', cgB, '--json', ...(stopCopy ? ['--mode', 'stop-copy'] : [])]
   const r = await runAsync(argv, 'ocirt migrate', {allowFail: true})
+  if (debugDir) fs.writeFileSync(path.join(debugDir, `${id}${stopCopy ? '-stop-copy' : ''}.log`), r.stderr)
   let s
   try {
     s = JSON.parse(r.stdout)

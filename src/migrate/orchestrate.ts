@@ -34,6 +34,7 @@ import {startDump, type MigrationDump} from './dump'
 import {PreCopy} from './pre-copy'
 import {awaitPostCopy} from './post-copy'
 import type {PageServerPlan} from './page-server'
+import {holdTargetRestore} from './held-restore'
 import {setMigrationCongestion} from './page-congestion'
 import type {PagePushPlan} from './page-push'
 import {prepareFreeze, type FreezeReady} from './freeze-prep'
@@ -195,6 +196,8 @@ class Migration {
 
     await agent.request('write-config', {bundleDir: remoteBundle, config: plan.config})
     debug('migrate: config written on the target')
+    const heldRestore = holdTargetRestore(rt, agent, {id: o.id, bundleDir: remoteBundle, stdio: plan.stdio,
+      externalNetns: remote.makesNetns === true, tmpfsSkeletons: remote.rebuildsTmpfs === true})
     ensureKdatCache(rt) // the dump in the freeze then loads CRIU's kernel data instead of probing for it (kdat.ts)
     debug("migrate: CRIU's kernel data cached here")
     const {imagesChannel, deltaChannels, pages, push, dump: preparedDump} = await forFreeze
@@ -213,6 +216,7 @@ class Migration {
     }
 
     await preparedDump.settled()
+    await heldRestore
     collectGarbage() // not inside the freeze (collect-garbage.ts)
     this.step = 'freeze'
     rep.begin('freeze and dump')
@@ -260,7 +264,7 @@ class Migration {
       this.summary.bytes.pages = restored.pagesReceived ?? 0
       this.summary.notes.push(`pages went from the dump straight to the target's criu page server at ${push.address} over the page link (TLS between the two ocirt processes, mutually authenticated, keys made for this migration)`)
     }
-    rep.end(undefined, `pid ${restored.pid} on the target, restore ${restored.restoreMs} ms${mode === 'post-copy' ? ` (lazy-pages daemon ${restored.lazyPagesStartMs} ms${restored.lazyPagesHeld ? ', held since before the freeze' : ''})` : ''}`)
+    rep.end(undefined, `pid ${restored.pid} on the target, restore ${restored.restoreMs} ms${mode === 'post-copy' ? ` (lazy-pages daemon ${restored.lazyPagesStartMs} ms${restored.lazyPagesHeld ? ', held since before the freeze' : ''})` : ''}${restored.criuHeld ? '; criu restore held since before the freeze' : ''}`)
 
     if (mode === 'post-copy') {
       this.step = 'post-copy'

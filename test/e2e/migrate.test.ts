@@ -104,11 +104,16 @@ test('post-copy there and back: the counter goes on, the memory is intact, the s
   assert.match(JSON.stringify(s.notes), /straight from the source's criu to the target's over CRIU's TLS/, 'auto sends pages over TLS when the target can reach the source')
   assert.match(JSON.stringify(s.notes), /"the page server's connection used cubic congestion control/, `the page server's connection gets cubic (page-congestion.ts): ${JSON.stringify(s.notes)}`)
   assert.match(JSON.stringify(s.phases), /lazy-pages daemon \d+ ms, held since before the freeze/, 'the target started its lazy-pages daemon before the freeze and held it at its gate')
+  assert.match(JSON.stringify(s.phases), /criu restore held since before the freeze/, 'the target started criu restore before the freeze and let it go (core/criu/held.ts)')
   assert.deepEqual(stagingLeft(A.root), [], "the migration's TLS keys went with the staging directory")
   assert.equal(typeof s.downtimeMs, 'number')
   t.diagnostic(`there: downtime ${s.downtimeMs} ms, post-copy ${s.postCopyMs} ms, total ${s.totalMs} ms; ${JSON.stringify(s.phases)}`)
   assert.match((await stateOn(A, b.id)).stderr, /container does not exist/, 'the source copy is gone')
-  assert.equal((await stateOn(B, b.id)).status, 'running')
+  const stateB = await stateOn(B, b.id)
+  assert.equal(stateB.status, 'running')
+  // the held criu joined the container's cgroups before it was let go: the restored tree was born in them
+  const cgroups = fs.readFileSync(`/proc/${stateB.pid}/cgroup`, 'utf8')
+  for (const h of ['memory', 'freezer', 'pids']) assert.match(cgroups, new RegExp(`^\\d+:${h}:${there.cgroupsPath}$`, 'm'), `${h} cgroup of the restored init: ${cgroups}`)
   const frozenAt = last(b.file) // the source's file stopped at the freeze; the target got a copy of it
   const targetFile = path.join(there.remoteBundle, 'data', 'file')
   await assertContinues(targetFile, frozenAt, fs.statSync(b.file).size)

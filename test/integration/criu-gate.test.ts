@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import * as fs from 'node:fs'
 import {spawn} from 'node:child_process'
 import type {Writable} from 'node:stream'
-import {gateLibrary} from '../../src/migrate/agent/lazy-pages'
+import {gateLibrary} from '../../src/core/criu/gate'
 import {requires} from '../helpers/requires'
 
 const GATE = gateLibrary()

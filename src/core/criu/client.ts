@@ -13,6 +13,7 @@ import {criuLauncher, launcherArgs} from './launcher'
 import type {TmpfsSkeleton} from './tmpfs-skeleton'
 import {requestFromArgv} from './rpc'
 import type {CriuService} from './service'
+import type {HeldCriu} from './held'
 
 /** criu ran and failed, or could not run; `log` is the path of its log file when it wrote one. */
 export class CriuFailed extends OcirtError {
@@ -211,6 +212,8 @@ export interface RunCriuOptions {
   tmpfs?: TmpfsBuild[]
   /** a criu started beforehand (service.ts) with extraFds already: used when it is up and can take argv */
   service?: CriuService
+  /** restore: a criu restore started beforehand, held at its gate (held.ts): used when it was started for this */
+  held?: HeldCriu
 }
 
 /** A tmpfs for criu's mount namespace: mounted at `dir` (an empty directory of ours) and filled as `skeleton` says. */
@@ -238,6 +241,12 @@ export async function runCriu(rt: Runtime, argv: string[], opts: RunCriuOptions)
     return opts.service.run(argv, {logFile: opts.logFile, ctx: opts.ctx, signal: opts.signal})
   }
   opts.service?.close()
+  if (opts.held) {
+    const why = opts.held.whyNot(argv, {extraFds: opts.extraFds ?? [], bindRoot: opts.bindRoot, tmpfs: opts.tmpfs ?? []})
+    if (!why) return opts.held.run(argv, {join: opts.joinCgroupProcs ?? [], logFile: opts.logFile, ctx: opts.ctx})
+    debug(`criu restore held at its gate not used: ${why}`)
+    opts.held.stop()
+  }
   const stdio: StdioOptions = ['ignore', 'pipe', 'pipe', ...(opts.extraFds ?? [])]
   const join = opts.joinCgroupProcs ?? []
   const root = opts.bindRoot

@@ -184,4 +184,4 @@ export function requestFromArgv(argv: string[]): ServiceRequest | undefined {
 const NETWORK_LOCKS: Record<string, number> = {iptables: 1, nftables: 2, skip: 3}
 
 /** A word CRIU's configuration parser reads back as it is: no white space, quotes, backslash or comment sign. */
-const plainWord = (w: string): boolean => w.length > 0 && !/[\s"'\\#]/.test(w)
+export const plainWord = (w: string): boolean => w.length > 0 && !/[\s"'\\#]/.test(w)

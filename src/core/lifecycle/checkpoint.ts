@@ -15,11 +15,13 @@ import {hookState, loadContainer} from './container'
 import {runHooksWarnOnly} from '../hooks'
 import {waitInitGone} from '../state/status'
 import {dumpArgs, DUMP_LOG, type DumpOptions, type ManageCgroupsMode, type NetworkLock} from '../criu/args'
-import {CONSOLE, EXTERNAL_NS_KEY, checkMountPoints, dumpExtMounts, skeletonCandidates, dumpExternals, externalTerminal, externalMounts, externalNsArg, joinedNamespaces} from '../criu/plan'
+import {CONSOLE, EXTERNAL_NS_KEY, checkMountPoints, dumpExtMounts, skeletonCandidates, dumpExternals, externalTerminal, externalMounts, externalNsArg, inheritPlan, joinedNamespaces} from '../criu/plan'
 import {criuFeatureMissing, networkLockFor, requireUsableCriu, runCriu} from '../criu/client'
 import {maskedPaths, readDescriptors, writeCheckpointInfo} from '../criu/images'
-import {tmpfsSkeletons} from '../criu/tmpfs-skeleton'
+import {parseSkeletonKey, tmpfsSkeletons} from '../criu/tmpfs-skeleton'
 import type {CriuService} from '../criu/service'
+import type {ContainerFacts} from '../state/facts'
+import type {Spec} from '../spec/types'
 import {debug, warn} from '../log'
 
 export interface CheckpointOptions {
@@ -92,19 +94,10 @@ export async function checkpoint(rt: Runtime, id: string, opts: CheckpointOption
     makeDir(dump.workPath, ctx, 'create work directory')
     if (dump.parentPath) checkParent(dump.imagePath, dump.parentPath, ctx)
 
-    const mounts = externalMounts(spec, facts.bundle, facts.cgroup)
+    const {mounts, extMounts, descriptors, joined, ownNetns} = dumpView(facts, spec, opts)
     checkMountPoints(mounts, ctx)
-    const masked = maskedPaths(facts.pid, spec)
-    const skeletons = opts.tmpfsSkeletons === false ? [] : tmpfsSkeletons(facts.pid, skeletonCandidates(spec, facts.cgroup.version, masked.dirs))
-    const extMounts = dumpExtMounts(mounts, masked.files, skeletons)
-    // a terminal container's /dev/console is its pty slave bound there: external, rebound from the new pty on restore
-    if (facts.terminal) extMounts.push({key: CONSOLE, value: CONSOLE})
-    // a terminal's master is outside the container: its slave is dumped as external (plan.ts externalTerminal)
-    const descriptors = facts.terminal ? externalTerminal(readDescriptors(facts.pid)) : readDescriptors(facts.pid)
     const externals = dumpExternals(descriptors)
-    const joined = joinedNamespaces(spec).external
     for (const ns of joined) externals.push(externalNsArg(ns.type, fs.statSync(ns.path).ino, ns.key))
-    const ownNetns = opts.externalNetns === true && !joined.some((n) => n.type === 'network') && (spec.linux?.namespaces ?? []).some((n) => n.type === 'network')
     if (ownNetns) externals.push(externalNsArg('network', fs.statSync(`/proc/${facts.pid}/ns/net`).ino, EXTERNAL_NS_KEY.network))
     if (!dump.preDump) {
       writeCheckpointInfo(dump.imagePath, {
@@ -139,6 +132,49 @@ export async function checkpoint(rt: Runtime, id: string, opts: CheckpointOption
   } finally {
     unlock()
   }
+}
+
+/** What the dump says of the container's mounts, fds and namespaces, read from it as it is now. */
+function dumpView(facts: ContainerFacts, spec: Spec, opts: Pick<CheckpointOptions, 'tmpfsSkeletons' | 'externalNetns'>) {
+  const mounts = externalMounts(spec, facts.bundle, facts.cgroup)
+  const masked = maskedPaths(facts.pid, spec)
+  const skeletons = opts.tmpfsSkeletons === false ? [] : tmpfsSkeletons(facts.pid, skeletonCandidates(spec, facts.cgroup.version, masked.dirs))
+  const extMounts = dumpExtMounts(mounts, masked.files, skeletons)
+  // a terminal container's /dev/console is its pty slave bound there: external, rebound from the new pty on restore
+  if (facts.terminal) extMounts.push({key: CONSOLE, value: CONSOLE})
+  // a terminal's master is outside the container: its slave is dumped as external (plan.ts externalTerminal)
+  const descriptors = facts.terminal ? externalTerminal(readDescriptors(facts.pid)) : readDescriptors(facts.pid)
+  const joined = joinedNamespaces(spec).external
+  const ownNetns = opts.externalNetns === true && !joined.some((n) => n.type === 'network') && (spec.linux?.namespaces ?? []).some((n) => n.type === 'network')
+  return {mounts, extMounts, descriptors, joined, ownNetns}
+}
+
+/** What a restore of a checkpoint hands to criu (restore.ts), as a restore started ahead of time must have it. */
+export interface RestoreLayout {
+  /** the container fds (0-2) whose files criu inherits, in the order criu gets them (its fd 3 up) */
+  stdio: number[]
+  /** the container's network namespace comes after them (a dump that leaves it out, externalNetns) */
+  netns: boolean
+  /** the distinct tmpfs skeleton keys, in the order the restore builds them */
+  tmpfsKeys: string[]
+}
+
+/**
+ * The layout a checkpoint taken now with these options would give its restore, for a migration to start the
+ * target's criu restore before the freeze (criu/held.ts). Undefined where that restore needs more than the layout
+ * says (a terminal's pty, namespaces joined by path, an inherited fd above 2). The container may still change
+ * before the freeze: the target compares what the images say with what it started, and spawns criu when they differ.
+ */
+export function restoreLayout(rt: Runtime, id: string, opts: Pick<CheckpointOptions, 'tmpfsSkeletons' | 'externalNetns'>, verb = 'migrate'): RestoreLayout | undefined {
+  const {facts} = loadContainer(rt, id, verb)
+  if (facts.terminal) return undefined
+  const view = dumpView(facts, loadConfig(rt, id, verb), opts)
+  if (view.joined.length) return undefined
+  const stdio = inheritPlan(view.descriptors, (i) => 3 + i).map((h) => h.ours)
+  if (stdio.some((fd) => fd > 2)) return undefined
+  // one tmpfs per distinct key, as restoreExtMounts (plan.ts) builds them
+  const tmpfsKeys = [...new Set(view.extMounts.map((m) => m.value))].filter((v) => parseSkeletonKey(v) !== undefined)
+  return {stdio, netns: view.ownNetns, tmpfsKeys}
 }
 
 function dumpOptions(opts: CheckpointOptions, ctx: {verb: string; id: string}): DumpOptions {

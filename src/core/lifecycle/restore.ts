@@ -28,7 +28,8 @@ import type {Spec} from '../spec/types'
 import {sendFdToSocket} from '../sys/send-fd'
 import {attachTerminal} from '../console'
 import {criuFeatureMissing, networkLockFor, requireUsableCriu, runCriu, type TmpfsBuild} from '../criu/client'
-import {parseSkeletonKey} from '../criu/tmpfs-skeleton'
+import {parseSkeletonKey, skeletonKey} from '../criu/tmpfs-skeleton'
+import type {HeldCriu} from '../criu/held'
 import {readCheckpointInfo} from '../criu/images'
 import {criuRootBind, prepareMountpoints} from '../criu/rootfs'
 import {emptyNamespaces, parseManageCgroupsMode, ROOTLESS_UNSUPPORTED} from './checkpoint'
@@ -72,6 +73,9 @@ export interface RestoreOptions {
   netnsFd?: number
   /** awaited right before criu runs, after the cgroup, mounts and fds are ready (migration: the lazy-pages daemon) */
   beforeCriu?: () => Promise<void> | undefined
+  /** a criu restore started ahead of time for this restore (criu/held.ts, a migration's target): its root bind and
+   * tmpfs directories are used where they match, and runCriu lets it go when everything does */
+  heldCriu?: HeldCriu
 }
 
 const FORWARDED: NodeJS.Signals[] = ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH', 'SIGCONT']
@@ -131,9 +135,12 @@ export async function restore(rt: Runtime, opts: RestoreOptions, verb = 'restore
     if (pty) mounts.push({point: CONSOLE, source: pty.slavePath})
     // tmpfs mounts dumped as skeletons are built in criu's mount namespace, each on an empty directory of the state dir
     const tmpfs: TmpfsBuild[] = []
+    const held = opts.heldCriu?.setup
     const extMounts = restoreExtMounts(info.extMountKeys, mounts, {...ctx, step: 'map external mounts'}, (key) => {
-      const dir = path.join(containerDir(rt, id), `criu-tmpfs-${tmpfs.length}`)
-      tmpfs.push({dir, skeleton: parseSkeletonKey(key)!})
+      const skeleton = parseSkeletonKey(key)!
+      const same = held?.tmpfs[tmpfs.length]
+      const dir = same && skeletonKey(same.skeleton) === key ? same.dir : path.join(containerDir(rt, id), `criu-tmpfs-${tmpfs.length}`)
+      tmpfs.push({dir, skeleton})
       return dir
     })
 
@@ -141,7 +148,9 @@ export async function restore(rt: Runtime, opts: RestoreOptions, verb = 'restore
     tookOver = await takeOverCheckpointed(rt, id, verb)
     step(ctx, `create work directory ${workPath}`, () => fs.mkdirSync(workPath, {recursive: true, mode: 0o700}))
     reserveId(rt, id, verb)
-    const root = path.join(containerDir(rt, id), 'criu-root')
+    // the held criu's bind, where it binds this rootfs so
+    const heldRoot = held && held.root.rootfs === rootfs && held.root.readonly === (spec.root?.readonly === true) ? held.root : undefined
+    const root = heldRoot?.target ?? path.join(containerDir(rt, id), 'criu-root')
     // the rootfs is bound at `root` only inside criu's mount namespace, so the state dir holds no mount
     undo.push('remove state directory', () => removeContainerDir(rt, id))
     saveConfig(rt, id, spec)
@@ -163,8 +172,8 @@ export async function restore(rt: Runtime, opts: RestoreOptions, verb = 'restore
       inherit.push({fd: 3 + stdio.length + nsFds.length - 1, key: EXTERNAL_NS_KEY.network})
     }
 
-    const bindRoot = step(ctx, `create ${root}`, () => criuRootBind(rootfs, root, spec.root?.readonly === true))
-    for (const t of tmpfs) step(ctx, `create ${t.dir}`, () => fs.mkdirSync(t.dir, {mode: 0o700}))
+    const bindRoot = heldRoot ?? step(ctx, `create ${root}`, () => criuRootBind(rootfs, root, spec.root?.readonly === true))
+    for (const t of tmpfs) if (!held?.tmpfs.some((h) => h.dir === t.dir)) step(ctx, `create ${t.dir}`, () => fs.mkdirSync(t.dir, {mode: 0o700}))
     // hooks that runc runs at CRIU's setup-namespaces notification: the tree exists, nothing runs yet
     const hookCtx = {...ctx, bundle}
     const actions = needsActionScript(spec) ? listenForActions(containerDir(rt, id), async (initPid) => {
@@ -195,6 +204,7 @@ export async function restore(rt: Runtime, opts: RestoreOptions, verb = 'restore
       joinCgroupProcs: procs,
       bindRoot,
       tmpfs,
+      held: opts.heldCriu,
     }).catch((err) => {
       // a failing hook made the script fail, and CRIU with it: the hook's error says why
       throw actions?.failure() ?? err

@@ -10,7 +10,7 @@ import {OcirtError} from '../../core/errors'
 import type {Runtime} from '../../core/runtime'
 import {logTail} from '../../core/criu/client'
 import {criuTlsArgs, type TlsFiles} from '../tls'
-import {nativeFile} from '../../core/util/native-file'
+import {gateLibrary, gatedEnv, HELD_BYTE, GO} from '../../core/criu/gate'
 
 export const LAZY_LOG = 'lazy-pages.log'
 
@@ -40,12 +40,6 @@ export interface HeldLazyPages {
   readonly held: boolean
 }
 
-/** The gate library (native/build/criu-gate.so), if built; none with OCIRT_CRIU_GATE=0 (the start as before, to compare) */
-export function gateLibrary(): string | undefined {
-  if (process.env.OCIRT_CRIU_GATE === '0') return undefined
-  return nativeFile('criu-gate.so')
-}
-
 /**
  * Starts the daemon now, for images that are not there yet: the process loads criu and its libraries and waits
  * before criu's main() (~12 ms of its ~15 ms start, more when the CPUs are busy), so that the freeze pays only the
@@ -59,13 +53,13 @@ export function holdLazyPages(rt: Runtime, o: LazyPagesInput): HeldLazyPages | u
   const gateEnd = d.child.stdio[GATE_FD] as Duplex
   gateEnd.on('error', () => undefined) // a criu gone shows in `exited`
   let confirmed = false
-  gateEnd.once('data', (b: Buffer) => (confirmed = b[0] === 0x68))
+  gateEnd.once('data', (b: Buffer) => (confirmed = b[0] === HELD_BYTE))
   return {
     get held() {
       return confirmed && d.child.exitCode === null && d.child.signalCode === null
     },
     open: () => {
-      gateEnd.end('g')
+      gateEnd.end(GO)
       return whenReady(d, o)
     },
     stop: () => d.stop(),
@@ -89,7 +83,7 @@ function spawnDaemon(rt: Runtime, o: LazyPagesInput, gate?: string): Spawned {
   const child = spawn(rt.criu, ['lazy-pages', '--page-server', '--address', o.address, '--port', String(o.port), ...(o.tls ? criuTlsArgs(o.tls) : []),
     '-D', o.imageDir, '-W', o.workDir, '-o', LAZY_LOG, '-v4', '--status-fd', String(STATUS_FD)], {
     stdio: ['ignore', 'ignore', 'ignore', 'pipe', gate ? 'pipe' : 'ignore'],
-    env: gate ? {...process.env, LD_PRELOAD: gate, OCIRT_CRIU_GATE_FD: String(GATE_FD)} : process.env,
+    env: gate ? gatedEnv(process.env, gate, GATE_FD) : process.env,
     // its own process group, as runCriu's: a signal meant for the agent's group is not criu's
     detached: true,
   })

@@ -6,6 +6,7 @@ import type {Readable, Writable} from 'node:stream'
 import type {HostFacts} from './facts'
 import type {TlsPem} from '../tls'
 import type {ImageFile} from '../image-files'
+import type {RestoreLayout} from '../../core/lifecycle/checkpoint'
 
 export interface PrepareRequest {
   /** the container id on the target */
@@ -60,6 +61,8 @@ export interface RestoreResult {
   lazyPagesStartMs: number
   /** the lazy-pages daemon was the one held at its gate since before the freeze (prepare-lazy-pages) */
   lazyPagesHeld?: boolean
+  /** criu restore was the one held at its gate since before the freeze (prepare-restore) */
+  criuHeld?: boolean
   /** stop-copy with the page server: bytes of the pages it wrote (the restore waited for it to end) */
   pagesReceived?: number
 }
@@ -78,6 +81,10 @@ export interface Requests {
    * put-images to let it go (lazy-pages.ts holdLazyPages); `held` is false where it cannot (no gate library here),
    * and put-images starts it as before. An older agent answers "unknown request" */
   'prepare-lazy-pages': {params: {id: string; pageServer: NonNullable<RestoreRequest['pageServer']>}; result: {held: boolean}}
+  /** before the freeze, after write-config: criu restore starts now for the layout the source expects its dump to
+   * have, and waits at its gate for the restore (held-restore.ts); `held` is false where it cannot. An older agent
+   * answers "unknown request", and the restore spawns criu as before */
+  'prepare-restore': {params: {id: string; bundleDir: string; stdio: RestoreRequest['stdio']; layout: RestoreLayout}; result: {held: boolean}}
   /** removes files deleted on the source since the first bundle sync (paths relative to bundleDir) */
   'remove-paths': {params: {bundleDir: string; paths: string[]}; result: {removed: number}}
   /** writes the config the container runs with on the target (paths and cgroup rewritten by the source) */

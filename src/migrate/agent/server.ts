@@ -23,6 +23,9 @@ import type {LazyPagesInput} from './lazy-pages'
 import {LazyDaemon} from './lazy-daemon'
 import {startPageSink, type PageSink} from './page-sink'
 import {makeNetns} from './netns'
+import {holdRestore} from './held-restore'
+import type {HeldCriu} from '../../core/criu/held'
+import type {LoadedBundle} from '../../core/spec/load'
 import {AGENT_LEASE_MS, readLines, writeLine, type Op, type PrepareRequest, type PrepareResult, type Requests, type RestoreRequest, type RestoreResult} from './protocol'
 
 /**
@@ -45,6 +48,10 @@ export class MigrationAgent {
   private readonly lazy: LazyDaemon
   /** the new network namespace the restored container joins (write-config made it) */
   private netnsFd?: number
+  /** the bundle as write-config checked it */
+  private loaded?: LoadedBundle
+  /** the criu restore started before the freeze, waiting at its gate (prepare-restore) */
+  private heldRestore?: HeldCriu
   private sink?: PageSink
   abandoned = false
 
@@ -79,12 +86,14 @@ export class MigrationAgent {
       }
       return {bytes}
     },
+    'prepare-restore': async (p) => ({held: this.holdRestore(p)}),
     'remove-paths': async (p) => this.removePaths(p.bundleDir, p.paths),
     'write-config': async (p) => {
       writeFileAtomic(path.join(path.resolve(p.bundleDir), 'config.json'), `${JSON.stringify(p.config, null, 2)}\n`, 0o644)
       // the restore's own checks of the bundle, now: a config it would refuse stops the migration before the freeze
       // (and their code is compiled by the time the restore runs them in the freeze)
       const loaded = this.prepared ? checkRestoreInput(this.rt, this.prepared.id, p.bundleDir, 'migrate-agent') : undefined
+      this.loaded = loaded
       // the container's new network namespace, if its config has one, is made here (netns.ts): the source leaves its
       // own out of the dump when the hello said we do this
       const ownNetns = loaded?.spec.linux?.namespaces?.some((n) => n.type === 'network' && !n.path)
@@ -205,6 +214,28 @@ export class MigrationAgent {
     this.netnsFd = undefined
   }
 
+  /** The criu restore, started now and held at its gate (held-restore.ts); false where it cannot be. */
+  private holdRestore(p: Requests['prepare-restore']['params']): boolean {
+    const prep = this.prepared
+    if (!prep || !this.loaded) throw new OcirtError('prepare-restore before write-config', {verb: 'migrate-agent', step: 'hold criu restore'})
+    if (this.heldRestore) return true
+    if (fs.realpathSync(p.bundleDir) !== this.loaded.bundle) return false
+    const stdio = openStdio(p.stdio, p.bundleDir)
+    try {
+      const held = holdRestore(this.rt, {id: prep.id, loaded: this.loaded, stdio, netnsFd: this.netnsFd, layout: p.layout, dir: prep.staging})
+      if (!held) return false
+      this.heldRestore = held
+      this.undo.push('stop the criu restore held at its gate', () => held.stop())
+      return true
+    } catch (err) {
+      // a start ahead of time that fails costs only the time it would have saved: the restore spawns criu
+      debug(`migrate-agent ${prep.id}: no criu restore ahead of time: ${(err as Error).message}`)
+      return false
+    } finally {
+      for (const fd of new Set(stdio)) fs.closeSync(fd)
+    }
+  }
+
   /** what the lazy-pages daemon runs with; its keys are written in the staging dir (0700, removed with it) */
   private lazyInput(id: string, pageServer: NonNullable<RestoreRequest['pageServer']>): LazyPagesInput {
     const prep = this.prepared!
@@ -240,12 +271,13 @@ export class MigrationAgent {
         id: p.id, bundle: p.bundleDir, imagePath: prep.imageDir, workPath: prep.workDir, detach: true,
         lazyPages: p.lazyPages, tcpEstablished: p.tcpEstablished, extUnixSk: p.extUnixSk, fileLocks: p.fileLocks,
         manageCgroupsMode: p.manageCgroupsMode, inheritStdio: fds, beforeCriu: () => daemonUp, consoleSocket: p.consoleSocket,
-        netnsFd: this.netnsFd,
+        netnsFd: this.netnsFd, heldCriu: this.heldRestore,
         // a new, empty network namespace (or the engine's, joined by path) has nothing of the container's to hold
         // still, established TCP connections aside
         networkLock: p.tcpEstablished ? undefined : 'skip',
       }, 'migrate-agent')
     } finally {
+      this.heldRestore?.stop() // one not let go (the restore spawned criu, or failed before it) is not needed
       for (const fd of new Set(fds)) fs.closeSync(fd)
       await daemonUp?.catch(() => undefined) // a daemon that came up late is still ours to stop
     }
@@ -255,7 +287,7 @@ export class MigrationAgent {
     if (FAULT === 'restore') throw new OcirtError('injected fault after restore (OCIRT_MIGRATE_FAULT=restore)', {verb: 'migrate-agent', id: p.id})
     if (FAULT === 'kill-lazy') this.lazy.stop()
     const s = containerState(this.rt, p.id, 'migrate-agent')
-    return {pid: s.pid, status: s.status, restoreMs: Date.now() - started, lazyPagesStartMs: lazyMs, lazyPagesHeld: this.lazy.wasHeld, pagesReceived}
+    return {pid: s.pid, status: s.status, restoreMs: Date.now() - started, lazyPagesStartMs: lazyMs, lazyPagesHeld: this.lazy.wasHeld, criuHeld: this.heldRestore?.ran === true, pagesReceived}
   }
 
   private async removePaths(bundleDir: string, paths: string[]): Promise<{removed: number}> {
