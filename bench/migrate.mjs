@@ -17,6 +17,7 @@
 // A run whose counts do not go on +1 across the move, or whose pattern broke, is reported as failed, not as a number.
 // Also measured once: what a new page costs here (probe touchrate), which every restore pays for the whole memory.
 // Link time = wire bytes / the link's throughput (BENCH_LINK_MIB of /dev/zero through OpenSSH to `cat >/dev/null` on B).
+// BENCH_OCIRT=PATH runs that ocirt on both hosts instead of bin/ocirt (a wrapper that profiles it, say).
 // BENCH_DEBUG_DIR=DIR runs ocirt migrate with --debug and keeps each run's stderr there (a step profile per run).
 // Needs root, runc, CRIU, sshd, a built tree (npm run build) and the fixtures (scripts/setup.sh).
 //   BENCH_RUNS=3 BENCH_SIZES=64,256,1024 BENCH_CASES=ocirt-auto,ocirt-stop-copy,runc node bench/migrate.mjs [--json FILE]
@@ -31,7 +32,7 @@ const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const require = createRequire(import.meta.url)
 const {makeHostPair} = require(path.join(REPO, 'dist/test/helpers/remote-host.js'))
 const {Cleanup} = require(path.join(REPO, 'dist/test/helpers/cleanup.js'))
-const OCIRT = path.join(REPO, 'bin', 'ocirt')
+const OCIRT = process.env.BENCH_OCIRT ?? path.join(REPO, 'bin', 'ocirt')
 const ROOTFS = path.join(REPO, 'test', 'fixtures', 'build', 'rootfs')
 
 const arg = (name) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined)
