@@ -81,18 +81,26 @@ test('a restore let go from its gate: the counter goes on, in its own cgroups, a
   assert.ok(!fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(staging), 'no mount of its namespace on the host')
 })
 
-test('held for another layout than the images have: stopped, and the restore spawns criu', async (t) => {
-  if (!requires(t, ...NEEDS)) return
-  // one tmpfs skeleton less than the dump will have
-  const {b, rt, held, img, stdio} = await heldThenCheckpoint(t, 'held-other', (l) => ({...l, tmpfsKeys: l.tmpfsKeys.slice(1)}))
-  const at = last(b.file)
-  const offset = fs.statSync(b.file).size
-  const heldPid = held.pid!
-  const lines = await restoreWith(rt, b, img, stdio, held)
-  assert.equal(held.ran, false)
-  assert.ok(lines.some((l) => /criu restore held at its gate not used: other tmpfs skeletons/.test(l)), lines.join('\n'))
-  assert.ok(lines.some((l) => /ms run \S+ restore /.test(l)), 'criu was spawned')
-  await waitFor('the held criu gone', () => !fs.existsSync(`/proc/${heldPid}`) || fs.readFileSync(`/proc/${heldPid}/stat`, 'utf8').split(' ')[2] === 'Z')
-  assert.equal((await stateOf(b)).status, 'running')
-  await assertContinues(b.file, at, offset)
-})
+const OTHER_LAYOUTS: {what: string; alter: (l: RestoreLayout) => RestoreLayout; reason: RegExp}[] = [
+  {what: 'one tmpfs skeleton less', alter: (l) => ({...l, tmpfsKeys: l.tmpfsKeys.slice(1)}), reason: /other tmpfs skeletons/},
+  // the same /dev/null, but its read-only copy where the restore hands over a write-only one
+  {what: 'stdin where stdout goes', alter: (l) => ({...l, stdio: [1, 0, ...l.stdio.slice(2)]}), reason: /another file or access mode as fd 3/},
+]
+
+for (const other of OTHER_LAYOUTS) {
+  test(`held for another layout than the images have (${other.what}): stopped, and the restore spawns criu`, async (t) => {
+    if (!requires(t, ...NEEDS)) return
+    const {b, rt, held, img, stdio} = await heldThenCheckpoint(t, 'held-other', other.alter)
+    const at = last(b.file)
+    const offset = fs.statSync(b.file).size
+    const heldPid = held.pid!
+    const lines = await restoreWith(rt, b, img, stdio, held)
+    assert.equal(held.ran, false)
+    const why = lines.find((l) => /the criu restore held at its gate is not used/.test(l))
+    assert.match(why ?? '', other.reason, lines.join('\n'))
+    assert.ok(lines.some((l) => /ms run \S+ restore /.test(l)), 'criu was spawned')
+    await waitFor('the held criu gone', () => !fs.existsSync(`/proc/${heldPid}`) || fs.readFileSync(`/proc/${heldPid}/stat`, 'utf8').split(' ')[2] === 'Z')
+    assert.equal((await stateOf(b)).status, 'running')
+    await assertContinues(b.file, at, offset)
+  })
+}

@@ -13,6 +13,7 @@ import {cleanupFor, type Cleanup} from '../helpers/cleanup'
 import {requires} from '../helpers/requires'
 import {OCIRT_BIN} from '../helpers/paths'
 import {waitFor} from '../helpers/containers'
+import {testSpec} from '../helpers/bundle'
 import {makeMigrationTls} from '../../src/migrate/tls'
 import {connectPageLink} from '../../src/migrate/page-link'
 
@@ -205,6 +206,38 @@ test("post-copy's lazy-pages daemon is started before the freeze and held at its
   assert.deepEqual(notUndone, [])
   await waitFor('the held daemon to end', () => childrenWith(a.child.pid!, 'lazy-pages').length === 0)
   assert.equal(fs.existsSync(path.join(prep.workDir, 'lazy-pages.log')), false, 'it never ran')
+  a.client.close()
+  assert.equal(await a.exited, 0)
+})
+
+test('criu restore is started before the freeze and held at its gate (prepare-restore); asked again, the same one; abort ends it', async (t) => {
+  if (!requires(t, 'root', 'ocirt', 'criu')) return
+  const c = cleanupFor(t)
+  const a = startAgent(c)
+  const layout = {stdio: [0, 1], netns: false, tmpfsKeys: ['ocirt-tmpfs/1777/']}
+  const req = {id: 'moved', bundleDir: path.join(a.dir, 'bundles', 'b'), stdio: ['', 'out.log', 'out.log'] as [string, string, string], layout}
+  await assert.rejects(a.client.request('prepare-restore', req), /before write-config/)
+  const prep = await a.client.request('prepare', prepareReq(a))
+  fs.mkdirSync(path.join(req.bundleDir, 'rootfs'))
+  const spec = testSpec()
+  spec.linux!.namespaces = spec.linux!.namespaces!.filter((n) => n.type !== 'network')
+  await a.client.request('write-config', {bundleDir: req.bundleDir, config: spec})
+  assert.deepEqual(await a.client.request('prepare-restore', req), {held: true})
+  await waitFor('criu restore held', () => childrenWith(a.child.pid!, '--config').length === 1)
+  const [held] = childrenWith(a.child.pid!, '--config')
+  assert.match(fs.readFileSync(`/proc/${held}/cmdline`, 'utf8').replace(/\0/g, ' '), /restore -v4 --config \S+criu-restore\.conf/)
+  // its fds 3, 4: /dev/null for stdin, the bundle's out.log for stdout; its mount namespace has the rootfs bound
+  assert.equal(fs.readlinkSync(`/proc/${held}/fd/3`), '/dev/null')
+  assert.equal(fs.readlinkSync(`/proc/${held}/fd/4`), path.join(fs.realpathSync(req.bundleDir), 'out.log'))
+  assert.notEqual(fs.readlinkSync(`/proc/${held}/ns/mnt`), fs.readlinkSync('/proc/self/ns/mnt'))
+  assert.match(fs.readFileSync(`/proc/${held}/mountinfo`, 'utf8'), /held-restore\/criu-root /)
+  assert.equal(fs.existsSync(path.join(prep.staging, 'held-restore', 'criu-restore.conf')), false, 'not let go: no options written')
+  assert.deepEqual(await a.client.request('prepare-restore', req), {held: true})
+  assert.deepEqual(childrenWith(a.child.pid!, '--config'), [held], 'asked again: the same one')
+  const {notUndone} = await a.client.request('abort', {reason: 'test'})
+  assert.deepEqual(notUndone, [])
+  await waitFor('the held criu to end', () => childrenWith(a.child.pid!, '--config').length === 0)
+  assert.ok(!fs.readFileSync('/proc/self/mountinfo', 'utf8').includes('held-restore'), 'no mount of it on the host')
   a.client.close()
   assert.equal(await a.exited, 0)
 })

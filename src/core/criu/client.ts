@@ -243,8 +243,8 @@ export async function runCriu(rt: Runtime, argv: string[], opts: RunCriuOptions)
   opts.service?.close()
   if (opts.held) {
     const why = opts.held.whyNot(argv, {extraFds: opts.extraFds ?? [], bindRoot: opts.bindRoot, tmpfs: opts.tmpfs ?? []})
-    if (!why) return opts.held.run(argv, {join: opts.joinCgroupProcs ?? [], logFile: opts.logFile, ctx: opts.ctx})
-    debug(`criu restore held at its gate not used: ${why}`)
+    if (!why && await opts.held.run(argv, {join: opts.joinCgroupProcs ?? [], logFile: opts.logFile, ctx: opts.ctx})) return
+    debug(`${opts.ctx.verb ?? 'restore'} ${opts.ctx.id ?? ''}: the criu restore held at its gate is not used: ${why ?? 'it was gone before it could be let go'}; spawning criu`)
     opts.held.stop()
   }
   const stdio: StdioOptions = ['ignore', 'pipe', 'pipe', ...(opts.extraFds ?? [])]

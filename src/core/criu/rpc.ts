@@ -158,27 +158,46 @@ export function requestFromArgv(argv: string[]): ServiceRequest | undefined {
   let networkLock: number | undefined
   let workDir: string | undefined
   let imagesDir: string | undefined
-  const lines: string[] = []
-  for (let i = 1; i < argv.length; i++) {
-    const a = argv[i]
-    if (a === '-t') pid = Number(argv[++i])
-    else if (a === '-D') imagesDir = argv[++i]
-    else if (a === '-W') workDir = argv[++i]
+  const lines = configLines(argv, (a, value) => {
+    if (a === '-t') pid = Number(value())
+    else if (a === '-D') imagesDir = value()
+    else if (a === '-W') workDir = value()
     else if (/^-v[0-4]$/.test(a)) logLevel = Number(a.slice(2))
     // CRIU 4.1 crashes (SIGSEGV) on network-lock in an RPC configuration file: it goes as the request's field
     else if (a === '--network-lock') {
-      networkLock = NETWORK_LOCKS[argv[++i]]
-      if (networkLock === undefined) return undefined
+      networkLock = NETWORK_LOCKS[value() ?? '']
+      if (networkLock === undefined) return 'refused'
     }
-    else if (a === '--config') return undefined // CRIU ignores it inside an RPC configuration file
-    else if (a.startsWith('--') && a.length > 2) lines.push(a.slice(2))
-    else if (!a.startsWith('-') && lines.length) lines[lines.length - 1] += ` ${a}`
-    else return undefined
-    if (argv[i] === undefined || !plainWord(argv[i])) return undefined
-  }
-  if (pid === undefined || !Number.isInteger(pid) || pid <= 0 || !imagesDir) return undefined
+    else return 'line'
+    return 'taken'
+  })
+  if (!lines || pid === undefined || !Number.isInteger(pid) || pid <= 0 || !imagesDir) return undefined
   const leaveRunning = lines.includes('leave-running') || undefined
   return {type: REQ_DUMP, pid, logLevel, networkLock, leaveRunning, imagesDir, workDir: workDir ?? imagesDir, config: lines.join('\n') + '\n'}
+}
+
+/**
+ * criu's options after its verb (argv[0]) as lines of a configuration file, which CRIU reads with its command-line
+ * parser: `--option value...` becomes `option value...`. `take` sees each argument first: 'taken' when it used it
+ * (and any value it asked for), 'refused' to give up, 'line' to make it a line. Undefined when something cannot go
+ * in such a file: a short option `take` did not take, --config, a missing value, a word the parser would split or
+ * misread.
+ */
+export function configLines(argv: string[], take: (arg: string, value: () => string | undefined, lines: string[]) => 'taken' | 'refused' | 'line'): string[] | undefined {
+  const lines: string[] = []
+  for (let i = 1; i < argv.length; i++) {
+    const a = argv[i]
+    const verdict = take(a, () => argv[++i], lines)
+    if (verdict === 'refused') return undefined
+    if (verdict === 'line') {
+      if (a === '--config') return undefined // not inside a configuration file
+      if (a.startsWith('--') && a.length > 2) lines.push(a.slice(2))
+      else if (!a.startsWith('-') && lines.length) lines[lines.length - 1] += ` ${a}`
+      else return undefined
+    }
+    if (argv[i] === undefined || !plainWord(argv[i])) return undefined
+  }
+  return lines
 }
 
 const NETWORK_LOCKS: Record<string, number> = {iptables: 1, nftables: 2, skip: 3}

@@ -94,8 +94,9 @@ export async function checkpoint(rt: Runtime, id: string, opts: CheckpointOption
     makeDir(dump.workPath, ctx, 'create work directory')
     if (dump.parentPath) checkParent(dump.imagePath, dump.parentPath, ctx)
 
-    const {mounts, extMounts, descriptors, joined, ownNetns} = dumpView(facts, spec, opts)
+    const mounts = externalMounts(spec, facts.bundle, facts.cgroup)
     checkMountPoints(mounts, ctx)
+    const {extMounts, descriptors, joined, ownNetns} = dumpView(facts, spec, opts, mounts)
     const externals = dumpExternals(descriptors)
     for (const ns of joined) externals.push(externalNsArg(ns.type, fs.statSync(ns.path).ino, ns.key))
     if (ownNetns) externals.push(externalNsArg('network', fs.statSync(`/proc/${facts.pid}/ns/net`).ino, EXTERNAL_NS_KEY.network))
@@ -135,8 +136,7 @@ export async function checkpoint(rt: Runtime, id: string, opts: CheckpointOption
 }
 
 /** What the dump says of the container's mounts, fds and namespaces, read from it as it is now. */
-function dumpView(facts: ContainerFacts, spec: Spec, opts: Pick<CheckpointOptions, 'tmpfsSkeletons' | 'externalNetns'>) {
-  const mounts = externalMounts(spec, facts.bundle, facts.cgroup)
+function dumpView(facts: ContainerFacts, spec: Spec, opts: Pick<CheckpointOptions, 'tmpfsSkeletons' | 'externalNetns'>, mounts = externalMounts(spec, facts.bundle, facts.cgroup)) {
   const masked = maskedPaths(facts.pid, spec)
   const skeletons = opts.tmpfsSkeletons === false ? [] : tmpfsSkeletons(facts.pid, skeletonCandidates(spec, facts.cgroup.version, masked.dirs))
   const extMounts = dumpExtMounts(mounts, masked.files, skeletons)
@@ -146,7 +146,7 @@ function dumpView(facts: ContainerFacts, spec: Spec, opts: Pick<CheckpointOption
   const descriptors = facts.terminal ? externalTerminal(readDescriptors(facts.pid)) : readDescriptors(facts.pid)
   const joined = joinedNamespaces(spec).external
   const ownNetns = opts.externalNetns === true && !joined.some((n) => n.type === 'network') && (spec.linux?.namespaces ?? []).some((n) => n.type === 'network')
-  return {mounts, extMounts, descriptors, joined, ownNetns}
+  return {extMounts, descriptors, joined, ownNetns}
 }
 
 /** What a restore of a checkpoint hands to criu (restore.ts), as a restore started ahead of time must have it. */

@@ -135,7 +135,8 @@ export async function restore(rt: Runtime, opts: RestoreOptions, verb = 'restore
     if (pty) mounts.push({point: CONSOLE, source: pty.slavePath})
     // tmpfs mounts dumped as skeletons are built in criu's mount namespace, each on an empty directory of the state dir
     const tmpfs: TmpfsBuild[] = []
-    const held = opts.heldCriu?.setup
+    // a held criu's directories, while it still waits to be let go
+    const held = opts.heldCriu?.held ? opts.heldCriu.setup : undefined
     const extMounts = restoreExtMounts(info.extMountKeys, mounts, {...ctx, step: 'map external mounts'}, (key) => {
       const skeleton = parseSkeletonKey(key)!
       const same = held?.tmpfs[tmpfs.length]
@@ -148,7 +149,7 @@ export async function restore(rt: Runtime, opts: RestoreOptions, verb = 'restore
     tookOver = await takeOverCheckpointed(rt, id, verb)
     step(ctx, `create work directory ${workPath}`, () => fs.mkdirSync(workPath, {recursive: true, mode: 0o700}))
     reserveId(rt, id, verb)
-    // the held criu's bind, where it binds this rootfs so
+    // the held criu's root bind, if it binds this rootfs as this restore would
     const heldRoot = held && held.root.rootfs === rootfs && held.root.readonly === (spec.root?.readonly === true) ? held.root : undefined
     const root = heldRoot?.target ?? path.join(containerDir(rt, id), 'criu-root')
     // the rootfs is bound at `root` only inside criu's mount namespace, so the state dir holds no mount

@@ -22,12 +22,16 @@ export interface HoldRestoreInput {
   dir: string
 }
 
-/** The held restore, or undefined where it cannot be held (no gate or launcher built, a layout this host lacks). */
+/** The held restore, or undefined where it cannot be held here (the debug line says why). */
 export function holdRestore(rt: Runtime, o: HoldRestoreInput): HeldCriu | undefined {
   const {layout} = o
-  if (layout.netns && o.netnsFd === undefined) return undefined
   const skeletons = layout.tmpfsKeys.map(parseSkeletonKey)
-  if (skeletons.some((s) => s === undefined)) return undefined
+  const why = HeldCriu.whyNotHere() ?? (layout.netns && o.netnsFd === undefined ? 'no network namespace made here for the container'
+    : skeletons.some((s) => s === undefined) ? 'a tmpfs skeleton key it cannot read' : undefined)
+  if (why) {
+    debug(`migrate-agent ${o.id}: no criu restore ahead of time: ${why}`)
+    return undefined
+  }
   const dirs = heldDirs(path.join(o.dir, 'held-restore'), skeletons.length)
   const fds = [...layout.stdio.map((i) => o.stdio[i]), ...(layout.netns ? [o.netnsFd!] : [])]
   const held = HeldCriu.start(rt, {

@@ -10,7 +10,7 @@ import {OcirtError} from '../../core/errors'
 import type {Runtime} from '../../core/runtime'
 import {logTail} from '../../core/criu/client'
 import {criuTlsArgs, type TlsFiles} from '../tls'
-import {gateLibrary, gatedEnv, HELD_BYTE, GO} from '../../core/criu/gate'
+import {gateLibrary, gatedEnv, GateEnd} from '../../core/criu/gate'
 
 export const LAZY_LOG = 'lazy-pages.log'
 
@@ -50,16 +50,13 @@ export function holdLazyPages(rt: Runtime, o: LazyPagesInput): HeldLazyPages | u
   if (!gate) return undefined
   const d = spawnDaemon(rt, o, gate)
   // the gate's own end of the socketpair: it says 'h' once it holds criu (native/criu-gate.c)
-  const gateEnd = d.child.stdio[GATE_FD] as Duplex
-  gateEnd.on('error', () => undefined) // a criu gone shows in `exited`
-  let confirmed = false
-  gateEnd.once('data', (b: Buffer) => (confirmed = b[0] === HELD_BYTE))
+  const gateEnd = new GateEnd(d.child.stdio[GATE_FD] as Duplex)
   return {
     get held() {
-      return confirmed && d.child.exitCode === null && d.child.signalCode === null
+      return gateEnd.confirmedHeld && d.child.exitCode === null && d.child.signalCode === null
     },
     open: () => {
-      gateEnd.end(GO)
+      gateEnd.open()
       return whenReady(d, o)
     },
     stop: () => d.stop(),

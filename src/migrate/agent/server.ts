@@ -52,6 +52,8 @@ export class MigrationAgent {
   private loaded?: LoadedBundle
   /** the criu restore started before the freeze, waiting at its gate (prepare-restore) */
   private heldRestore?: HeldCriu
+  /** the restore request came */
+  private restoring = false
   private sink?: PageSink
   abandoned = false
 
@@ -132,6 +134,7 @@ export class MigrationAgent {
     commit: async () => {
       this.committed = true
       this.lazy.dropHeld() // not needed after all (the restore had it start anew)
+      this.heldRestore?.stop() // the same
       this.undo.clear()
       if (this.staging) fs.rmSync(this.staging, {recursive: true, force: true})
       if (FAULT === 'commit-lost') process.kill(process.ppid, 'SIGKILL') // the connection drops before the answer
@@ -164,6 +167,7 @@ export class MigrationAgent {
       // nobody to tell
     }
     this.lazy.stop()
+    this.heldRestore?.stop()
     this.sink?.stop()
   }
 
@@ -217,12 +221,15 @@ export class MigrationAgent {
   /** The criu restore, started now and held at its gate (held-restore.ts); false where it cannot be. */
   private holdRestore(p: Requests['prepare-restore']['params']): boolean {
     const prep = this.prepared
-    if (!prep || !this.loaded) throw new OcirtError('prepare-restore before write-config', {verb: 'migrate-agent', step: 'hold criu restore'})
-    if (this.heldRestore) return true
-    if (fs.realpathSync(p.bundleDir) !== this.loaded.bundle) return false
-    const stdio = openStdio(p.stdio, p.bundleDir)
+    if (!prep || !this.loaded) throw new OcirtError('prepare-restore before write-config', {verb: 'migrate-agent', id: prep?.id, step: 'hold criu restore'})
+    // once: a second request, or one after the restore began, gets the one there is (or none)
+    if (this.heldRestore || this.restoring || this.committed || this.abandoned) return this.heldRestore?.live === true
+    let stdio: number[] = []
     try {
-      const held = holdRestore(this.rt, {id: prep.id, loaded: this.loaded, stdio, netnsFd: this.netnsFd, layout: p.layout, dir: prep.staging})
+      if (fs.realpathSync(p.bundleDir) !== this.loaded.bundle) return false
+      const fds = openStdio(p.stdio, p.bundleDir)
+      stdio = fds
+      const held = holdRestore(this.rt, {id: prep.id, loaded: this.loaded, stdio: fds, netnsFd: this.netnsFd, layout: p.layout, dir: prep.staging})
       if (!held) return false
       this.heldRestore = held
       this.undo.push('stop the criu restore held at its gate', () => held.stop())
@@ -246,6 +253,7 @@ export class MigrationAgent {
   private async restore(p: RestoreRequest): Promise<RestoreResult> {
     const prep = this.prepared
     if (!prep) throw new OcirtError('restore before prepare', {verb: 'migrate-agent', id: p.id})
+    this.restoring = true
     const started = Date.now()
     debug(`migrate-agent ${p.id}: restore asked`)
     // stop-copy with the page server: the dump has ended (the restore is asked after it), so its page server has
