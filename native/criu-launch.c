@@ -5,7 +5,7 @@
  * criu'`, four or five execs, and keeps that chain's exit codes, so runCriu tells the failures apart the same way:
  *
  *   ocirt-criu-launch [--join CGROUP_PROCS]... [--root ROOTFS TARGET [--ro]] [--tmpfs DIR MODE NAMES]...
- *                     -- CRIU [ARG]...
+ *                     [--tmpfs-rw DIR MODE OPTIONS NAMES]... -- CRIU [ARG]...
  *
  *   --join     writes its own pid to the file (the pid that then execs criu)       failure: exit 125
  *   --root     unshare(CLONE_NEWNS), "/" made private recursively, ROOTFS bound
@@ -15,6 +15,9 @@
  *              mode 0755), then made read-only: what CRIU binds in place of a
  *              tmpfs dumped as a skeleton (src/core/criu/tmpfs-skeleton.ts); at
  *              most 64                                                           failure: exit 124
+ *   --tmpfs-rw the same, left writable, mounted with the tmpfs OPTIONS too (comma-
+ *              separated, e.g. size=65536k; may be empty): a writable tmpfs that was
+ *              empty at dump time (/dev/shm)                                     failure: exit 124
  *   then       execvp(CRIU, ARGs)                                                    failure: exit 127
  */
 #include <errno.h>
@@ -75,15 +78,17 @@ static void bind_root(const char *rootfs, const char *target, int ro)
     fail(ROOT_FAILED, "remount %s read-only: %s", target, strerror(errno));
 }
 
-/* A tmpfs at dir with the root's mode and empty directories, made read-only (the superblock) once they are made.
- * No other flag: CRIU applies the dumped mount's flags to its bind of it. */
-static void build_tmpfs(const char *dir, const char *mode, char *names)
+/* A tmpfs at dir with the root's mode (and the tmpfs options given) and empty directories, made read-only (the
+ * superblock) once they are made unless it is to stay writable. No other flag: CRIU applies the dumped mount's flags
+ * to its bind of it. */
+static void build_tmpfs(const char *dir, const char *mode, const char *options, char *names, int writable)
 {
-  char data[32];
+  char data[256];
   char *end;
   unsigned long m = strtoul(mode, &end, 8);
   if (*mode == '\0' || *end != '\0' || m > 07777) fail(USAGE, "--tmpfs %s: bad mode %s", dir, mode);
-  snprintf(data, sizeof data, "mode=%lo", m);
+  int n = snprintf(data, sizeof data, "mode=%lo%s%s", m, *options ? "," : "", options);
+  if (n < 0 || (size_t)n >= sizeof data) fail(USAGE, "--tmpfs-rw %s: options too long", dir);
   unsigned long flags = 0;
   if (mount("tmpfs", dir, "tmpfs", flags, data) < 0) fail(ROOT_FAILED, "mount tmpfs at %s: %s", dir, strerror(errno));
   int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -95,6 +100,7 @@ static void build_tmpfs(const char *dir, const char *mode, char *names)
       fail(ROOT_FAILED, "mkdir %s/%s: %s", dir, name, strerror(errno));
   }
   close(dfd);
+  if (writable) return;
   if (mount(NULL, dir, NULL, MS_REMOUNT | MS_RDONLY | flags, data) < 0)
     fail(ROOT_FAILED, "remount %s read-only: %s", dir, strerror(errno));
 }
@@ -110,7 +116,7 @@ enum { MAX_TMPFS = 64 };
 int main(int argc, char **argv)
 {
   const char *rootfs = NULL, *target = NULL;
-  struct { const char *dir, *mode; char *names; } tmpfs[MAX_TMPFS];
+  struct { const char *dir, *mode, *options; char *names; int writable; } tmpfs[MAX_TMPFS];
   int ro = 0, i = 1, n_tmpfs = 0;
   /* joins happen in order as they are met, before the mount namespace: as the shell chain did */
   for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
@@ -124,15 +130,23 @@ int main(int argc, char **argv)
     } else if (strcmp(argv[i], "--tmpfs") == 0 && i + 3 < argc && n_tmpfs < MAX_TMPFS) {
       tmpfs[n_tmpfs].dir = argv[++i];
       tmpfs[n_tmpfs].mode = argv[++i];
+      tmpfs[n_tmpfs].options = "";
+      tmpfs[n_tmpfs].writable = 0;
+      tmpfs[n_tmpfs++].names = argv[++i];
+    } else if (strcmp(argv[i], "--tmpfs-rw") == 0 && i + 4 < argc && n_tmpfs < MAX_TMPFS) {
+      tmpfs[n_tmpfs].dir = argv[++i];
+      tmpfs[n_tmpfs].mode = argv[++i];
+      tmpfs[n_tmpfs].options = argv[++i];
+      tmpfs[n_tmpfs].writable = 1;
       tmpfs[n_tmpfs++].names = argv[++i];
     } else {
-      fail(USAGE, "usage: ocirt-criu-launch [--join CGROUP_PROCS]... [--root ROOTFS TARGET [--ro]] [--tmpfs DIR MODE NAMES]... -- CRIU [ARG]...");
+      fail(USAGE, "usage: ocirt-criu-launch [--join CGROUP_PROCS]... [--root ROOTFS TARGET [--ro]] [--tmpfs DIR MODE NAMES]... [--tmpfs-rw DIR MODE OPTIONS NAMES]... -- CRIU [ARG]...");
     }
   }
   if (i + 1 >= argc) fail(USAGE, "no criu command after --");
   if (rootfs || n_tmpfs) new_mount_ns();
   if (rootfs) bind_root(rootfs, target, ro);
-  for (int t = 0; t < n_tmpfs; t++) build_tmpfs(tmpfs[t].dir, tmpfs[t].mode, tmpfs[t].names);
+  for (int t = 0; t < n_tmpfs; t++) build_tmpfs(tmpfs[t].dir, tmpfs[t].mode, tmpfs[t].options, tmpfs[t].names, tmpfs[t].writable);
   execvp(argv[i + 1], argv + i + 1);
   fail(EXEC_FAILED, "cannot run %s: %s", argv[i + 1], strerror(errno));
 }

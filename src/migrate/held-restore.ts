@@ -14,7 +14,7 @@ export interface HoldRestoreInput {
   stdio: RestoreRequest['stdio']
   /** as the dump will be taken (startDump's options) */
   externalNetns: boolean
-  tmpfsSkeletons: boolean
+  tmpfsSkeletons: boolean | 'read-only'
 }
 
 /** Resolves when the target answered (or could not); never rejects. OCIRT_HOLD_RESTORE=0 skips it (to compare). */

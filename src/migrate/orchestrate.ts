@@ -22,7 +22,7 @@ import {ensureKdatCache} from '../core/criu/kdat'
 import {containerKernelMountPoints, memoryBytes, requireMovable} from './movable'
 import {AgentClient} from './agent/client'
 import {AGENT_LEASE_MS} from './agent/protocol'
-import {hostFacts} from './agent/facts'
+import {hostFacts, type HostFacts} from './agent/facts'
 import {planBundle, sizeOf} from './bundle-plan'
 import {openUnpack, type UnpackChannel} from './channels'
 import {sendChanges, sendImages, snapshotTrees} from './transfer'
@@ -197,7 +197,7 @@ class Migration {
     await agent.request('write-config', {bundleDir: remoteBundle, config: plan.config})
     debug('migrate: config written on the target')
     const heldRestore = holdTargetRestore(rt, agent, {id: o.id, bundleDir: remoteBundle, stdio: plan.stdio,
-      externalNetns: remote.makesNetns === true, tmpfsSkeletons: remote.rebuildsTmpfs === true})
+      externalNetns: remote.makesNetns === true, tmpfsSkeletons: skeletonsFor(remote)})
     ensureKdatCache(rt) // the dump in the freeze then loads CRIU's kernel data instead of probing for it (kdat.ts)
     debug("migrate: CRIU's kernel data cached here")
     const {imagesChannel, deltaChannels, pages, push, dump: preparedDump} = await forFreeze
@@ -226,7 +226,7 @@ class Migration {
     debug(`migrate ${o.id}: frozen`)
     // an agent that makes the container's new network namespace on the target (loopback up) spares the dump its own
     // and one whose restore rebuilds read-only tmpfs mounts spares it their tar (an older one gets them tar'd)
-    this.dump = startDump(rt, o.id, images, {...criuOpts, parentPath, externalNetns: remote.makesNetns === true, tmpfsSkeletons: remote.rebuildsTmpfs === true}, pages, push, preparedDump)
+    this.dump = startDump(rt, o.id, images, {...criuOpts, parentPath, externalNetns: remote.makesNetns === true, tmpfsSkeletons: skeletonsFor(remote)}, pages, push, preparedDump)
     if (this.dump.linkBytes) rep.watch(this.dump.linkBytes)
     // the bundle's changes travel while CRIU dumps: frozen, the container changes nothing more, and CRIU writes
     // nothing in the bundle
@@ -388,4 +388,10 @@ class Migration {
 function ensureDir(dir: string): string {
   fs.mkdirSync(dir, {recursive: true, mode: 0o700})
   return dir
+}
+
+/** Which tmpfs skeletons the target's restore rebuilds (checkpoint.ts tmpfsSkeletons): older agents fewer or none. */
+function skeletonsFor(remote: HostFacts): boolean | 'read-only' {
+  if (remote.rebuildsTmpfs !== true) return false
+  return remote.rebuildsWritableTmpfs === true ? true : 'read-only'
 }

@@ -99,3 +99,44 @@ test('OCIRT_TMPFS_SKELETON=0 leaves them to CRIU\'s tar; a masked directory made
   const restored = (await stateOf(b)).pid
   assert.equal(fs.readFileSync(path.join(`/proc/${restored}/root`, masked, 'note'), 'utf8'), 'written while writable\n')
 })
+
+test('a paused container\'s empty /dev/shm is rebuilt writable with its size, not tar\'d; one that holds a file is tar\'d', async (t) => {
+  if (!requires(t, ...NEEDS)) return
+  for (const withFile of [false, true]) {
+    const b = counterBundle(t, {idPrefix: withFile ? 'tmpfs-shm-file' : 'tmpfs-shm'})
+    const pid = await runCounter(b)
+    const shm = path.join(`/proc/${pid}/root`, 'dev', 'shm')
+    if (withFile) fs.writeFileSync(path.join(shm, 'seg'), 'shared\n')
+    const before = view(pid, ['/dev/shm'])['/dev/shm']
+    assert.match(before, /^rw,.* tmpfs 1777 /, before)
+    const running = images(b, 'running')
+    assertOk(await b.ocirt(['checkpoint', '--leave-running', '--image-path', running, b.id]), 'checkpoint while running')
+    assert.ok(!keysOf(running).some((k) => k.startsWith('ocirt-tmpfs-rw/')), 'running: it could be written to before CRIU freezes it, so tar')
+
+    assertOk(await b.ocirt(['pause', b.id]), 'pause')
+    const img = images(b)
+    assertOk(await b.ocirt(['checkpoint', '--image-path', img, b.id]), 'checkpoint while paused')
+    const rw = keysOf(img).filter((k) => k.startsWith('ocirt-tmpfs-rw/'))
+    if (withFile) {
+      assert.deepEqual(rw, [], 'a file in it: tar')
+      assert.equal(tarImages(img).length, 2, tarImages(img).join(' '))
+    } else {
+      assert.deepEqual(rw, ['ocirt-tmpfs-rw/1777/size=65536k/'], 'its size from its mount options')
+      assert.equal(tarImages(img).length, 1, `only /dev is tar'd: ${tarImages(img).join(' ')}`)
+    }
+    const at = last(b.file)
+    const offset = fs.statSync(b.file).size
+    assertOk(await b.ocirt(['restore', '-d', '--image-path', img, '--bundle', b.dir, b.id]), 'restore')
+    const s = await stateOf(b)
+    if (s.status === 'paused') assertOk(await b.ocirt(['resume', b.id]), 'resume')
+    const restored = s.pid
+    assert.equal(view(restored, ['/dev/shm'])['/dev/shm'], before, 'the same flags, fstype, mode and content')
+    const again = path.join(`/proc/${restored}/root`, 'dev', 'shm')
+    if (withFile) assert.equal(fs.readFileSync(path.join(again, 'seg'), 'utf8'), 'shared\n')
+    fs.writeFileSync(path.join(again, 'new'), 'x') // writable after the restore
+    const line = fs.readFileSync(`/proc/${restored}/mountinfo`, 'utf8').split('\n').filter((l) => l.split(' ')[4] === '/dev/shm').pop()
+    assert.match(line ?? '', / - tmpfs \S+ rw,size=65536k(,|$)/, 'a tmpfs of that size')
+    await assertContinues(b.file, at, offset)
+  }
+})
+

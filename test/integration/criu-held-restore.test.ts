@@ -43,6 +43,7 @@ async function heldThenCheckpoint(t: TestContext, prefix: string, alter: (l: Res
   await runCounter(b)
   const rt = createRuntime({root: b.root})
   const layout = restoreLayout(rt, b.id, {tmpfsSkeletons: true})
+  assert.ok(layout?.tmpfsKeys.some((k) => k.startsWith('ocirt-tmpfs-rw/')), `the empty /dev/shm: ${layout?.tmpfsKeys}`)
   assert.ok(layout, 'a counter (no terminal, nothing joined by path) has a layout to hold a restore for')
   const staging = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirt-held-'))
   t.after(() => fs.rmSync(staging, {recursive: true, force: true}))
@@ -53,12 +54,16 @@ async function heldThenCheckpoint(t: TestContext, prefix: string, alter: (l: Res
   t.after(() => held.stop())
   await waitFor('the held criu at its gate', () => held.held)
   const img = images(b)
+  // paused first, as a migration's dump is: its empty /dev/shm goes as a writable skeleton, as the layout expects
+  assertOk(await b.ocirt(['pause', b.id]), 'pause')
   assertOk(await b.ocirt(['checkpoint', '--image-path', img, b.id]), 'checkpoint')
   return {b, rt, held, img, stdio, staging}
 }
 
 async function restoreWith(rt: Runtime, b: Counter, img: string, stdio: [number, number, number], held: HeldCriu): Promise<string[]> {
-  return debugLines(() => restore(rt, {id: b.id, bundle: b.dir, imagePath: img, detach: true, inheritStdio: stdio, heldCriu: held}))
+  const lines = await debugLines(() => restore(rt, {id: b.id, bundle: b.dir, imagePath: img, detach: true, inheritStdio: stdio, heldCriu: held}))
+  if ((await stateOf(b)).status === 'paused') assertOk(await b.ocirt(['resume', b.id]), 'resume')
+  return lines
 }
 
 test('a restore let go from its gate: the counter goes on, in its own cgroups, and nothing is left', async (t) => {

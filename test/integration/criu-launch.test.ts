@@ -98,3 +98,26 @@ test('--tmpfs builds a read-only tmpfs with the mode and directories asked for, 
   assert.equal(missing.status, 124)
   assert.match(missing.stderr, /mount tmpfs at .*missing: No such file or directory/)
 })
+
+test('--tmpfs-rw builds a writable tmpfs with the mode, the tmpfs options and the directories asked for', (t) => {
+  if (!requires(t, 'root')) return
+  const c = cleanupFor(t)
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirt-criu-launch-'))
+  c.dir(dir)
+  const a = path.join(dir, 'a')
+  fs.mkdirSync(a)
+  const script = `stat -c %a ${a} ${a}/d; touch ${a}/x && echo writable; grep " ${a} " /proc/self/mountinfo`
+  const r = launch(['--tmpfs-rw', a, '1777', 'size=65536k', 'd', '--', '/bin/sh', '-c', script])
+  assert.equal(r.status, 0, r.stderr)
+  const [mode, modeSub, writable, mount] = r.stdout.split('\n')
+  assert.deepEqual([mode, modeSub, writable], ['1777', '755', 'writable'])
+  assert.match(mount, / - tmpfs tmpfs rw,size=65536k(,|$)/, mount)
+  assert.ok(!mountinfo('self').includes(` ${a} `), 'the tmpfs lived in the command\'s own mount namespace only')
+  const none = launch(['--tmpfs-rw', a, '755', '', '', '--', '/bin/sh', '-c', `grep " ${a} " /proc/self/mountinfo`])
+  assert.equal(none.status, 0, none.stderr)
+  assert.match(none.stdout, / - tmpfs tmpfs rw(,|$)/, 'no options: the kernel\'s defaults')
+  const bad = launch(['--tmpfs-rw', a, '755', 'size=bogus', '', '--', '/bin/true'])
+  assert.equal(bad.status, 124, 'an option tmpfs refuses')
+  assert.match(bad.stderr, /mount tmpfs at .*: Invalid argument/)
+})
+

@@ -262,7 +262,8 @@ export async function runCriu(rt: Runtime, argv: string[], opts: RunCriuOptions)
     ...base,
     OCIRT_CRIU_JOIN: join.join('\n'),
     ...(root ? {OCIRT_CRIU_ROOTFS: root.rootfs, OCIRT_CRIU_ROOT: root.target, OCIRT_CRIU_ROOT_RO: root.readonly ? '1' : ''} : {}),
-    OCIRT_CRIU_TMPFS: tmpfs.map((t) => `${t.skeleton.mode.toString(8)}|${t.skeleton.dirs.join('/')}|${t.dir}`).join('\n'),
+    // mode|names|ro, or rw and its options|dir
+    OCIRT_CRIU_TMPFS: tmpfs.map((t) => `${t.skeleton.mode.toString(8)}|${t.skeleton.dirs.join('/')}|${t.skeleton.writable ? ['rw', ...t.skeleton.writable.options].join(',') : 'ro'}|${t.dir}`).join('\n'),
   } : base
   const sh = ['/bin/sh', '-c', PREPARE_AND_EXEC, 'criu', rt.criu, ...argv]
   // the launcher (launcher.ts) or, without it, unshare and a shell, execs criu in place (no fork): the pid that
@@ -330,13 +331,14 @@ if [ -n "$OCIRT_CRIU_ROOT" ]; then
 fi
 set -f
 for t in $OCIRT_CRIU_TMPFS; do
-  m=\${t%%|*}; r=\${t#*|}; n=\${r%%|*}; d=\${r#*|}
-  mount -t tmpfs -o mode="$m" tmpfs "$d" || exit ${ROOT_FAILED}
+  m=\${t%%|*}; r=\${t#*|}; n=\${r%%|*}; r=\${r#*|}; w=\${r%%|*}; d=\${r#*|}
+  if [ "$w" = ro ]; then o=rw; else o=$w; fi
+  mount -t tmpfs -o "mode=$m,$o" tmpfs "$d" || exit ${ROOT_FAILED}
   IFS=/
   for x in $n; do mkdir -m 755 "$d/$x" || exit ${ROOT_FAILED}; done
   IFS='
 '
-  mount -o remount,ro "$d" || exit ${ROOT_FAILED}
+  if [ "$w" = ro ]; then mount -o remount,ro "$d" || exit ${ROOT_FAILED}; fi
 done
 unset OCIRT_CRIU_JOIN OCIRT_CRIU_ROOTFS OCIRT_CRIU_ROOT OCIRT_CRIU_ROOT_RO OCIRT_CRIU_TMPFS
 exec "$@"`

@@ -20,7 +20,9 @@ export function launcherArgs(join: string[], root: RootBind | undefined, criu: s
   return [
     ...join.flatMap((f) => ['--join', f]),
     ...(root ? ['--root', root.rootfs, root.target, ...(root.readonly ? ['--ro'] : [])] : []),
-    ...tmpfs.flatMap((t) => ['--tmpfs', t.dir, t.skeleton.mode.toString(8), t.skeleton.dirs.join('/')]),
+    ...tmpfs.flatMap((t) => t.skeleton.writable
+      ? ['--tmpfs-rw', t.dir, t.skeleton.mode.toString(8), t.skeleton.writable.options.join(','), t.skeleton.dirs.join('/')]
+      : ['--tmpfs', t.dir, t.skeleton.mode.toString(8), t.skeleton.dirs.join('/')]),
     '--', criu, ...argv,
   ]
 }

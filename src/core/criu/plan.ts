@@ -84,9 +84,10 @@ export function dumpExtMounts(mounts: {point: string}[], maskedFiles: string[], 
   ]
 }
 
-/** The tmpfs mounts ocirt made that may be dumped as skeletons: the masked directories, the v1 cgroup tmpfs. */
+/** The tmpfs mounts that may be dumped as skeletons: the masked directories, the v1 cgroup tmpfs, the config's tmpfs mounts. */
 export function skeletonCandidates(spec: Spec, cgroupVersion: 'v1' | 'v2', maskedDirs: string[]): string[] {
   const out = maskedDirs.map(mountPoint)
+  for (const m of spec.mounts ?? []) if (m.type === 'tmpfs') out.push(mountPoint(m.destination))
   if (cgroupVersion === 'v1' && !hasCgroupNs(spec)) {
     for (const m of spec.mounts ?? []) if (m.type === 'cgroup') out.push(mountPoint(m.destination))
   }

@@ -1,54 +1,71 @@
-// The read-only tmpfs mounts that ocirt makes itself and that hold nothing but empty directories: each masked
-// directory (an empty tmpfs mounted read-only, rootfs.c) and, on cgroup v1, the tmpfs at the cgroup mount's
-// destination whose directories are the mount points of the hierarchies (cgroup-mount.ts). CRIU would run tar
-// for each one on dump and again on restore: a fork and an exec each way, 5-8 ms apiece on these VMs, inside the
-// freeze. ocirt dumps them as external mounts instead, under a key that describes the whole content (the mode of
-// the root and the names of its directories), and the restore builds a tmpfs like it in criu's own mount
-// namespace (criu-launch.c --tmpfs) for CRIU to bind in its place.
+// The tmpfs mounts that hold nothing but empty directories: each masked directory (an empty tmpfs mounted
+// read-only, rootfs.c), on cgroup v1 the tmpfs at the cgroup mount's destination whose directories are the mount
+// points of the hierarchies (cgroup-mount.ts), and the config's own tmpfs mounts while they are empty (/dev/shm,
+// almost always). CRIU would run tar for each one on dump and again on restore: a fork and an exec each way, 5-8 ms
+// apiece on these VMs, inside the freeze. ocirt dumps them as external mounts instead, under a key that describes
+// the whole content (the mode of the root, the names of its directories, and for a writable one the tmpfs options
+// that shape it: its size, ...), and the restore builds a tmpfs like it in criu's own mount namespace
+// (criu-launch.c --tmpfs, --tmpfs-rw) for CRIU to bind in its place.
 //
-// Only a tmpfs that is still read-only at dump time qualifies, and only when every entry is a directory that is
-// empty or another mount's mount point: anything else (a container that remounted it and wrote there) goes
-// through CRIU's tar as before.
+// Only a tmpfs whose every entry is a directory that is empty or another mount's mount point qualifies: anything
+// else goes through CRIU's tar as before. A read-only one qualifies whenever it is read; a writable one only when
+// the container is frozen while it is read (a migration's dump), since a running container could write there
+// between the look and CRIU's freeze.
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import {parseMountinfo, type MountinfoEntry} from '../sys/mountinfo'
 
 export const SKELETON_KEY_PREFIX = 'ocirt-tmpfs/'
+/** a writable one's: older ocirt reads it as a bind mount it lacks, so a migration uses it only where the target says
+ * it rebuilds them (agent/facts.ts rebuildsWritableTmpfs) */
+export const WRITABLE_KEY_PREFIX = 'ocirt-tmpfs-rw/'
 
 /** What a rebuilt tmpfs holds: its root's mode and the directories in its root (mode 0755, empty). */
 export interface TmpfsSkeleton {
   mode: number
   dirs: string[]
+  /** a writable tmpfs, and the options that shape it (size=..., nr_inodes=..., huge=...); absent: read-only */
+  writable?: {options: string[]}
 }
 
 /**
- * The CRIU key that carries a skeleton: `ocirt-tmpfs/<mode in octal>/<names, URI-encoded, comma-separated>`.
- * CRIU splits --ext-mount-map at ':', which encodeURIComponent encodes, as it does ',' and '/'.
+ * The CRIU key that carries a skeleton: `ocirt-tmpfs/<mode in octal>/<names, URI-encoded, comma-separated>`, for a
+ * writable one `ocirt-tmpfs-rw/<mode>/<options, comma-separated>/<names>`. CRIU splits --ext-mount-map at ':',
+ * which encodeURIComponent encodes, as it does ',' and '/'; the options are plain words (TMPFS_OPTION).
  */
 export function skeletonKey(s: TmpfsSkeleton): string {
-  return `${SKELETON_KEY_PREFIX}${s.mode.toString(8)}/${s.dirs.map(encodeURIComponent).join(',')}`
+  const dirs = s.dirs.map(encodeURIComponent).join(',')
+  if (s.writable) return `${WRITABLE_KEY_PREFIX}${s.mode.toString(8)}/${s.writable.options.join(',')}/${dirs}`
+  return `${SKELETON_KEY_PREFIX}${s.mode.toString(8)}/${dirs}`
 }
 
 /** The skeleton a key describes, or undefined when the key is not one of these (or is malformed). */
 export function parseSkeletonKey(key: string): TmpfsSkeleton | undefined {
-  if (!key.startsWith(SKELETON_KEY_PREFIX)) return undefined
-  const m = /^([0-7]{1,4})\/(.*)$/.exec(key.slice(SKELETON_KEY_PREFIX.length))
+  const writable = key.startsWith(WRITABLE_KEY_PREFIX)
+  if (!writable && !key.startsWith(SKELETON_KEY_PREFIX)) return undefined
+  const rest = key.slice(writable ? WRITABLE_KEY_PREFIX.length : SKELETON_KEY_PREFIX.length)
+  const m = (writable ? /^([0-7]{1,4})\/([^/]*)\/(.*)$/ : /^([0-7]{1,4})\/()(.*)$/).exec(rest)
   if (!m) return undefined
   let dirs: string[]
   try {
-    dirs = m[2] === '' ? [] : m[2].split(',').map(decodeURIComponent)
+    dirs = m[3] === '' ? [] : m[3].split(',').map(decodeURIComponent)
   } catch {
     return undefined
   }
   if (dirs.length > MAX_DIRS || !dirs.every(plainName)) return undefined
-  return {mode: parseInt(m[1], 8), dirs}
+  const options = m[2] === '' ? [] : m[2].split(',')
+  if (!options.every((o) => TMPFS_OPTION.test(o))) return undefined
+  return {mode: parseInt(m[1], 8), dirs, ...(writable ? {writable: {options}} : {})}
 }
+
+/** The tmpfs options a writable skeleton carries (what shapes it; mode is the root's, uid and gid must be 0). */
+const TMPFS_OPTION = /^(size=\d+[kmgKMG%]?|nr_inodes=\d+[kmgKMG]?|huge=(never|always|within_size|advise)|inode64|inode32|noswap)$/
 
 /**
  * The skeletons of those candidates that qualify, from the container init's mountinfo and a look at each mount's
  * root through /proc/<pid>/root. The last mount at a point is the one the container sees.
  */
-export function readSkeletons(pid: number, points: string[]): {point: string; skeleton: TmpfsSkeleton}[] {
+export function readSkeletons(pid: number, points: string[], o: {writable?: boolean} = {}): {point: string; skeleton: TmpfsSkeleton}[] {
   if (points.length === 0) return []
   let mounts: MountinfoEntry[]
   try {
@@ -59,7 +76,8 @@ export function readSkeletons(pid: number, points: string[]): {point: string; sk
   const out: {point: string; skeleton: TmpfsSkeleton}[] = []
   for (const point of points) {
     const m = mounts.filter((x) => x.mountPoint === point).pop()
-    if (!m || !qualifies(m)) continue
+    const writable = m ? writableOptions(m) : undefined
+    if (!m || !qualifies(m) || (writable && (!o.writable || writable === 'other'))) continue
     // mount points right in its root (a deeper one leaves its parent directory non-empty: tar then)
     const children = new Set(mounts.filter((x) => x.parentId === m.id && path.posix.dirname(x.mountPoint) === point)
       .map((x) => path.posix.basename(x.mountPoint)))
@@ -78,7 +96,9 @@ export function readSkeletons(pid: number, points: string[]): {point: string; sk
       const entries = fs.readdirSync(dir, {withFileTypes: true})
       const onlyDirs = entries.every((e) => e.isDirectory() && plainName(e.name) && (children.has(e.name) || emptyRootDir(path.join(dir, e.name))))
       if (!onlyDirs) continue
-      out.push({point, skeleton: {mode: Number(root.mode & 0o7777n), dirs: entries.map((e) => e.name).sort()}})
+      const skeleton: TmpfsSkeleton = {mode: Number(root.mode & 0o7777n), dirs: entries.map((e) => e.name).sort()}
+      if (writable) skeleton.writable = {options: writable}
+      out.push({point, skeleton})
     } catch {
       // gone meanwhile: CRIU dumps it as it finds it
     } finally {
@@ -89,9 +109,9 @@ export function readSkeletons(pid: number, points: string[]): {point: string; sk
 }
 
 /** readSkeletons, or none with OCIRT_TMPFS_SKELETON=0 (CRIU's tar for every tmpfs, to compare). */
-export function tmpfsSkeletons(pid: number, points: string[]): {point: string; skeleton: TmpfsSkeleton}[] {
+export function tmpfsSkeletons(pid: number, points: string[], o: {writable?: boolean} = {}): {point: string; skeleton: TmpfsSkeleton}[] {
   if (process.env.OCIRT_TMPFS_SKELETON === '0') return []
-  return readSkeletons(pid, points)
+  return readSkeletons(pid, points, o)
 }
 
 /** st_dev as mountinfo writes it, "major:minor" (glibc's encoding of dev_t). */
@@ -113,6 +133,15 @@ const plainName = (n: string): boolean => n.length <= 255 && /^[\w.,=+@-]+$/.tes
 const MAX_DIRS = 64
 
 function qualifies(m: MountinfoEntry): boolean {
-  if (m.fstype !== 'tmpfs' || m.root !== '/') return false
-  return m.mountOptions.includes('ro') || m.superOptions.includes('ro')
+  return m.fstype === 'tmpfs' && m.root === '/'
+}
+
+/**
+ * A writable tmpfs's options that a rebuild must pass (undefined for a read-only one; 'other' when it has one the
+ * rebuild would not reproduce, such as uid=, gid= or mpol=).
+ */
+function writableOptions(m: MountinfoEntry): string[] | 'other' | undefined {
+  if (m.mountOptions.includes('ro') || m.superOptions.includes('ro')) return undefined
+  const options = m.superOptions.filter((x) => x !== 'rw' && !x.startsWith('mode=') && !x.startsWith('seclabel'))
+  return options.every((x) => TMPFS_OPTION.test(x)) ? options : 'other'
 }

@@ -61,8 +61,12 @@ export interface CheckpointOptions {
    * migration's target makes it, loopback up). A namespace the config joins by path is external anyway.
    */
   externalNetns?: boolean
-  /** false: every tmpfs goes through CRIU's tar, none as a skeleton (a migration to a target that cannot rebuild them) */
-  tmpfsSkeletons?: boolean
+  /**
+   * Which tmpfs mounts may go as skeletons (tmpfs-skeleton.ts) instead of CRIU's tar: all that qualify (default; a
+   * writable one only while the container is paused), 'read-only' ones only (a migration to a target that rebuilds
+   * no writable ones), or none (false: a target that rebuilds none)
+   */
+  tmpfsSkeletons?: boolean | 'read-only'
 }
 
 /**
@@ -85,7 +89,7 @@ export async function checkpoint(rt: Runtime, id: string, opts: CheckpointOption
   const dump = dumpOptions(opts, ctx)
   const unlock = await lockContainer(rt, id, verb)
   try {
-    const {facts} = loadContainer(rt, id, verb) // again, under the lock
+    const {facts, status} = loadContainer(rt, id, verb) // again, under the lock
     const spec = loadConfig(rt, id, verb)
     const criu = requireUsableCriu(rt, ctx)
     dump.networkLock = networkLockFor(criu, dump.networkLock)
@@ -96,7 +100,7 @@ export async function checkpoint(rt: Runtime, id: string, opts: CheckpointOption
 
     const mounts = externalMounts(spec, facts.bundle, facts.cgroup)
     checkMountPoints(mounts, ctx)
-    const {extMounts, descriptors, joined, ownNetns} = dumpView(facts, spec, opts, mounts)
+    const {extMounts, descriptors, joined, ownNetns} = dumpView(facts, spec, opts, {mounts, frozen: status === 'paused'})
     const externals = dumpExternals(descriptors)
     for (const ns of joined) externals.push(externalNsArg(ns.type, fs.statSync(ns.path).ino, ns.key))
     if (ownNetns) externals.push(externalNsArg('network', fs.statSync(`/proc/${facts.pid}/ns/net`).ino, EXTERNAL_NS_KEY.network))
@@ -135,10 +139,16 @@ export async function checkpoint(rt: Runtime, id: string, opts: CheckpointOption
   }
 }
 
-/** What the dump says of the container's mounts, fds and namespaces, read from it as it is now. */
-function dumpView(facts: ContainerFacts, spec: Spec, opts: Pick<CheckpointOptions, 'tmpfsSkeletons' | 'externalNetns'>, mounts = externalMounts(spec, facts.bundle, facts.cgroup)) {
+/**
+ * What the dump says of the container's mounts, fds and namespaces, read from it as it is now. `frozen`: it cannot
+ * change before CRIU dumps it (paused), so that a writable tmpfs found empty may go as a skeleton.
+ */
+function dumpView(facts: ContainerFacts, spec: Spec, opts: Pick<CheckpointOptions, 'tmpfsSkeletons' | 'externalNetns'>, o: {mounts?: {point: string; source: string}[]; frozen: boolean}) {
+  const mounts = o.mounts ?? externalMounts(spec, facts.bundle, facts.cgroup)
   const masked = maskedPaths(facts.pid, spec)
-  const skeletons = opts.tmpfsSkeletons === false ? [] : tmpfsSkeletons(facts.pid, skeletonCandidates(spec, facts.cgroup.version, masked.dirs))
+  const candidates = skeletonCandidates(spec, facts.cgroup.version, masked.dirs)
+  const writable = o.frozen && (opts.tmpfsSkeletons ?? true) === true
+  const skeletons = opts.tmpfsSkeletons === false ? [] : tmpfsSkeletons(facts.pid, candidates, {writable})
   const extMounts = dumpExtMounts(mounts, masked.files, skeletons)
   // a terminal container's /dev/console is its pty slave bound there: external, rebound from the new pty on restore
   if (facts.terminal) extMounts.push({key: CONSOLE, value: CONSOLE})
@@ -160,7 +170,7 @@ export interface RestoreLayout {
 }
 
 /**
- * The layout a checkpoint taken now with these options would give its restore, for a migration to start the
+ * The layout a checkpoint of the paused container with these options would give its restore, for a migration to start the
  * target's criu restore before the freeze (criu/held.ts). Undefined where that restore needs more than the layout
  * says (a terminal's pty, namespaces joined by path, an inherited fd above 2). The container may still change
  * before the freeze: the target compares what the images say with what it started, and spawns criu when they differ.
@@ -168,7 +178,8 @@ export interface RestoreLayout {
 export function restoreLayout(rt: Runtime, id: string, opts: Pick<CheckpointOptions, 'tmpfsSkeletons' | 'externalNetns'>, verb = 'migrate'): RestoreLayout | undefined {
   const {facts} = loadContainer(rt, id, verb)
   if (facts.terminal) return undefined
-  const view = dumpView(facts, loadConfig(rt, id, verb), opts)
+  // as the dump will see it: frozen
+  const view = dumpView(facts, loadConfig(rt, id, verb), opts, {frozen: true})
   if (view.joined.length) return undefined
   const stdio = inheritPlan(view.descriptors, (i) => 3 + i).map((h) => h.ours)
   if (stdio.some((fd) => fd > 2)) return undefined

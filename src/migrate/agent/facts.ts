@@ -27,6 +27,8 @@ export interface HostFacts {
   makesNetns?: boolean
   /** this host's restore rebuilds read-only tmpfs mounts dumped as skeletons (criu/tmpfs-skeleton.ts) */
   rebuildsTmpfs?: boolean
+  /** and writable ones, which were empty at the freeze (criu/tmpfs-skeleton.ts WRITABLE_KEY_PREFIX) */
+  rebuildsWritableTmpfs?: boolean
 }
 
 export function hostFacts(rt: Runtime): HostFacts {
@@ -44,6 +46,7 @@ export function hostFacts(rt: Runtime): HostFacts {
     time: Date.now(),
     makesNetns: true,
     rebuildsTmpfs: true,
+    rebuildsWritableTmpfs: true,
   }
   try {
     const v = criuVersion(rt, {verb: 'migrate', step: 'criu version'})

@@ -11,9 +11,11 @@ it('joins each cgroup.procs, binds the root (read-only when asked), then runs cr
   ])
   assert.deepEqual(launcherArgs([], {rootfs: '/r', target: '/t', readonly: false}, '/opt/criu', ['--', 'x']), ['--root', '/r', '/t', '--', '/opt/criu', '--', 'x'])
   assert.deepEqual(launcherArgs(procs.slice(0, 1), undefined, 'criu', ['dump']), ['--join', procs[0], '--', 'criu', 'dump'])
-  const tmpfs = [{dir: '/s/criu-tmpfs-0', skeleton: {mode: 0o1777, dirs: []}}, {dir: '/s/criu-tmpfs-1', skeleton: {mode: 0o755, dirs: ['cpu,cpuacct', 'pids']}}]
+  const tmpfs = [{dir: '/s/criu-tmpfs-0', skeleton: {mode: 0o1777, dirs: []}}, {dir: '/s/criu-tmpfs-1', skeleton: {mode: 0o755, dirs: ['cpu,cpuacct', 'pids']}},
+    {dir: '/s/criu-tmpfs-2', skeleton: {mode: 0o1777, dirs: [], writable: {options: ['size=65536k', 'inode64']}}}]
   assert.deepEqual(launcherArgs([], {rootfs: '/r', target: '/t', readonly: false}, 'criu', ['restore'], tmpfs), [
-    '--root', '/r', '/t', '--tmpfs', '/s/criu-tmpfs-0', '1777', '', '--tmpfs', '/s/criu-tmpfs-1', '755', 'cpu,cpuacct/pids', '--', 'criu', 'restore',
+    '--root', '/r', '/t', '--tmpfs', '/s/criu-tmpfs-0', '1777', '', '--tmpfs', '/s/criu-tmpfs-1', '755', 'cpu,cpuacct/pids',
+    '--tmpfs-rw', '/s/criu-tmpfs-2', '1777', 'size=65536k,inode64', '', '--', 'criu', 'restore',
   ])
 })
 

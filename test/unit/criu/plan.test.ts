@@ -80,11 +80,11 @@ describe('external mounts', () => {
     assert.throws(() => restoreExtMounts(['ocirt-tmpfs/1777/'], [], {verb: 'restore', id: 'c'}), /lacks: ocirt-tmpfs\/1777\//, 'not without a place to build it')
   })
 
-  it('skeleton candidates: the masked directories, and on cgroup v1 without a cgroup namespace the cgroup mount\'s destination', () => {
-    const s = spec([{destination: '/sys/fs/cgroup/', type: 'cgroup'}, {destination: '/dev', type: 'tmpfs'}])
-    assert.deepEqual(skeletonCandidates(s, 'v1', ['/proc/acpi', 'sys/firmware/']), ['/proc/acpi', '/sys/firmware', '/sys/fs/cgroup'])
-    assert.deepEqual(skeletonCandidates(s, 'v2', ['/proc/acpi']), ['/proc/acpi'], 'v2: a cgroup2 mount or a bind, no tmpfs')
-    assert.deepEqual(skeletonCandidates(spec(s.mounts!, [{type: 'cgroup'}]), 'v1', []), [], 'a cgroup namespace: cgroup mounts CRIU dumps itself')
+  it('skeleton candidates: the masked directories, the config\'s tmpfs mounts, and on cgroup v1 without a cgroup namespace the cgroup mount\'s destination', () => {
+    const s = spec([{destination: '/sys/fs/cgroup/', type: 'cgroup'}, {destination: '/dev', type: 'tmpfs'}, {destination: '/dev/shm/', type: 'tmpfs'}, {destination: '/out', type: 'bind'}])
+    assert.deepEqual(skeletonCandidates(s, 'v1', ['/proc/acpi', 'sys/firmware/']), ['/proc/acpi', '/sys/firmware', '/dev', '/dev/shm', '/sys/fs/cgroup'])
+    assert.deepEqual(skeletonCandidates(s, 'v2', ['/proc/acpi']), ['/proc/acpi', '/dev', '/dev/shm'], 'v2: a cgroup2 mount or a bind, no tmpfs of ours at /sys/fs/cgroup')
+    assert.deepEqual(skeletonCandidates(spec(s.mounts!, [{type: 'cgroup'}]), 'v1', []), ['/dev', '/dev/shm'], 'a cgroup namespace: cgroup mounts CRIU dumps itself')
   })
 
   it('restore names the mounts the new bundle lacks', () => {

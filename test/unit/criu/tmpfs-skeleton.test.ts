@@ -6,16 +6,25 @@ import {devName, parseSkeletonKey, skeletonKey} from '../../../src/core/criu/tmp
 import {parseMountinfo} from '../../../src/core/sys/mountinfo'
 
 it('a skeleton and its key go both ways; CRIU\'s separator never appears in a key', () => {
-  for (const s of [{mode: 0o1777, dirs: []}, {mode: 0o755, dirs: ['blkio', 'cpu,cpuacct', 'net_cls,net_prio', 'name=x']}]) {
+  for (const s of [{mode: 0o1777, dirs: []}, {mode: 0o755, dirs: ['blkio', 'cpu,cpuacct', 'net_cls,net_prio', 'name=x']},
+    {mode: 0o1777, dirs: [], writable: {options: ['size=65536k']}}, {mode: 0o755, dirs: ['a'], writable: {options: []}},
+    {mode: 0o700, dirs: ['x', 'y'], writable: {options: ['size=10%', 'nr_inodes=4k', 'huge=within_size', 'inode64']}}]) {
     const key = skeletonKey(s)
     assert.ok(!key.includes(':'), key)
     assert.deepEqual(parseSkeletonKey(key), s)
   }
 })
 
-it('other keys, and keys that would build outside the tmpfs, are not skeletons', () => {
+it('a writable skeleton\'s key says so apart from a read-only one\'s: an older restore, not knowing it, finds no bind for it', () => {
+  assert.equal(skeletonKey({mode: 0o1777, dirs: [], writable: {options: ['size=65536k']}}), 'ocirt-tmpfs-rw/1777/size=65536k/')
+  assert.equal(skeletonKey({mode: 0o1777, dirs: []}), 'ocirt-tmpfs/1777/')
+})
+
+it('other keys, and keys that would build outside the tmpfs or pass other mount options, are not skeletons', () => {
   for (const key of ['/dev/null', '/sys/fs/cgroup', 'ocirt-tmpfs/', 'ocirt-tmpfs/9/', 'ocirt-tmpfs/755', 'ocirt-tmpfs/755/..',
-    'ocirt-tmpfs/755/a%2Fb', 'ocirt-tmpfs/755/a,,b', 'ocirt-tmpfs/755/%E0%A4%A', 'ocirt-tmpfs/755/a%7Cb', 'ocirt-tmpfs/755/a%0Ab']) {
+    'ocirt-tmpfs/755/a%2Fb', 'ocirt-tmpfs/755/a,,b', 'ocirt-tmpfs/755/%E0%A4%A', 'ocirt-tmpfs/755/a%7Cb', 'ocirt-tmpfs/755/a%0Ab',
+    'ocirt-tmpfs-rw/1777/', 'ocirt-tmpfs-rw/1777/uid=1000/', 'ocirt-tmpfs-rw/1777/size=1k,mpol=bind/', 'ocirt-tmpfs-rw/1777/size=1k,ro/',
+    'ocirt-tmpfs-rw/1777/size=1k%2Cexec/', 'ocirt-tmpfs-rw/1777/size=1k/..']) {
     assert.equal(parseSkeletonKey(key), undefined, key)
   }
 })
