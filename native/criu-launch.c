@@ -5,7 +5,8 @@
  * criu'`, four or five execs, and keeps that chain's exit codes, so runCriu tells the failures apart the same way:
  *
  *   ocirt-criu-launch [--join CGROUP_PROCS]... [--root ROOTFS TARGET [--ro]] [--tmpfs DIR MODE NAMES]...
- *                     [--tmpfs-rw DIR MODE OPTIONS NAMES]... -- CRIU [ARG]...
+ *                     [--tmpfs-rw DIR MODE OPTIONS NAMES]... [--tmpfs-char DIR NAME MODE MAJOR MINOR]...
+ *                     [--tmpfs-link DIR NAME TARGET]... -- CRIU [ARG]...
  *
  *   --join     writes its own pid to the file (the pid that then execs criu)       failure: exit 125
  *   --root     unshare(CLONE_NEWNS), "/" made private recursively, ROOTFS bound
@@ -18,6 +19,10 @@
  *   --tmpfs-rw the same, left writable, mounted with the tmpfs OPTIONS too (comma-
  *              separated, e.g. size=65536k; may be empty): a writable tmpfs that was
  *              empty at dump time (/dev/shm)                                     failure: exit 124
+ *   --tmpfs-char  in the tmpfs built at DIR, a character device NAME with the
+ *              octal MODE (whatever the umask) and MAJOR:MINOR                  failure: exit 124
+ *   --tmpfs-link  in the tmpfs built at DIR, a symlink NAME to TARGET (a /dev's
+ *              fd, stdin, ptmx...)                                               failure: exit 124
  *   then       execvp(CRIU, ARGs)                                                    failure: exit 127
  */
 #include <errno.h>
@@ -30,6 +35,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 enum { JOIN_FAILED = 125, ROOT_FAILED = 124, EXEC_FAILED = 127, USAGE = 2 };
@@ -81,6 +87,43 @@ static void bind_root(const char *rootfs, const char *target, int ro)
 /* A tmpfs at dir with the root's mode (and the tmpfs options given) and empty directories, made read-only (the
  * superblock) once they are made unless it is to stay writable. No other flag: CRIU applies the dumped mount's flags
  * to its bind of it. */
+enum { MAX_NODES = 256 };
+
+/* A device node or symlink to make in a tmpfs built at dir (NULL target: a character device). */
+static struct node {
+  const char *dir, *name, *target;
+  unsigned long mode, major, minor;
+} nodes[MAX_NODES];
+static int n_nodes;
+
+static unsigned long number(const char *what, const char *text, int base, unsigned long max)
+{
+  char *end;
+  errno = 0;
+  unsigned long v = strtoul(text, &end, base);
+  if (*text == '\0' || *end != '\0' || errno || v > max) fail(USAGE, "bad %s %s", what, text);
+  return v;
+}
+
+static int plain_node_name(const char *name)
+{
+  return *name && !strchr(name, '/') && strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
+}
+
+static void make_nodes(int dfd, const char *dir)
+{
+  for (int i = 0; i < n_nodes; i++) {
+    const struct node *n = &nodes[i];
+    if (strcmp(n->dir, dir) != 0) continue;
+    if (n->target) {
+      if (symlinkat(n->target, dfd, n->name) < 0) fail(ROOT_FAILED, "symlink %s/%s: %s", dir, n->name, strerror(errno));
+    } else if (mknodat(dfd, n->name, S_IFCHR | (mode_t)n->mode, makedev(n->major, n->minor)) < 0 ||
+               fchmodat(dfd, n->name, (mode_t)n->mode, 0) < 0) {
+      fail(ROOT_FAILED, "mknod %s/%s: %s", dir, n->name, strerror(errno));
+    }
+  }
+}
+
 static void build_tmpfs(const char *dir, const char *mode, const char *options, char *names, int writable)
 {
   char data[256];
@@ -99,6 +142,7 @@ static void build_tmpfs(const char *dir, const char *mode, const char *options, 
     if (mkdirat(dfd, name, 0755) < 0 || fchmodat(dfd, name, 0755, 0) < 0)
       fail(ROOT_FAILED, "mkdir %s/%s: %s", dir, name, strerror(errno));
   }
+  make_nodes(dfd, dir);
   close(dfd);
   if (writable) return;
   if (mount(NULL, dir, NULL, MS_REMOUNT | MS_RDONLY | flags, data) < 0)
@@ -133,6 +177,21 @@ int main(int argc, char **argv)
       tmpfs[n_tmpfs].options = "";
       tmpfs[n_tmpfs].writable = 0;
       tmpfs[n_tmpfs++].names = argv[++i];
+    } else if (strcmp(argv[i], "--tmpfs-char") == 0 && i + 5 < argc && n_nodes < MAX_NODES) {
+      struct node *n = &nodes[n_nodes++];
+      n->dir = argv[++i];
+      n->name = argv[++i];
+      n->target = NULL;
+      n->mode = number("mode", argv[++i], 8, 07777);
+      n->major = number("major", argv[++i], 10, 0xfffff);
+      n->minor = number("minor", argv[++i], 10, 0xfffff);
+      if (!plain_node_name(n->name)) fail(USAGE, "--tmpfs-char: bad name %s", n->name);
+    } else if (strcmp(argv[i], "--tmpfs-link") == 0 && i + 3 < argc && n_nodes < MAX_NODES) {
+      struct node *n = &nodes[n_nodes++];
+      n->dir = argv[++i];
+      n->name = argv[++i];
+      n->target = argv[++i];
+      if (!plain_node_name(n->name) || !*n->target) fail(USAGE, "--tmpfs-link: bad name %s or target", n->name);
     } else if (strcmp(argv[i], "--tmpfs-rw") == 0 && i + 4 < argc && n_tmpfs < MAX_TMPFS) {
       tmpfs[n_tmpfs].dir = argv[++i];
       tmpfs[n_tmpfs].mode = argv[++i];
@@ -140,10 +199,15 @@ int main(int argc, char **argv)
       tmpfs[n_tmpfs].writable = 1;
       tmpfs[n_tmpfs++].names = argv[++i];
     } else {
-      fail(USAGE, "usage: ocirt-criu-launch [--join CGROUP_PROCS]... [--root ROOTFS TARGET [--ro]] [--tmpfs DIR MODE NAMES]... [--tmpfs-rw DIR MODE OPTIONS NAMES]... -- CRIU [ARG]...");
+      fail(USAGE, "usage: ocirt-criu-launch [--join CGROUP_PROCS]... [--root ROOTFS TARGET [--ro]] [--tmpfs DIR MODE NAMES]... [--tmpfs-rw DIR MODE OPTIONS NAMES]... [--tmpfs-char DIR NAME MODE MAJOR MINOR]... [--tmpfs-link DIR NAME TARGET]... -- CRIU [ARG]...");
     }
   }
   if (i + 1 >= argc) fail(USAGE, "no criu command after --");
+  for (int k = 0; k < n_nodes; k++) {
+    int found = 0;
+    for (int t = 0; t < n_tmpfs && !found; t++) found = strcmp(nodes[k].dir, tmpfs[t].dir) == 0;
+    if (!found) fail(USAGE, "%s: no --tmpfs or --tmpfs-rw for its directory %s", nodes[k].name, nodes[k].dir);
+  }
   if (rootfs || n_tmpfs) new_mount_ns();
   if (rootfs) bind_root(rootfs, target, ro);
   for (int t = 0; t < n_tmpfs; t++) build_tmpfs(tmpfs[t].dir, tmpfs[t].mode, tmpfs[t].options, tmpfs[t].names, tmpfs[t].writable);

@@ -3,7 +3,7 @@
 // Whatever goes wrong here costs only the time it would have saved: the target's restore spawns criu as before.
 import {debug} from '../core/log'
 import type {Runtime} from '../core/runtime'
-import {restoreLayout} from '../core/lifecycle/checkpoint'
+import {restoreLayout, type SkeletonLevel} from '../core/lifecycle/checkpoint'
 import type {AgentClient} from './agent/client'
 import type {RestoreRequest} from './agent/protocol'
 
@@ -14,7 +14,7 @@ export interface HoldRestoreInput {
   stdio: RestoreRequest['stdio']
   /** as the dump will be taken (startDump's options) */
   externalNetns: boolean
-  tmpfsSkeletons: boolean | 'read-only'
+  tmpfsSkeletons: SkeletonLevel
 }
 
 /** Resolves when the target answered (or could not); never rejects. OCIRT_HOLD_RESTORE=0 skips it (to compare). */

@@ -16,6 +16,7 @@ import {loadContainer} from '../core/lifecycle/container'
 import {loadConfig} from '../core/state/store'
 import {pause, resume} from '../core/lifecycle/pause'
 import {deleteContainer} from '../core/lifecycle/delete'
+import type {SkeletonLevel} from '../core/lifecycle/checkpoint'
 import {collectGarbage} from '../core/util/collect-garbage'
 import {debug} from '../core/log'
 import {ensureKdatCache} from '../core/criu/kdat'
@@ -391,7 +392,8 @@ function ensureDir(dir: string): string {
 }
 
 /** Which tmpfs skeletons the target's restore rebuilds (checkpoint.ts tmpfsSkeletons): older agents fewer or none. */
-function skeletonsFor(remote: HostFacts): boolean | 'read-only' {
+function skeletonsFor(remote: HostFacts): SkeletonLevel {
   if (remote.rebuildsTmpfs !== true) return false
-  return remote.rebuildsWritableTmpfs === true ? true : 'read-only'
+  if (remote.rebuildsWritableTmpfs !== true) return 'read-only'
+  return remote.rebuildsTmpfsNodes === true ? true : 'writable'
 }

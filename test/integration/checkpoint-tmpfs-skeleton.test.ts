@@ -100,15 +100,26 @@ test('OCIRT_TMPFS_SKELETON=0 leaves them to CRIU\'s tar; a masked directory made
   assert.equal(fs.readFileSync(path.join(`/proc/${restored}/root`, masked, 'note'), 'utf8'), 'written while writable\n')
 })
 
-test('a paused container\'s empty /dev/shm is rebuilt writable with its size, not tar\'d; one that holds a file is tar\'d', async (t) => {
+/** The container's /dev as a listing: each entry's type, mode, owner, device numbers or link target. */
+function devListing(pid: number): string[] {
+  const dev = path.join(`/proc/${pid}/root`, 'dev')
+  return fs.readdirSync(dev).sort().map((n) => {
+    const st = fs.lstatSync(path.join(dev, n))
+    const kind = st.isCharacterDevice() ? `c ${st.rdev}` : st.isSymbolicLink() ? `l ${fs.readlinkSync(path.join(dev, n))}` : st.isDirectory() ? 'd' : 'other'
+    return `${n} ${kind} ${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid}`
+  })
+}
+
+test('a paused container\'s /dev and empty /dev/shm are rebuilt writable from their description, not tar\'d; a /dev/shm that holds a file is tar\'d', async (t) => {
   if (!requires(t, ...NEEDS)) return
   for (const withFile of [false, true]) {
     const b = counterBundle(t, {idPrefix: withFile ? 'tmpfs-shm-file' : 'tmpfs-shm'})
     const pid = await runCounter(b)
     const shm = path.join(`/proc/${pid}/root`, 'dev', 'shm')
     if (withFile) fs.writeFileSync(path.join(shm, 'seg'), 'shared\n')
-    const before = view(pid, ['/dev/shm'])['/dev/shm']
-    assert.match(before, /^rw,.* tmpfs 1777 /, before)
+    const before = view(pid, ['/dev', '/dev/shm'])
+    const devBefore = devListing(pid)
+    assert.match(before['/dev/shm'], /^rw,.* tmpfs 1777 /, before['/dev/shm'])
     const running = images(b, 'running')
     assertOk(await b.ocirt(['checkpoint', '--leave-running', '--image-path', running, b.id]), 'checkpoint while running')
     assert.ok(!keysOf(running).some((k) => k.startsWith('ocirt-tmpfs-rw/')), 'running: it could be written to before CRIU freezes it, so tar')
@@ -117,12 +128,15 @@ test('a paused container\'s empty /dev/shm is rebuilt writable with its size, no
     const img = images(b)
     assertOk(await b.ocirt(['checkpoint', '--image-path', img, b.id]), 'checkpoint while paused')
     const rw = keysOf(img).filter((k) => k.startsWith('ocirt-tmpfs-rw/'))
+    const devKey = rw.find((k) => k.includes('c=666=1=3=null'))
+    assert.ok(devKey, `/dev described, its device nodes and links with it: ${rw.join(' ')}`)
+    assert.match(devKey, /^ocirt-tmpfs-rw\/755\/size=65536k\/mqueue,pts,shm\/.*l=\/proc\/self\/fd=fd/)
     if (withFile) {
-      assert.deepEqual(rw, [], 'a file in it: tar')
-      assert.equal(tarImages(img).length, 2, tarImages(img).join(' '))
+      assert.deepEqual(rw, [devKey], 'a file in /dev/shm: tar for it')
+      assert.equal(tarImages(img).length, 1, tarImages(img).join(' '))
     } else {
-      assert.deepEqual(rw, ['ocirt-tmpfs-rw/1777/size=65536k/'], 'its size from its mount options')
-      assert.equal(tarImages(img).length, 1, `only /dev is tar'd: ${tarImages(img).join(' ')}`)
+      assert.deepEqual(rw.filter((k) => k !== devKey), ['ocirt-tmpfs-rw/1777/size=65536k/'], "/dev/shm's size from its mount options")
+      assert.equal(tarImages(img).length, 0, `nothing tar'd: ${tarImages(img).join(' ')}`)
     }
     const at = last(b.file)
     const offset = fs.statSync(b.file).size
@@ -130,13 +144,18 @@ test('a paused container\'s empty /dev/shm is rebuilt writable with its size, no
     const s = await stateOf(b)
     if (s.status === 'paused') assertOk(await b.ocirt(['resume', b.id]), 'resume')
     const restored = s.pid
-    assert.equal(view(restored, ['/dev/shm'])['/dev/shm'], before, 'the same flags, fstype, mode and content')
-    const again = path.join(`/proc/${restored}/root`, 'dev', 'shm')
-    if (withFile) assert.equal(fs.readFileSync(path.join(again, 'seg'), 'utf8'), 'shared\n')
-    fs.writeFileSync(path.join(again, 'new'), 'x') // writable after the restore
+    assert.deepEqual(view(restored, ['/dev', '/dev/shm']), before, 'the same flags, fstype, mode and directories')
+    assert.deepEqual(devListing(restored), devBefore, 'the same device nodes, links and directories in /dev')
+    const again = path.join(`/proc/${restored}/root`, 'dev')
+    if (withFile) assert.equal(fs.readFileSync(path.join(again, 'shm', 'seg'), 'utf8'), 'shared\n')
+    fs.writeFileSync(path.join(again, 'shm', 'new'), 'x') // writable after the restore
+    const zero = fs.openSync(path.join(again, 'zero'), 'r')
+    const four = Buffer.alloc(4, 0xff)
+    assert.equal(fs.readSync(zero, four, 0, 4, null), 4)
+    fs.closeSync(zero)
+    assert.deepEqual([...four], [0, 0, 0, 0], '/dev/zero is the device again')
     const line = fs.readFileSync(`/proc/${restored}/mountinfo`, 'utf8').split('\n').filter((l) => l.split(' ')[4] === '/dev/shm').pop()
     assert.match(line ?? '', / - tmpfs \S+ rw,size=65536k(,|$)/, 'a tmpfs of that size')
     await assertContinues(b.file, at, offset)
   }
 })
-

@@ -121,3 +121,24 @@ test('--tmpfs-rw builds a writable tmpfs with the mode, the tmpfs options and th
   assert.match(bad.stderr, /mount tmpfs at .*: Invalid argument/)
 })
 
+test('--tmpfs-char and --tmpfs-link make device nodes and symlinks in a tmpfs being built (a /dev)', (t) => {
+  if (!requires(t, 'root')) return
+  const c = cleanupFor(t)
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirt-criu-launch-'))
+  c.dir(dir)
+  const a = path.join(dir, 'a')
+  fs.mkdirSync(a)
+  const script = `stat -c '%n %F %a %t:%T' ${a}/null ${a}/tty; readlink ${a}/fd ${a}/ptmx; echo hi > ${a}/null && echo ok`
+  const r = launch(['--tmpfs-rw', a, '755', 'size=65536k', 'pts', '--tmpfs-char', a, 'null', '666', '1', '3', '--tmpfs-char', a, 'tty', '620', '5', '0',
+    '--tmpfs-link', a, 'fd', '/proc/self/fd', '--tmpfs-link', a, 'ptmx', 'pts/ptmx', '--', '/bin/sh', '-c', script])
+  assert.equal(r.status, 0, r.stderr)
+  assert.deepEqual(r.stdout.trim().split('\n'), [`${a}/null character special file 666 1:3`, `${a}/tty character special file 620 5:0`, '/proc/self/fd', 'pts/ptmx', 'ok'])
+  assert.deepEqual(fs.readdirSync(a), [], 'made in the command\'s own mount namespace only')
+  assert.equal(launch(['--tmpfs-rw', a, '755', '', '', '--tmpfs-char', path.join(dir, 'other'), 'null', '666', '1', '3', '--', '/bin/true']).status, 2, 'a node for no tmpfs of this command')
+  assert.equal(launch(['--tmpfs-rw', a, '755', '', '', '--tmpfs-link', a, '../x', 'y', '--', '/bin/true']).status, 2, 'a name that leaves the tmpfs')
+  assert.equal(launch(['--tmpfs-rw', a, '755', '', '', '--tmpfs-char', a, 'n', '9', '1', '3', '--', '/bin/true']).status, 2, 'not an octal mode')
+  const twice = launch(['--tmpfs-rw', a, '755', '', 'n', '--tmpfs-char', a, 'n', '666', '1', '3', '--', '/bin/true'])
+  assert.equal(twice.status, 124, 'a name taken by a directory')
+  assert.match(twice.stderr, /mknod .*\/n: File exists/)
+})
+

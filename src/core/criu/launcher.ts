@@ -21,8 +21,15 @@ export function launcherArgs(join: string[], root: RootBind | undefined, criu: s
     ...join.flatMap((f) => ['--join', f]),
     ...(root ? ['--root', root.rootfs, root.target, ...(root.readonly ? ['--ro'] : [])] : []),
     ...tmpfs.flatMap((t) => t.skeleton.writable
-      ? ['--tmpfs-rw', t.dir, t.skeleton.mode.toString(8), t.skeleton.writable.options.join(','), t.skeleton.dirs.join('/')]
+      ? ['--tmpfs-rw', t.dir, t.skeleton.mode.toString(8), t.skeleton.writable.options.join(','), t.skeleton.dirs.join('/'), ...nodeArgs(t)]
       : ['--tmpfs', t.dir, t.skeleton.mode.toString(8), t.skeleton.dirs.join('/')]),
     '--', criu, ...argv,
   ]
+}
+
+/** A skeleton's device nodes and symlinks, each made in its tmpfs after its directories. */
+function nodeArgs(t: TmpfsBuild): string[] {
+  return (t.skeleton.nodes ?? []).flatMap((n) => n.type === 'char'
+    ? ['--tmpfs-char', t.dir, n.name, n.mode.toString(8), String(n.major), String(n.minor)]
+    : ['--tmpfs-link', t.dir, n.name, n.target])
 }

@@ -26,7 +26,12 @@ export interface TmpfsSkeleton {
   dirs: string[]
   /** a writable tmpfs, and the options that shape it (size=..., nr_inodes=..., huge=...); absent: read-only */
   writable?: {options: string[]}
+  /** device nodes and symlinks in its root too (a container's /dev): only in a writable one's key */
+  nodes?: SkeletonNode[]
 }
+
+/** A character device or a symlink in a skeleton's root, owned by root. */
+export type SkeletonNode = {name: string; type: 'char'; mode: number; major: number; minor: number} | {name: string; type: 'link'; target: string}
 
 /**
  * The CRIU key that carries a skeleton: `ocirt-tmpfs/<mode in octal>/<names, URI-encoded, comma-separated>`, for a
@@ -35,16 +40,36 @@ export interface TmpfsSkeleton {
  */
 export function skeletonKey(s: TmpfsSkeleton): string {
   const dirs = s.dirs.map(encodeURIComponent).join(',')
-  if (s.writable) return `${WRITABLE_KEY_PREFIX}${s.mode.toString(8)}/${s.writable.options.join(',')}/${dirs}`
+  if (s.writable) {
+    const nodes = s.nodes?.length ? `/${s.nodes.map(nodeItem).join(',')}` : ''
+    return `${WRITABLE_KEY_PREFIX}${s.mode.toString(8)}/${s.writable.options.join(',')}/${dirs}${nodes}`
+  }
   return `${SKELETON_KEY_PREFIX}${s.mode.toString(8)}/${dirs}`
 }
+
+/** `c=<mode>=<major>=<minor>=<name>` or `l=<target>=<name>`: names and targets are plain words (NODE_NAME, LINK_TARGET) */
+function nodeItem(n: SkeletonNode): string {
+  return n.type === 'char' ? `c=${n.mode.toString(8)}=${n.major}=${n.minor}=${n.name}` : `l=${n.target}=${n.name}`
+}
+
+function parseNodeItem(item: string): SkeletonNode | undefined {
+  const c = /^c=([0-7]{1,4})=(\d{1,7})=(\d{1,7})=([^=]+)$/.exec(item)
+  if (c && NODE_NAME.test(c[4])) return {name: c[4], type: 'char', mode: parseInt(c[1], 8), major: Number(c[2]), minor: Number(c[3])}
+  const l = /^l=([^=]+)=([^=]+)$/.exec(item)
+  if (l && LINK_TARGET.test(l[1]) && NODE_NAME.test(l[2])) return {name: l[2], type: 'link', target: l[1]}
+  return undefined
+}
+
+/** a node's name, and a symlink's target: no separator of the key's (',' '=' ':'), nothing a shell or CRIU's parser splits */
+const NODE_NAME = /^(?!\.\.?$)[\w.+@-]{1,64}$/
+const LINK_TARGET = /^[\w./+@-]{1,255}$/
 
 /** The skeleton a key describes, or undefined when the key is not one of these (or is malformed). */
 export function parseSkeletonKey(key: string): TmpfsSkeleton | undefined {
   const writable = key.startsWith(WRITABLE_KEY_PREFIX)
   if (!writable && !key.startsWith(SKELETON_KEY_PREFIX)) return undefined
   const rest = key.slice(writable ? WRITABLE_KEY_PREFIX.length : SKELETON_KEY_PREFIX.length)
-  const m = (writable ? /^([0-7]{1,4})\/([^/]*)\/(.*)$/ : /^([0-7]{1,4})\/()(.*)$/).exec(rest)
+  const m = (writable ? /^([0-7]{1,4})\/([^/]*)\/([^/]*)(?:\/(.+))?$/ : /^([0-7]{1,4})\/()(.*)$/).exec(rest)
   if (!m) return undefined
   let dirs: string[]
   try {
@@ -55,7 +80,11 @@ export function parseSkeletonKey(key: string): TmpfsSkeleton | undefined {
   if (dirs.length > MAX_DIRS || !dirs.every(plainName)) return undefined
   const options = m[2] === '' ? [] : m[2].split(',')
   if (!options.every((o) => TMPFS_OPTION.test(o))) return undefined
-  return {mode: parseInt(m[1], 8), dirs, ...(writable ? {writable: {options}} : {})}
+  const nodes = m[4] === undefined ? [] : m[4].split(',').map(parseNodeItem)
+  if (nodes.length > MAX_DIRS || nodes.some((n) => n === undefined)) return undefined
+  const names = [...dirs, ...nodes.map((n) => n!.name)]
+  if (new Set(names).size !== names.length) return undefined
+  return {mode: parseInt(m[1], 8), dirs, ...(writable ? {writable: {options}} : {}), ...(nodes.length ? {nodes: nodes as SkeletonNode[]} : {})}
 }
 
 /** The tmpfs options a writable skeleton carries (what shapes it; mode is the root's, uid and gid must be 0). */
@@ -65,7 +94,7 @@ const TMPFS_OPTION = /^(size=\d+[kmgKMG%]?|nr_inodes=\d+[kmgKMG]?|huge=(never|al
  * The skeletons of those candidates that qualify, from the container init's mountinfo and a look at each mount's
  * root through /proc/<pid>/root. The last mount at a point is the one the container sees.
  */
-export function readSkeletons(pid: number, points: string[], o: {writable?: boolean} = {}): {point: string; skeleton: TmpfsSkeleton}[] {
+export function readSkeletons(pid: number, points: string[], o: SkeletonKinds = {}): {point: string; skeleton: TmpfsSkeleton}[] {
   if (points.length === 0) return []
   let mounts: MountinfoEntry[]
   try {
@@ -94,10 +123,14 @@ export function readSkeletons(pid: number, points: string[], o: {writable?: bool
       // directories 0755 and empty, or covered by a mount
       if (root.uid !== 0n || root.gid !== 0n) continue
       const entries = fs.readdirSync(dir, {withFileTypes: true})
-      const onlyDirs = entries.every((e) => e.isDirectory() && plainName(e.name) && (children.has(e.name) || emptyRootDir(path.join(dir, e.name))))
-      if (!onlyDirs) continue
-      const skeleton: TmpfsSkeleton = {mode: Number(root.mode & 0o7777n), dirs: entries.map((e) => e.name).sort()}
+      const dirs = entries.filter((e) => e.isDirectory())
+      const onlyDirs = dirs.every((e) => plainName(e.name) && (children.has(e.name) || emptyRootDir(path.join(dir, e.name))))
+      // device nodes and symlinks (a /dev) only in a writable one, and only where the restore can make them
+      const nodes = writable && o.nodes ? entries.filter((e) => !e.isDirectory()).map((e) => readNode(dir, e.name)) : []
+      if (!onlyDirs || dirs.length + nodes.length !== entries.length || nodes.some((n) => n === undefined)) continue
+      const skeleton: TmpfsSkeleton = {mode: Number(root.mode & 0o7777n), dirs: dirs.map((e) => e.name).sort()}
       if (writable) skeleton.writable = {options: writable}
+      if (nodes.length) skeleton.nodes = (nodes as SkeletonNode[]).sort((a, b) => (a.name < b.name ? -1 : 1))
       out.push({point, skeleton})
     } catch {
       // gone meanwhile: CRIU dumps it as it finds it
@@ -108,8 +141,32 @@ export function readSkeletons(pid: number, points: string[], o: {writable?: bool
   return out
 }
 
+/** Which kinds readSkeletons may return besides read-only ones of empty directories. */
+export interface SkeletonKinds {
+  /** writable ones (the container must be frozen while they are read) */
+  writable?: boolean
+  /** writable ones with device nodes and symlinks too (a /dev: the restore needs the launcher to make them) */
+  nodes?: boolean
+}
+
+/** A character device or a symlink owned by root, as a skeleton describes it; undefined for anything else. */
+function readNode(dir: string, name: string): SkeletonNode | undefined {
+  if (!NODE_NAME.test(name)) return undefined
+  const st = fs.lstatSync(path.join(dir, name), {bigint: true})
+  if (st.uid !== 0n || st.gid !== 0n) return undefined
+  if (st.isCharacterDevice()) {
+    const [major, minor] = devName(st.rdev).split(':').map(Number)
+    return {name, type: 'char', mode: Number(st.mode & 0o7777n), major, minor}
+  }
+  if (st.isSymbolicLink()) {
+    const target = fs.readlinkSync(path.join(dir, name))
+    return LINK_TARGET.test(target) ? {name, type: 'link', target} : undefined
+  }
+  return undefined
+}
+
 /** readSkeletons, or none with OCIRT_TMPFS_SKELETON=0 (CRIU's tar for every tmpfs, to compare). */
-export function tmpfsSkeletons(pid: number, points: string[], o: {writable?: boolean} = {}): {point: string; skeleton: TmpfsSkeleton}[] {
+export function tmpfsSkeletons(pid: number, points: string[], o: SkeletonKinds = {}): {point: string; skeleton: TmpfsSkeleton}[] {
   if (process.env.OCIRT_TMPFS_SKELETON === '0') return []
   return readSkeletons(pid, points, o)
 }

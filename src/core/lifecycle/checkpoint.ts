@@ -20,9 +20,13 @@ import {criuFeatureMissing, networkLockFor, requireUsableCriu, runCriu} from '..
 import {maskedPaths, readDescriptors, writeCheckpointInfo} from '../criu/images'
 import {parseSkeletonKey, tmpfsSkeletons} from '../criu/tmpfs-skeleton'
 import type {CriuService} from '../criu/service'
+import {criuLauncher} from '../criu/launcher'
 import type {ContainerFacts} from '../state/facts'
 import type {Spec} from '../spec/types'
 import {debug, warn} from '../log'
+
+/** which tmpfs skeletons a dump may use (CheckpointOptions.tmpfsSkeletons) */
+export type SkeletonLevel = boolean | 'writable' | 'read-only'
 
 export interface CheckpointOptions {
   /** default: ./checkpoint, as runc */
@@ -62,11 +66,12 @@ export interface CheckpointOptions {
    */
   externalNetns?: boolean
   /**
-   * Which tmpfs mounts may go as skeletons (tmpfs-skeleton.ts) instead of CRIU's tar: all that qualify (default; a
-   * writable one only while the container is paused), 'read-only' ones only (a migration to a target that rebuilds
-   * no writable ones), or none (false: a target that rebuilds none)
+   * Which tmpfs mounts may go as skeletons (tmpfs-skeleton.ts) instead of CRIU's tar: all that qualify (true; a
+   * writable one only while the container is paused), 'writable' ones but none with device nodes or symlinks (a
+   * /dev), 'read-only' ones only, or none (false). A migration asks for what its target rebuilds; the default is
+   * all, nodes only where this host's restore could make them (the launcher is built).
    */
-  tmpfsSkeletons?: boolean | 'read-only'
+  tmpfsSkeletons?: SkeletonLevel
 }
 
 /**
@@ -147,8 +152,9 @@ function dumpView(facts: ContainerFacts, spec: Spec, opts: Pick<CheckpointOption
   const mounts = o.mounts ?? externalMounts(spec, facts.bundle, facts.cgroup)
   const masked = maskedPaths(facts.pid, spec)
   const candidates = skeletonCandidates(spec, facts.cgroup.version, masked.dirs)
-  const writable = o.frozen && (opts.tmpfsSkeletons ?? true) === true
-  const skeletons = opts.tmpfsSkeletons === false ? [] : tmpfsSkeletons(facts.pid, candidates, {writable})
+  const level = opts.tmpfsSkeletons ?? (criuLauncher() ? true : 'writable')
+  const writable = o.frozen && (level === true || level === 'writable')
+  const skeletons = level === false ? [] : tmpfsSkeletons(facts.pid, candidates, {writable, nodes: writable && level === true})
   const extMounts = dumpExtMounts(mounts, masked.files, skeletons)
   // a terminal container's /dev/console is its pty slave bound there: external, rebound from the new pty on restore
   if (facts.terminal) extMounts.push({key: CONSOLE, value: CONSOLE})

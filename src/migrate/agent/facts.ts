@@ -5,6 +5,7 @@ import * as os from 'node:os'
 import type {Runtime} from '../../core/runtime'
 import {criuFeatureMissing, criuVersion, criuUnusable} from '../../core/criu/client'
 import {version} from '../../core/version'
+import {criuLauncher} from '../../core/criu/launcher'
 
 export interface HostFacts {
   ocirt: string
@@ -29,6 +30,8 @@ export interface HostFacts {
   rebuildsTmpfs?: boolean
   /** and writable ones, which were empty at the freeze (criu/tmpfs-skeleton.ts WRITABLE_KEY_PREFIX) */
   rebuildsWritableTmpfs?: boolean
+  /** and writable ones with device nodes and symlinks (a /dev), which needs the criu launcher here */
+  rebuildsTmpfsNodes?: boolean
 }
 
 export function hostFacts(rt: Runtime): HostFacts {
@@ -47,6 +50,7 @@ export function hostFacts(rt: Runtime): HostFacts {
     makesNetns: true,
     rebuildsTmpfs: true,
     rebuildsWritableTmpfs: true,
+    rebuildsTmpfsNodes: criuLauncher() !== undefined,
   }
   try {
     const v = criuVersion(rt, {verb: 'migrate', step: 'criu version'})
