@@ -129,7 +129,7 @@ static void build_tmpfs(const char *dir, const char *mode, const char *options, 
   char data[256];
   char *end;
   unsigned long m = strtoul(mode, &end, 8);
-  if (*mode == '\0' || *end != '\0' || m > 07777) fail(USAGE, "--tmpfs %s: bad mode %s", dir, mode);
+  if (*mode == '\0' || *end != '\0' || m > 07777) fail(USAGE, "%s %s: bad mode %s", writable ? "--tmpfs-rw" : "--tmpfs", dir, mode);
   int n = snprintf(data, sizeof data, "mode=%lo%s%s", m, *options ? "," : "", options);
   if (n < 0 || (size_t)n >= sizeof data) fail(USAGE, "--tmpfs-rw %s: options too long", dir);
   unsigned long flags = 0;
@@ -182,7 +182,7 @@ int main(int argc, char **argv)
       n->dir = argv[++i];
       n->name = argv[++i];
       n->target = NULL;
-      n->mode = number("mode", argv[++i], 8, 07777);
+      n->mode = number("mode", argv[++i], 8, 0777); /* no set-id or sticky bit on a device node */
       n->major = number("major", argv[++i], 10, 0xfffff);
       n->minor = number("minor", argv[++i], 10, 0xfffff);
       if (!plain_node_name(n->name)) fail(USAGE, "--tmpfs-char: bad name %s", n->name);

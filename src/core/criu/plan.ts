@@ -96,7 +96,7 @@ export function skeletonCandidates(spec: Spec, cgroupVersion: 'v1' | 'v2', maske
 }
 
 /** More distinct skeletons than this in one checkpoint is not ocirt's (the launcher takes 64). */
-const MAX_SKELETONS = 32
+export const MAX_SKELETONS = 32
 
 /**
  * Restore: each mount id stored at dump is bound from this bundle's source for the same mount point. An id the

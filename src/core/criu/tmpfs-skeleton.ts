@@ -24,8 +24,12 @@ export const WRITABLE_KEY_PREFIX = 'ocirt-tmpfs-rw/'
 export interface TmpfsSkeleton {
   mode: number
   dirs: string[]
-  /** a writable tmpfs, and the options that shape it (size=..., nr_inodes=..., huge=...); absent: read-only */
-  writable?: {options: string[]}
+  /**
+   * a writable tmpfs: where it is mounted (its key names it, so that two alike get a tmpfs each: read-only ones may
+   * share one, writable ones may not) and the options that shape it (size=..., nr_inodes=..., huge=...); absent:
+   * read-only
+   */
+  writable?: {at: string; options: string[]}
   /** device nodes and symlinks in its root too (a container's /dev): only in a writable one's key */
   nodes?: SkeletonNode[]
 }
@@ -35,14 +39,15 @@ export type SkeletonNode = {name: string; type: 'char'; mode: number; major: num
 
 /**
  * The CRIU key that carries a skeleton: `ocirt-tmpfs/<mode in octal>/<names, URI-encoded, comma-separated>`, for a
- * writable one `ocirt-tmpfs-rw/<mode>/<options, comma-separated>/<names>`. CRIU splits --ext-mount-map at ':',
+ * writable one `ocirt-tmpfs-rw/<its mount point, URI-encoded>/<mode>/<options, comma-separated>/<names>[/<nodes>]`.
+ * CRIU splits --ext-mount-map at ':',
  * which encodeURIComponent encodes, as it does ',' and '/'; the options are plain words (TMPFS_OPTION).
  */
 export function skeletonKey(s: TmpfsSkeleton): string {
   const dirs = s.dirs.map(encodeURIComponent).join(',')
   if (s.writable) {
     const nodes = s.nodes?.length ? `/${s.nodes.map(nodeItem).join(',')}` : ''
-    return `${WRITABLE_KEY_PREFIX}${s.mode.toString(8)}/${s.writable.options.join(',')}/${dirs}${nodes}`
+    return `${WRITABLE_KEY_PREFIX}${encodeURIComponent(s.writable.at)}/${s.mode.toString(8)}/${s.writable.options.join(',')}/${dirs}${nodes}`
   }
   return `${SKELETON_KEY_PREFIX}${s.mode.toString(8)}/${dirs}`
 }
@@ -53,7 +58,8 @@ function nodeItem(n: SkeletonNode): string {
 }
 
 function parseNodeItem(item: string): SkeletonNode | undefined {
-  const c = /^c=([0-7]{1,4})=(\d{1,7})=(\d{1,7})=([^=]+)$/.exec(item)
+  // no set-id or sticky bits on a device node
+  const c = /^c=([0-7]{1,3})=(\d{1,7})=(\d{1,7})=([^=]+)$/.exec(item)
   if (c && NODE_NAME.test(c[4])) return {name: c[4], type: 'char', mode: parseInt(c[1], 8), major: Number(c[2]), minor: Number(c[3])}
   const l = /^l=([^=]+)=([^=]+)$/.exec(item)
   if (l && LINK_TARGET.test(l[1]) && NODE_NAME.test(l[2])) return {name: l[2], type: 'link', target: l[1]}
@@ -63,13 +69,24 @@ function parseNodeItem(item: string): SkeletonNode | undefined {
 /** a node's name, and a symlink's target: no separator of the key's (',' '=' ':'), nothing a shell or CRIU's parser splits */
 const NODE_NAME = /^(?!\.\.?$)[\w.+@-]{1,64}$/
 const LINK_TARGET = /^[\w./+@-]{1,255}$/
+/** an absolute path without ':' (CRIU's separator) or white space */
+const MOUNT_POINT = /^\/[^:\s]{0,4095}$/
 
 /** The skeleton a key describes, or undefined when the key is not one of these (or is malformed). */
 export function parseSkeletonKey(key: string): TmpfsSkeleton | undefined {
   const writable = key.startsWith(WRITABLE_KEY_PREFIX)
   if (!writable && !key.startsWith(SKELETON_KEY_PREFIX)) return undefined
   const rest = key.slice(writable ? WRITABLE_KEY_PREFIX.length : SKELETON_KEY_PREFIX.length)
-  const m = (writable ? /^([0-7]{1,4})\/([^/]*)\/([^/]*)(?:\/(.+))?$/ : /^([0-7]{1,4})\/()(.*)$/).exec(rest)
+  const w = writable ? /^([^/]+)\/(.*)$/.exec(rest) : undefined
+  if (writable && !w) return undefined
+  let at = ''
+  try {
+    at = w ? decodeURIComponent(w[1]) : ''
+  } catch {
+    return undefined
+  }
+  if (writable && !MOUNT_POINT.test(at)) return undefined
+  const m = (writable ? /^([0-7]{1,4})\/([^/]*)\/([^/]*)(?:\/(.+))?$/ : /^([0-7]{1,4})\/()(.*)$/).exec(w ? w[2] : rest)
   if (!m) return undefined
   let dirs: string[]
   try {
@@ -84,7 +101,7 @@ export function parseSkeletonKey(key: string): TmpfsSkeleton | undefined {
   if (nodes.length > MAX_DIRS || nodes.some((n) => n === undefined)) return undefined
   const names = [...dirs, ...nodes.map((n) => n!.name)]
   if (new Set(names).size !== names.length) return undefined
-  return {mode: parseInt(m[1], 8), dirs, ...(writable ? {writable: {options}} : {}), ...(nodes.length ? {nodes: nodes as SkeletonNode[]} : {})}
+  return {mode: parseInt(m[1], 8), dirs, ...(writable ? {writable: {at, options}} : {}), ...(nodes.length ? {nodes: nodes as SkeletonNode[]} : {})}
 }
 
 /** The tmpfs options a writable skeleton carries (what shapes it; mode is the root's, uid and gid must be 0). */
@@ -126,11 +143,15 @@ export function readSkeletons(pid: number, points: string[], o: SkeletonKinds = 
       const dirs = entries.filter((e) => e.isDirectory())
       const onlyDirs = dirs.every((e) => plainName(e.name) && (children.has(e.name) || emptyRootDir(path.join(dir, e.name))))
       // device nodes and symlinks (a /dev) only in a writable one, and only where the restore can make them
-      const nodes = writable && o.nodes ? entries.filter((e) => !e.isDirectory()).map((e) => readNode(dir, e.name)) : []
+      // (a file that is another mount's mount point, such as a bound device, is no node of this tmpfs: tar then)
+      const nodes = writable && o.nodes ? entries.filter((e) => !e.isDirectory()).map((e) => (children.has(e.name) ? undefined : readNode(dir, e.name))) : []
       if (!onlyDirs || dirs.length + nodes.length !== entries.length || nodes.some((n) => n === undefined)) continue
+      if (dirs.length > MAX_DIRS || nodes.length > MAX_DIRS) continue
       const skeleton: TmpfsSkeleton = {mode: Number(root.mode & 0o7777n), dirs: dirs.map((e) => e.name).sort()}
-      if (writable) skeleton.writable = {options: writable}
+      if (writable) skeleton.writable = {at: point, options: writable}
       if (nodes.length) skeleton.nodes = (nodes as SkeletonNode[]).sort((a, b) => (a.name < b.name ? -1 : 1))
+      // only what its restore reads back the same (a key it would refuse would make the checkpoint unrestorable)
+      if (JSON.stringify(parseSkeletonKey(skeletonKey(skeleton))) !== JSON.stringify(skeleton)) continue
       out.push({point, skeleton})
     } catch {
       // gone meanwhile: CRIU dumps it as it finds it
@@ -154,7 +175,7 @@ function readNode(dir: string, name: string): SkeletonNode | undefined {
   if (!NODE_NAME.test(name)) return undefined
   const st = fs.lstatSync(path.join(dir, name), {bigint: true})
   if (st.uid !== 0n || st.gid !== 0n) return undefined
-  if (st.isCharacterDevice()) {
+  if (st.isCharacterDevice() && (st.mode & 0o7000n) === 0n) {
     const [major, minor] = devName(st.rdev).split(':').map(Number)
     return {name, type: 'char', mode: Number(st.mode & 0o7777n), major, minor}
   }

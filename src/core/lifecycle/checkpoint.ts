@@ -15,10 +15,10 @@ import {hookState, loadContainer} from './container'
 import {runHooksWarnOnly} from '../hooks'
 import {waitInitGone} from '../state/status'
 import {dumpArgs, DUMP_LOG, type DumpOptions, type ManageCgroupsMode, type NetworkLock} from '../criu/args'
-import {CONSOLE, EXTERNAL_NS_KEY, checkMountPoints, dumpExtMounts, skeletonCandidates, dumpExternals, externalTerminal, externalMounts, externalNsArg, inheritPlan, joinedNamespaces} from '../criu/plan'
+import {CONSOLE, EXTERNAL_NS_KEY, checkMountPoints, dumpExtMounts, skeletonCandidates, dumpExternals, MAX_SKELETONS, externalTerminal, externalMounts, externalNsArg, inheritPlan, joinedNamespaces} from '../criu/plan'
 import {criuFeatureMissing, networkLockFor, requireUsableCriu, runCriu} from '../criu/client'
 import {maskedPaths, readDescriptors, writeCheckpointInfo} from '../criu/images'
-import {parseSkeletonKey, tmpfsSkeletons} from '../criu/tmpfs-skeleton'
+import {parseSkeletonKey, skeletonKey, tmpfsSkeletons, type TmpfsSkeleton} from '../criu/tmpfs-skeleton'
 import type {CriuService} from '../criu/service'
 import {criuLauncher} from '../criu/launcher'
 import type {ContainerFacts} from '../state/facts'
@@ -154,7 +154,8 @@ function dumpView(facts: ContainerFacts, spec: Spec, opts: Pick<CheckpointOption
   const candidates = skeletonCandidates(spec, facts.cgroup.version, masked.dirs)
   const level = opts.tmpfsSkeletons ?? (criuLauncher() ? true : 'writable')
   const writable = o.frozen && (level === true || level === 'writable')
-  const skeletons = level === false ? [] : tmpfsSkeletons(facts.pid, candidates, {writable, nodes: writable && level === true})
+  // no more than a restore takes (plan.ts restoreExtMounts): the rest goes through tar
+  const skeletons = level === false ? [] : distinctKeysUpTo(tmpfsSkeletons(facts.pid, candidates, {writable, nodes: writable && level === true}), MAX_SKELETONS)
   const extMounts = dumpExtMounts(mounts, masked.files, skeletons)
   // a terminal container's /dev/console is its pty slave bound there: external, rebound from the new pty on restore
   if (facts.terminal) extMounts.push({key: CONSOLE, value: CONSOLE})
@@ -163,6 +164,17 @@ function dumpView(facts: ContainerFacts, spec: Spec, opts: Pick<CheckpointOption
   const joined = joinedNamespaces(spec).external
   const ownNetns = opts.externalNetns === true && !joined.some((n) => n.type === 'network') && (spec.linux?.namespaces ?? []).some((n) => n.type === 'network')
   return {extMounts, descriptors, joined, ownNetns}
+}
+
+/** The skeletons, as long as their distinct keys number at most `max`. */
+function distinctKeysUpTo<T extends {skeleton: TmpfsSkeleton}>(skeletons: T[], max: number): T[] {
+  const keys = new Set<string>()
+  return skeletons.filter((s) => {
+    const key = skeletonKey(s.skeleton)
+    if (!keys.has(key) && keys.size >= max) return false
+    keys.add(key)
+    return true
+  })
 }
 
 /** What a restore of a checkpoint hands to criu (restore.ts), as a restore started ahead of time must have it. */

@@ -12,8 +12,8 @@ it('joins each cgroup.procs, binds the root (read-only when asked), then runs cr
   assert.deepEqual(launcherArgs([], {rootfs: '/r', target: '/t', readonly: false}, '/opt/criu', ['--', 'x']), ['--root', '/r', '/t', '--', '/opt/criu', '--', 'x'])
   assert.deepEqual(launcherArgs(procs.slice(0, 1), undefined, 'criu', ['dump']), ['--join', procs[0], '--', 'criu', 'dump'])
   const tmpfs = [{dir: '/s/criu-tmpfs-0', skeleton: {mode: 0o1777, dirs: []}}, {dir: '/s/criu-tmpfs-1', skeleton: {mode: 0o755, dirs: ['cpu,cpuacct', 'pids']}},
-    {dir: '/s/criu-tmpfs-2', skeleton: {mode: 0o1777, dirs: [], writable: {options: ['size=65536k', 'inode64']}}},
-    {dir: '/s/criu-tmpfs-3', skeleton: {mode: 0o755, dirs: ['pts'], writable: {options: []}, nodes: [
+    {dir: '/s/criu-tmpfs-2', skeleton: {mode: 0o1777, dirs: [], writable: {at: '/dev/shm', options: ['size=65536k', 'inode64']}}},
+    {dir: '/s/criu-tmpfs-3', skeleton: {mode: 0o755, dirs: ['pts'], writable: {at: '/dev', options: []}, nodes: [
       {name: 'null', type: 'char' as const, mode: 0o666, major: 1, minor: 3}, {name: 'fd', type: 'link' as const, target: '/proc/self/fd'}]}}]
   assert.deepEqual(launcherArgs([], {rootfs: '/r', target: '/t', readonly: false}, 'criu', ['restore'], tmpfs), [
     '--root', '/r', '/t', '--tmpfs', '/s/criu-tmpfs-0', '1777', '', '--tmpfs', '/s/criu-tmpfs-1', '755', 'cpu,cpuacct/pids',
