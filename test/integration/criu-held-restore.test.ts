@@ -14,26 +14,11 @@ import {assertContinues, counterBundle, images, last, runCounter, type Counter} 
 import {createRuntime, type Runtime} from '../../src/core/runtime'
 import {restoreLayout, type RestoreLayout} from '../../src/core/lifecycle/checkpoint'
 import {checkRestoreInput, restore} from '../../src/core/lifecycle/restore'
-import {configureLog} from '../../src/core/log'
+import {debugLines} from '../helpers/debug-lines'
 import {holdRestore} from '../../src/migrate/agent/held-restore'
 import type {HeldCriu} from '../../src/core/criu/held'
 
 const NEEDS = ['root', 'criu', 'probe', 'ocirt', 'cgroup-v1'] as const
-
-/** ocirt's debug lines while fn runs */
-async function debugLines(fn: () => Promise<unknown>): Promise<string[]> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirt-held-log-'))
-  const file = path.join(dir, 'log')
-  configureLog({file, format: 'text', debug: true})
-  try {
-    await fn()
-  } finally {
-    configureLog({format: 'text', debug: false})
-  }
-  const lines = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n') : []
-  fs.rmSync(dir, {recursive: true, force: true})
-  return lines
-}
 
 const devNull = (): [number, number, number] => [fs.openSync('/dev/null', 'r'), fs.openSync('/dev/null', 'a'), fs.openSync('/dev/null', 'a')]
 

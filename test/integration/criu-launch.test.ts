@@ -1,7 +1,7 @@
 // native/build/ocirt-criu-launch, how runCriu starts criu restore: it joins the cgroups given, binds the rootfs in a
 // mount namespace of its own (read-only on request) and execs the command in place, with the exit codes runCriu
 // reads (125: join, 124: mount namespace or bind, 127: exec). The command here is a shell that reports what it sees.
-import {test} from 'node:test'
+import {test, type TestContext} from 'node:test'
 import assert from 'node:assert/strict'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
@@ -20,6 +20,15 @@ function launch(args: string[]): {status: number | null; stdout: string; stderr:
 
 const mountinfo = (pid: number | 'self') => fs.readFileSync(`/proc/${pid}/mountinfo`, 'utf8')
 
+
+/** A directory of the test's, removed by its cleanup, with an empty directory `a` in it. */
+function scratch(t: TestContext): {dir: string; a: string} {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirt-criu-launch-'))
+  cleanupFor(t).dir(dir)
+  const a = path.join(dir, 'a')
+  fs.mkdirSync(a)
+  return {dir, a}
+}
 test('joins the cgroup with the pid that runs the command, binds the rootfs read-only in its own mount namespace', (t) => {
   if (!requires(t, 'root', 'cgroup-v1')) return
   assert.ok(fs.existsSync(LAUNCH), `${LAUNCH} is built by npm run build`)
@@ -101,11 +110,7 @@ test('--tmpfs builds a read-only tmpfs with the mode and directories asked for, 
 
 test('--tmpfs-rw builds a writable tmpfs with the mode, the tmpfs options and the directories asked for', (t) => {
   if (!requires(t, 'root')) return
-  const c = cleanupFor(t)
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirt-criu-launch-'))
-  c.dir(dir)
-  const a = path.join(dir, 'a')
-  fs.mkdirSync(a)
+  const {a} = scratch(t)
   const script = `stat -c %a ${a} ${a}/d; touch ${a}/x && echo writable; grep " ${a} " /proc/self/mountinfo`
   const r = launch(['--tmpfs-rw', a, '1777', 'size=65536k', 'd', '--', '/bin/sh', '-c', script])
   assert.equal(r.status, 0, r.stderr)
@@ -123,11 +128,7 @@ test('--tmpfs-rw builds a writable tmpfs with the mode, the tmpfs options and th
 
 test('--tmpfs-char and --tmpfs-link make device nodes and symlinks in a tmpfs being built (a /dev)', (t) => {
   if (!requires(t, 'root')) return
-  const c = cleanupFor(t)
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirt-criu-launch-'))
-  c.dir(dir)
-  const a = path.join(dir, 'a')
-  fs.mkdirSync(a)
+  const {dir, a} = scratch(t)
   const script = `stat -c '%n %F %a %t:%T' ${a}/null ${a}/tty; readlink ${a}/fd ${a}/ptmx; echo hi > ${a}/null && echo ok`
   const r = launch(['--tmpfs-rw', a, '755', 'size=65536k', 'pts', '--tmpfs-char', a, 'null', '666', '1', '3', '--tmpfs-char', a, 'tty', '620', '5', '0',
     '--tmpfs-link', a, 'fd', '/proc/self/fd', '--tmpfs-link', a, 'ptmx', 'pts/ptmx', '--', '/bin/sh', '-c', script])

@@ -4,8 +4,6 @@
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import * as fs from 'node:fs'
-import * as os from 'node:os'
-import * as path from 'node:path'
 import {assertOk} from '../helpers/ocirt'
 import {requires} from '../helpers/requires'
 import {stateOf} from '../helpers/containers'
@@ -13,24 +11,9 @@ import {assertContinues, counterBundle, images, last, runCounter} from '../helpe
 import {createRuntime} from '../../src/core/runtime'
 import {checkpoint} from '../../src/core/lifecycle/checkpoint'
 import {startCriuService} from '../../src/core/criu/service'
-import {configureLog} from '../../src/core/log'
+import {debugLines} from '../helpers/debug-lines'
 
 const NEEDS = ['root', 'criu', 'probe', 'ocirt'] as const
-
-/** ocirt's debug lines while fn runs (they go to a --log file of the test's, and to stderr) */
-async function debugLines(fn: () => Promise<void>): Promise<string[]> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirt-swrk-log-'))
-  const file = path.join(dir, 'log')
-  configureLog({file, format: 'text', debug: true})
-  try {
-    await fn()
-  } finally {
-    configureLog({format: 'text', debug: false})
-  }
-  const lines = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n') : []
-  fs.rmSync(dir, {recursive: true, force: true})
-  return lines
-}
 
 test('a dump handed to criu swrk: the checkpoint restores and the counter goes on', async (t) => {
   if (!requires(t, ...NEEDS)) return
