@@ -1,7 +1,7 @@
-// Rootless checkpoint and restore are refused (CRIU 4.1 cannot do them without root: docs/rootless.md). A
+// Rootless checkpoint, restore and migrate are refused (CRIU 4.1 cannot do them without root: docs/rootless.md). A
 // throwaway unprivileged user runs a rootless container (spec --rootless: its own id mapped, no cgroup); its
 // checkpoint fails naming the missing capabilities and leaves the container running, its restore fails before
-// making anything. The user, its processes and files are removed afterwards, also on failure.
+// making anything, its migration before it connects. The user, its processes and files are removed afterwards, also on failure.
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {execFileSync, spawnSync} from 'node:child_process'
@@ -16,7 +16,7 @@ import {alive, expectFail, sleep} from '../helpers/containers'
 
 const MISSING = 'CRIU 4.1 needs CAP_CHECKPOINT_RESTORE in the initial user namespace (for /proc/<pid>/map_files) together with CAP_SETUID and CAP_SETGID there'
 
-test('checkpoint and restore of a rootless container are refused, naming what is missing, and change nothing', async (t) => {
+test('checkpoint, restore and migrate of a rootless container are refused, naming what is missing, and change nothing', async (t) => {
   if (!requires(t, 'root', 'probe', 'ocirt', 'userns')) return
   if (spawnSync('sh', ['-c', 'command -v useradd && command -v setpriv'], {stdio: 'ignore'}).status !== 0) return void t.skip('needs useradd and setpriv')
   const c = cleanupFor(t)
@@ -71,6 +71,11 @@ test('checkpoint and restore of a rootless container are refused, naming what is
   // a restore is refused before it reads anything (root's images would do no better)
   expectFail(await asUser(['restore', '-d', '--image-path', img, `${id}-2`]), MISSING)
   expectFail(await asUser(['state', `${id}-2`]), 'container does not exist')
+
+  // and a migration, before it connects anywhere (port 1 of loopback: nothing listens there)
+  expectFail(await asUser(['migrate', id, '--to', 'root@127.0.0.1:1']), 'rootless containers cannot migrate: checkpoint needs root')
+  assert.ok(alive(pid), 'the container still runs')
+  assert.equal(JSON.parse((await asUser(['state', id])).stdout).status, 'running')
 })
 
 function readQuietly(file: string): string {
