@@ -9,7 +9,7 @@ import {OcirtError, type ErrorContext} from '../errors'
 import type {Runtime} from '../runtime'
 import {debug} from '../log'
 import {withCriuTar} from './tar-shim'
-import {criuLauncher, launcherArgs} from './launcher'
+import {criuLauncher, launcherArgs, whyNoTmpfsRebuild} from './launcher'
 import type {TmpfsSkeleton} from './tmpfs-skeleton'
 import {requestFromArgv} from './rpc'
 import type {CriuService} from './service'
@@ -253,13 +253,13 @@ export async function runCriu(rt: Runtime, argv: string[], opts: RunCriuOptions)
   const tmpfs = opts.tmpfs ?? []
   // the tmpfs mounts need criu's own mount namespace, which only comes with the root bind in the shell's way
   if (tmpfs.length && !root) throw new Error('runCriu: tmpfs mounts need bindRoot')
-  const launcher = prepare(join, root) ? criuLauncher() : undefined
-  if (!launcher && tmpfs.some((t) => t.skeleton.nodes?.length)) {
-    throw new CriuFailed(`the checkpoint describes a tmpfs with device nodes (a /dev) that only ${LAUNCHER_NAME} rebuilds, and it is not built here: run \`npm run build:native\``, {...opts.ctx, step: 'rebuild tmpfs'})
-  }
+  const noRebuild = whyNoTmpfsRebuild(tmpfs)
+  if (noRebuild) throw new CriuFailed(noRebuild, {...opts.ctx, step: 'rebuild tmpfs'})
+  const prepare = join.length > 0 || root !== undefined
   // criu runs `tar` for each tmpfs mount: ours first (tar-shim.ts)
   const base = withCriuTar(process.env)
-  const shell = prepare(join, root) && !launcher
+  const launcher = prepare ? criuLauncher() : undefined
+  const shell = prepare && !launcher
   const env = shell ? {
     ...base,
     OCIRT_CRIU_JOIN: join.join('\n'),
@@ -318,10 +318,6 @@ async function serviceCanRun(service: CriuService, argv: string[], opts: RunCriu
   if (!service.available) debug('criu swrk not used: it is gone')
   return service.available
 }
-
-/** criu must first join cgroups or get its own mount namespace: the launcher's work (or the shell's) */
-const prepare = (join: string[], root: RootBind | undefined): boolean => join.length > 0 || root !== undefined
-const LAUNCHER_NAME = 'native/build/ocirt-criu-launch'
 
 // the launcher's exit codes too (native/criu-launch.c)
 const JOIN_FAILED = 125

@@ -33,3 +33,12 @@ function nodeArgs(t: TmpfsBuild): string[] {
     ? ['--tmpfs-char', t.dir, n.name, n.mode.toString(8), String(n.major), String(n.minor)]
     : ['--tmpfs-link', t.dir, n.name, n.target])
 }
+
+/**
+ * Why these tmpfs mounts cannot be rebuilt here, or undefined: device nodes and symlinks (a /dev described in the
+ * checkpoint) are made only by the launcher; the shell fallback makes directories alone.
+ */
+export function whyNoTmpfsRebuild(tmpfs: TmpfsBuild[]): string | undefined {
+  if (!tmpfs.some((t) => t.skeleton.nodes?.length) || criuLauncher()) return undefined
+  return 'the checkpoint describes a tmpfs with device nodes (a /dev) that only native/build/ocirt-criu-launch rebuilds, and it is not built here: run `npm run build:native`'
+}

@@ -30,7 +30,7 @@ import {attachTerminal} from '../console'
 import {criuFeatureMissing, networkLockFor, requireUsableCriu, runCriu, type TmpfsBuild} from '../criu/client'
 import {parseSkeletonKey, skeletonKey} from '../criu/tmpfs-skeleton'
 import type {HeldCriu} from '../criu/held'
-import {criuLauncher} from '../criu/launcher'
+import {whyNoTmpfsRebuild} from '../criu/launcher'
 import {readCheckpointInfo} from '../criu/images'
 import {criuRootBind, prepareMountpoints} from '../criu/rootfs'
 import {emptyNamespaces, parseManageCgroupsMode, ROOTLESS_UNSUPPORTED} from './checkpoint'
@@ -147,9 +147,8 @@ export async function restore(rt: Runtime, opts: RestoreOptions, verb = 'restore
     })
 
     // a /dev described with its device nodes needs the launcher to make them: said before anything changes
-    if (tmpfs.some((t) => t.skeleton.nodes?.length) && !criuLauncher()) {
-      throw new InvalidInput('the checkpoint describes a tmpfs with device nodes (a /dev) that only native/build/ocirt-criu-launch rebuilds, and it is not built here: run `npm run build:native`', {...ctx, step: 'rebuild tmpfs'})
-    }
+    const noRebuild = whyNoTmpfsRebuild(tmpfs)
+    if (noRebuild) throw new InvalidInput(noRebuild, {...ctx, step: 'rebuild tmpfs'})
     // the input is checked: a container that its checkpoint left stopped under this id gives the id up now
     tookOver = await takeOverCheckpointed(rt, id, verb)
     step(ctx, `create work directory ${workPath}`, () => fs.mkdirSync(workPath, {recursive: true, mode: 0o700}))
